@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app, routers, dependencies, envelope and error mapping."""

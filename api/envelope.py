@@ -1,0 +1,44 @@
+"""Every response is `{"data": ..., "error": null | {"code", "message", "details"}, "meta": {...}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+
+def _meta(request: Request, extra: dict[str, Any] | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"correlation_id": str(getattr(request.state, "correlation_id", ""))}
+    if extra:
+        meta.update(extra)
+    return meta
+
+
+def ok(
+    request: Request,
+    data: Any,
+    *,
+    status_code: int = 200,
+    meta: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"data": jsonable_encoder(data), "error": None, "meta": _meta(request, meta)}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def error(
+    request: Request,
+    status_code: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "data": None,
+        "error": {"code": code, "message": message, "details": jsonable_encoder(details)},
+        "meta": _meta(request, None),
+    }
+    return JSONResponse(body, status_code=status_code, headers=headers)

@@ -1,0 +1,100 @@
+"""The one mapping from errors to HTTP statuses and stable error codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.envelope import error
+from read_side.errors import InvalidCursorError, TripViewNotFoundError
+from write_side.errors import (
+    ConcurrencyConflictError,
+    DatesOutsideTripError,
+    DestinationNotFoundError,
+    EndBeforeStartError,
+    TimesOutsideDestinationError,
+    TripNotFoundError,
+    VersionMismatchError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself (headers, authentication)."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+
+
+# Error class → (HTTP status, stable code). Subclasses map through their nearest listed base.
+ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
+    TripNotFoundError: (404, "trip_not_found"),
+    TripViewNotFoundError: (404, "trip_not_found"),
+    DestinationNotFoundError: (404, "destination_not_found"),
+    EndBeforeStartError: (422, "end_before_start"),
+    DatesOutsideTripError: (422, "dates_outside_trip"),
+    TimesOutsideDestinationError: (422, "times_outside_destination"),
+    VersionMismatchError: (412, "version_mismatch"),
+    ConcurrencyConflictError: (409, "concurrency_conflict"),
+    InvalidCursorError: (400, "invalid_cursor"),
+}
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def _details(exc: Exception) -> dict[str, Any] | None:
+    if isinstance(exc, VersionMismatchError):
+        return {"current_version": exc.current, "expected_version": exc.expected}
+    return None
+
+
+def _lookup(exc: Exception) -> tuple[int, str] | None:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_CODES:
+            return ERROR_CODES[cls]
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_known_error(request: Request, exc: Exception) -> JSONResponse:
+        status_code, code = _lookup(exc) or (500, "internal_error")
+        headers = None
+        if isinstance(exc, VersionMismatchError):
+            headers = {"ETag": f'"{exc.current}"'}
+        return error(request, status_code, code, str(exc), _details(exc), headers=headers)
+
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error(request, exc.status_code, exc.code, str(exc))
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return error(request, 422, "validation_failed", "The request is not valid", details)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error(request, exc.status_code, code, str(exc.detail))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error(request, 500, "internal_error", "Internal server error")
+
+    for cls in ERROR_CODES:
+        app.add_exception_handler(cls, on_known_error)
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

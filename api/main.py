@@ -1,0 +1,37 @@
+"""The FastAPI application factory (`uvicorn --factory api.main:create_app`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import CorrelationIdMiddleware, TrailingSlashMiddleware
+from api.routers import activities, destinations, health, trips
+from infra.wiring import Settings, api_container
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with api_container(settings) as container:
+            app.state.container = container
+            yield
+
+    app = FastAPI(
+        title="Itinera",
+        version="0.1.0",
+        summary="Collaborative trip planning, event-sourced.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (trips.router, destinations.router, activities.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(health.router)
+    app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
+    return app

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import Acting, ConsistencyTimeout, CurrentUser, ExpectedVersion, Planner, ReadStore
+from api.envelope import ok
+from api.routers.commands import command_response
+from api.schemas import CreateTripBody, UpdateTripBody
+from read_side import queries
+from write_side.trips.commands import PlanTrip, UpdateTripDetails
+
+router = APIRouter(prefix="/trips", tags=["trips"])
+
+
+@router.post("", status_code=201)
+def create_trip(
+    request: Request, body: CreateTripBody, planner: Planner, acting: Acting
+) -> JSONResponse:
+    """Plan a new trip; the caller becomes its owner."""
+    result = planner.plan_trip(
+        PlanTrip(
+            title=body.title,
+            description=body.description,
+            start_date=body.start_date,
+            end_date=body.end_date,
+        ),
+        acting,
+    )
+    return command_response(
+        request, result, action="create", entity="trip", context=acting, status_code=201
+    )
+
+
+@router.patch("/{trip_id}")
+def update_trip(
+    request: Request,
+    trip_id: UUID,
+    body: UpdateTripBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Change a trip's title, description or dates (If-Match: the version you saw)."""
+    result = planner.update_trip_details(
+        UpdateTripDetails(
+            trip_id=trip_id,
+            title=body.title,
+            description=body.description,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            expected_version=expected_version,
+        ),
+        acting,
+    )
+    return command_response(request, result, action="update", entity="trip", context=acting)
+
+
+@router.get("/{trip_id}")
+async def get_trip(
+    request: Request,
+    trip_id: UUID,
+    store: ReadStore,
+    user_id: CurrentUser,
+    timeout: ConsistencyTimeout,
+    min_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> JSONResponse:
+    """A trip with its members, destinations and activities; `min_version` waits for a write."""
+    found = await queries.trip_detail(
+        store, trip_id, user_id, min_version=min_version, timeout=timeout
+    )
+    return ok(
+        request,
+        found.view,
+        meta={"stale": found.stale, "version": found.view.version},
+        headers={"ETag": f'"{found.view.version}"'},
+    )
+
+
+@router.get("")
+async def list_trips(
+    request: Request,
+    store: ReadStore,
+    user_id: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONResponse:
+    """The caller's trips, ordered by start date, a page at a time."""
+    page = await queries.my_trips(store, user_id, limit=limit, after=cursor)
+    return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})

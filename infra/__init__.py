@@ -1,0 +1,1 @@
+"""Infrastructure: settings, adapters (Postgres, Kafka), migrations, wiring and the CLI."""

@@ -1,0 +1,176 @@
+"""The `itinera` command: one entry point, one role per subcommand (seed 001, A2)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from infra.settings import Settings
+
+cli = typer.Typer(help="Itinera: collaborative trip planning, event-sourced.", no_args_is_help=True)
+topics_cli = typer.Typer(help="Kafka topic provisioning.", no_args_is_help=True)
+cli.add_typer(topics_cli, name="topics")
+
+APP_FACTORY = "api.main:create_app"
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return settings
+
+
+def _serve_api(host: str, port: int, workers: int = 1) -> None:
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Embedded PostgreSQL's data (default .itinera).")
+    ] = None,
+) -> None:
+    """Everything in one process: embedded PostgreSQL, the API and in-process projections."""
+    from infra.embedded_postgres import start_embedded_postgres
+    from infra.wiring import prepare_database
+
+    settings = _settings()
+    server = None
+    if not settings.database_url:
+        url, server = start_embedded_postgres(data_dir or settings.data_dir)
+        os.environ["ITINERA_DATABASE_URL"] = url
+    os.environ["ITINERA_PROJECT_IN_PROCESS"] = "true"
+    prepare_database(Settings())
+    typer.echo(f"Itinera is serving on http://{host}:{port} (API docs at /docs)")
+    try:
+        _serve_api(host, port)
+    finally:
+        del server  # embedded-postgres stops its server when the last handle goes
+
+
+@cli.command()
+def api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """The HTTP API alone, against ITINERA_DATABASE_URL (distributed mode)."""
+    from infra.wiring import prepare_database
+
+    settings = _settings()
+    prepare_database(settings)
+    _serve_api(host, port, workers)
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the event store tables and apply read-model migrations."""
+    from infra.wiring import prepare_database
+
+    prepare_database(_settings())
+    typer.echo("database ready")
+
+
+@cli.command()
+def relay() -> None:
+    """Publish the event store's notification log to Kafka, in order, at least once."""
+    from infra.kafka import KafkaBatchPublisher, partition_counts
+    from infra.postgres.positions import PostgresPositionStore
+    from infra.wiring import build_planner, prepare_database, require_database_url
+    from streams.outbox import OutboxReader
+    from streams.relay import Relay
+    from streams.topics import check_partition_counts
+
+    settings = _settings()
+    check_partition_counts(
+        settings.topic_partitions, partition_counts(settings.kafka_bootstrap_servers)
+    )
+    prepare_database(settings)
+    positions = PostgresPositionStore(require_database_url(settings))
+    positions.wait_until_sole_relay()
+    planner = build_planner(settings)
+    publisher = KafkaBatchPublisher(settings.kafka_bootstrap_servers)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        Relay(
+            OutboxReader(planner),
+            publisher,
+            positions,
+            batch_size=settings.relay_batch_size,
+            poll_interval=settings.relay_poll_interval,
+        ).run(stop)
+    finally:
+        publisher.close()
+        positions.close()
+        planner.close()
+
+
+@cli.command()
+def worker() -> None:
+    """The Faust projector: consume domain topics, keep the read models current."""
+    import faust
+
+    from infra.postgres.read_store import PostgresTripReadStore
+    from infra.wiring import open_read_pool, prepare_database
+    from projections.faust_app import WorkerConfig, build_worker
+    from read_side.store import TripReadStore
+
+    settings = _settings()
+    prepare_database(settings)
+    pools = []
+
+    async def open_store() -> TripReadStore:
+        pool = await open_read_pool(settings)
+        pools.append(pool)
+        return PostgresTripReadStore(pool)
+
+    async def close_store(store: TripReadStore) -> None:
+        for pool in pools:
+            await pool.close()
+
+    app = build_worker(
+        WorkerConfig(
+            app_id=settings.worker_app_id,
+            broker=settings.kafka_bootstrap_servers,
+            partitions=settings.topic_partitions,
+        ),
+        open_store,
+        close_store,
+    )
+    faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
+
+
+@topics_cli.command("create")
+def topics_create() -> None:
+    """Create the domain topics with ITINERA_TOPIC_PARTITIONS partitions."""
+    from infra.kafka import create_topics, partition_counts
+    from streams.topics import check_partition_counts
+
+    settings = _settings()
+    created = create_topics(
+        settings.kafka_bootstrap_servers,
+        settings.topic_partitions,
+        settings.topic_replication_factor,
+    )
+    typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
+    check_partition_counts(
+        settings.topic_partitions, partition_counts(settings.kafka_bootstrap_servers)
+    )
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,73 @@
+"""Kafka adapters (kafka-python): the relay's idempotent publisher and topic provisioning."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+
+from streams.contracts import serialize_event
+from streams.outbox import OutboxMessage
+from streams.topics import ALL_TOPICS
+
+ACK_TIMEOUT_SECONDS = 30
+
+
+class KafkaBatchPublisher:
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            # Retries never duplicate or reorder within a partition.
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            client_id="itinera-relay",
+        )
+
+    def publish(self, messages: list[OutboxMessage]) -> None:
+        futures = [
+            self._producer.send(m.topic, key=m.key, value=serialize_event(m.event))
+            for m in messages
+        ]
+        self._producer.flush(timeout=ACK_TIMEOUT_SECONDS)
+        for future in futures:
+            future.get(timeout=ACK_TIMEOUT_SECONDS)  # raises if the broker did not acknowledge
+
+    def close(self) -> None:
+        self._producer.close()
+
+
+def partition_counts(bootstrap_servers: str) -> dict[str, int | None]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="itinera-admin")
+    try:
+        counts: dict[str, int | None] = {}
+        for topic in ALL_TOPICS:
+            try:
+                described = admin.describe_topics([topic])
+            except UnknownTopicOrPartitionError:
+                counts[topic] = None
+                continue
+            partitions = described[0].get("partitions") if described else None
+            error = described[0].get("error_code", 0) if described else 0
+            counts[topic] = len(partitions) if partitions and not error else None
+        return counts
+    finally:
+        admin.close()
+
+
+def create_topics(bootstrap_servers: str, partitions: int, replication_factor: int) -> list[str]:
+    """Create missing topics; returns the names created."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="itinera-admin")
+    created = []
+    try:
+        for topic in ALL_TOPICS:
+            try:
+                admin.create_topics(
+                    [NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor)]
+                )
+                created.append(topic)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()

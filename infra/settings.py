@@ -1,0 +1,35 @@
+"""The one settings object. Read from the environment (prefix ITINERA_) or a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ITINERA_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL for the event store and read models. Unset: `itinera serve` "
+        "starts an embedded PostgreSQL in data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".itinera"), description="Embedded mode's data.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(default=8, ge=1)
+    worker_app_id: str = "itinera-projections"
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_interval: float = Field(default=0.05, gt=0)
+    consistency_timeout: float = Field(
+        default=2.0, gt=0, le=10, description="Longest wait of `GET ...?min_version=N`."
+    )
+    project_in_process: bool = Field(
+        default=False,
+        description="Run the projections inside the API process from the notification log "
+        "(embedded mode; `itinera serve` sets it). Off: a Faust worker projects from Kafka.",
+    )
+    topic_replication_factor: int = Field(default=1, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"

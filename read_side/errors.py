@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class ReadSideError(Exception):
+    pass
+
+
+class TripViewNotFoundError(ReadSideError):
+    def __init__(self, trip_id: UUID) -> None:
+        super().__init__(f"Trip {trip_id} not found")
+        self.trip_id = trip_id
+
+
+class InvalidCursorError(ReadSideError):
+    pass

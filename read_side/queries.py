@@ -1,0 +1,63 @@
+"""Query functions: the read side's use cases, each a small function over the read store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from read_side.errors import TripViewNotFoundError
+from read_side.store import TripReadStore
+from read_side.views import TripSummaryPage, TripView
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Consistent:
+    """A view and whether it is older than the version the caller asked for."""
+
+    view: TripView
+    stale: bool
+
+
+def _visible(view: TripView | None, viewer_id: UUID) -> TripView | None:
+    if view is None or view.role_of(viewer_id) is None:
+        return None
+    return view
+
+
+async def trip_detail(
+    store: TripReadStore,
+    trip_id: UUID,
+    viewer_id: UUID,
+    *,
+    min_version: int | None = None,
+    timeout: float = 2.0,
+    poll_interval: float = 0.01,
+) -> Consistent:
+    """The trip as its member sees it. With `min_version`, waits (bounded by `timeout`) until
+    the read model reflects at least that version: read-your-writes across the pipeline. On
+    timeout the latest view is returned marked stale; a trip never seen raises not found."""
+    deadline = time.monotonic() + timeout
+    delay = poll_interval
+    while True:
+        view = await store.get_trip(trip_id)
+        if min_version is None or (view is not None and view.version >= min_version):
+            break
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    visible = _visible(view, viewer_id)
+    if visible is None:
+        raise TripViewNotFoundError(trip_id)
+    stale = min_version is not None and visible.version < min_version
+    return Consistent(view=visible, stale=stale)
+
+
+async def my_trips(
+    store: TripReadStore, user_id: UUID, *, limit: int = 50, after: str | None = None
+) -> TripSummaryPage:
+    return await store.list_trips(user_id, max(1, min(limit, MAX_PAGE_SIZE)), after)

@@ -1,0 +1,78 @@
+"""Read-model schemas: what queries return, shaped for the screens that show them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MemberView(View):
+    user_id: UUID
+    role: str
+
+
+class ActivityView(View):
+    id: UUID
+    title: str
+    description: str
+    activity_type: str
+    start_time: datetime | None
+    end_time: datetime | None
+    cost: Decimal | None
+    order: int
+
+
+class DestinationView(View):
+    id: UUID
+    name: str
+    description: str
+    location: dict[str, Any]
+    arrival_date: date
+    departure_date: date
+    order: int
+    activities: tuple[ActivityView, ...] = ()
+
+
+class TripView(View):
+    """One trip, its members, destinations and activities, as of `version`."""
+
+    id: UUID
+    version: int
+    title: str
+    description: str
+    start_date: date
+    end_date: date
+    creator_id: UUID
+    members: tuple[MemberView, ...]
+    destinations: tuple[DestinationView, ...] = ()
+    created_at: datetime
+    updated_at: datetime
+
+    def role_of(self, user_id: UUID) -> str | None:
+        return next((m.role for m in self.members if m.user_id == user_id), None)
+
+
+class TripSummary(View):
+    """One row of a user's trip list."""
+
+    user_id: UUID
+    trip_id: UUID
+    role: str
+    title: str
+    start_date: date
+    end_date: date
+    version: int
+    updated_at: datetime
+
+
+class TripSummaryPage(View):
+    items: tuple[TripSummary, ...]
+    next_cursor: str | None

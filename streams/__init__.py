@@ -1,0 +1,1 @@
+"""Event contracts published to Kafka, the domain-event → contract mapping, and the relay."""

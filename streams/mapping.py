@@ -1,0 +1,123 @@
+"""Domain events (stored by eventsourcing) → published contracts.
+
+Only events listed here leave the event store; internal aggregates such as the destination
+index are not published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from streams.contracts import (
+    ActivityAdded,
+    ActivityAddedPayload,
+    DestinationAdded,
+    DestinationAddedPayload,
+    EventEnvelope,
+    Location,
+    TripCreated,
+    TripCreatedPayload,
+    TripDetailsUpdated,
+    TripDetailsUpdatedPayload,
+)
+from streams.topics import TRIP_EVENTS
+from write_side.trips.trip import Trip
+
+
+def event_id_of(aggregate_id: UUID, version: int) -> UUID:
+    """Stable per stored event, so a message published twice carries the same id."""
+    return uuid5(NAMESPACE_URL, f"/events/{aggregate_id}/{version}")
+
+
+def _envelope(event: Any) -> dict[str, Any]:
+    return {
+        "event_id": event_id_of(event.originator_id, event.originator_version),
+        "aggregate_id": event.originator_id,
+        "aggregate_version": event.originator_version,
+        "occurred_at": event.timestamp,
+        "actor_id": event.actor_id,
+        "correlation_id": event.correlation_id,
+    }
+
+
+def _trip_created(event: Any) -> EventEnvelope:
+    return TripCreated(
+        **_envelope(event),
+        payload=TripCreatedPayload(
+            title=event.title,
+            description=event.description,
+            start_date=event.start_date,
+            end_date=event.end_date,
+            creator_id=event.creator_id,
+        ),
+    )
+
+
+def _trip_details_updated(event: Any) -> EventEnvelope:
+    return TripDetailsUpdated(
+        **_envelope(event),
+        payload=TripDetailsUpdatedPayload(
+            title=event.title,
+            description=event.description,
+            start_date=event.start_date,
+            end_date=event.end_date,
+        ),
+    )
+
+
+def _destination_added(event: Any) -> EventEnvelope:
+    return DestinationAdded(
+        **_envelope(event),
+        payload=DestinationAddedPayload(
+            destination_id=event.destination_id,
+            name=event.name,
+            description=event.description,
+            location=Location(**event.location),
+            arrival_date=event.arrival_date,
+            departure_date=event.departure_date,
+        ),
+    )
+
+
+def _activity_added(event: Any) -> EventEnvelope:
+    return ActivityAdded(
+        **_envelope(event),
+        payload=ActivityAddedPayload(
+            destination_id=event.destination_id,
+            activity_id=event.activity_id,
+            title=event.title,
+            description=event.description,
+            activity_type=event.activity_type,
+            start_time=event.start_time,
+            end_time=event.end_time,
+            cost=event.cost,
+        ),
+    )
+
+
+def _stored_topic(aggregate: type[Any], event_name: str) -> str:
+    """The class path eventsourcing stores with each event (`module:Class.Event`)."""
+    return f"{aggregate.__module__}:{aggregate.__qualname__}.{event_name}"
+
+
+_MAPPERS: dict[str, tuple[str, Callable[[Any], EventEnvelope]]] = {
+    _stored_topic(Trip, "Created"): (TRIP_EVENTS, _trip_created),
+    _stored_topic(Trip, "DetailsUpdated"): (TRIP_EVENTS, _trip_details_updated),
+    _stored_topic(Trip, "DestinationAdded"): (TRIP_EVENTS, _destination_added),
+    _stored_topic(Trip, "ActivityAdded"): (TRIP_EVENTS, _activity_added),
+}
+
+
+def is_published(stored_topic: str) -> bool:
+    return stored_topic in _MAPPERS
+
+
+def to_contract(stored_topic: str, domain_event: object) -> tuple[str, EventEnvelope] | None:
+    """The Kafka topic and contract for a stored domain event, or None if it is not published."""
+    mapper = _MAPPERS.get(stored_topic)
+    if mapper is None:
+        return None
+    topic, build = mapper
+    return topic, build(domain_event)

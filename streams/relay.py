@@ -1,0 +1,72 @@
+"""The relay: event store notification log → Kafka, at least once, in order per aggregate.
+
+It publishes a batch, waits until the broker acknowledged every message, and only then moves
+its recorded position. A crash between the two re-publishes the batch; consumers skip what
+they have already applied (aggregate id + version), so the effect is exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from streams.outbox import OutboxBatch, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+RELAY_POSITION = "relay"
+
+
+class BatchPublisher(Protocol):
+    def publish(self, messages: list[OutboxMessage]) -> None:
+        """Send in order; return only once the broker acknowledged all; raise otherwise."""
+
+
+class PositionStore(Protocol):
+    def load(self, name: str) -> int: ...
+
+    def save(self, name: str, position: int) -> None: ...
+
+
+class NotificationSource(Protocol):
+    def read_after(self, position: int, limit: int) -> OutboxBatch: ...
+
+
+class Relay:
+    def __init__(
+        self,
+        source: NotificationSource,
+        publisher: BatchPublisher,
+        positions: PositionStore,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self._source = source
+        self._publisher = publisher
+        self._positions = positions
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._position: int | None = None
+
+    def relay_once(self) -> int:
+        """Publish the next batch; returns how many notifications it covered."""
+        if self._position is None:
+            self._position = self._positions.load(RELAY_POSITION)
+        position = self._position
+        batch = self._source.read_after(position, self._batch_size)
+        if batch.last_position == position:
+            return 0
+        if batch.messages:
+            self._publisher.publish(batch.messages)
+        self._positions.save(RELAY_POSITION, batch.last_position)
+        self._position = batch.last_position
+        log.debug("relayed up to %d (%d messages)", batch.last_position, len(batch.messages))
+        return batch.last_position - position
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("relay starting from position %d", self._positions.load(RELAY_POSITION))
+        while not stop.is_set():
+            if self.relay_once() == 0:
+                stop.wait(self._poll_interval)

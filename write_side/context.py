@@ -1,0 +1,35 @@
+"""Who is acting, and on behalf of which request: metadata recorded in every event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    actor_id: UUID
+    correlation_id: UUID
+
+
+_current: ContextVar[CommandContext] = ContextVar("command_context")
+
+
+@contextmanager
+def acting_as(context: CommandContext) -> Iterator[None]:
+    """Every event triggered inside this block records the context's actor and correlation id."""
+    token = _current.set(context)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_context() -> CommandContext:
+    try:
+        return _current.get()
+    except LookupError:
+        raise RuntimeError("An event was triggered outside acting_as(...)") from None

@@ -1,0 +1,61 @@
+"""Commands: what a caller asks the trip planner to do, as imperative, immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from write_side.trips.trip import ActivityType
+
+
+@dataclass(frozen=True)
+class PlanTrip:
+    title: str
+    description: str
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
+class UpdateTripDetails:
+    trip_id: UUID
+    title: str | None = None
+    description: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class AddDestination:
+    trip_id: UUID
+    name: str
+    description: str
+    location: dict[str, Any]
+    arrival_date: date
+    departure_date: date
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class AddActivity:
+    destination_id: UUID
+    title: str
+    description: str
+    activity_type: ActivityType
+    start_time: datetime | None
+    end_time: datetime | None
+    cost: Decimal | None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command returns: the entity it created or changed, and the trip's new version."""
+
+    id: UUID
+    trip_id: UUID
+    version: int
