@@ -1,0 +1,89 @@
+"""Contract events for tests, built with sensible defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from streams.contracts import (
+    ActivityAdded,
+    ActivityAddedPayload,
+    DestinationAdded,
+    DestinationAddedPayload,
+    Location,
+    TripCreated,
+    TripCreatedPayload,
+    TripDetailsUpdated,
+    TripDetailsUpdatedPayload,
+)
+from streams.mapping import event_id_of
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _envelope(trip_id: UUID, version: int, actor_id: UUID) -> dict[str, object]:
+    return {
+        "event_id": event_id_of(trip_id, version),
+        "aggregate_id": trip_id,
+        "aggregate_version": version,
+        "occurred_at": NOW,
+        "actor_id": actor_id,
+        "correlation_id": uuid4(),
+    }
+
+
+def trip_created(trip_id: UUID, creator_id: UUID, title: str = "Japan") -> TripCreated:
+    return TripCreated(
+        **_envelope(trip_id, 1, creator_id),  # type: ignore[arg-type]
+        payload=TripCreatedPayload(
+            title=title,
+            description="",
+            start_date=date(2027, 4, 1),
+            end_date=date(2027, 4, 20),
+            creator_id=creator_id,
+        ),
+    )
+
+
+def details_updated(trip_id: UUID, version: int, actor_id: UUID, title: str) -> TripDetailsUpdated:
+    return TripDetailsUpdated(
+        **_envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        payload=TripDetailsUpdatedPayload(
+            title=title, description=None, start_date=None, end_date=None
+        ),
+    )
+
+
+def destination_added(
+    trip_id: UUID, version: int, actor_id: UUID, destination_id: UUID, name: str = "Kyoto"
+) -> DestinationAdded:
+    return DestinationAdded(
+        **_envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        payload=DestinationAddedPayload(
+            destination_id=destination_id,
+            name=name,
+            description="",
+            location=Location(lat=35.0, lng=135.7, address="Kyoto"),
+            arrival_date=date(2027, 4, 2),
+            departure_date=date(2027, 4, 6),
+        ),
+    )
+
+
+def activity_added(
+    trip_id: UUID, version: int, actor_id: UUID, destination_id: UUID, activity_id: UUID
+) -> ActivityAdded:
+    return ActivityAdded(
+        **_envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        payload=ActivityAddedPayload(
+            destination_id=destination_id,
+            activity_id=activity_id,
+            title="Temple",
+            description="",
+            activity_type="sightseeing",
+            start_time=datetime(2027, 4, 3, 9, tzinfo=UTC),
+            end_time=None,
+            cost=Decimal("12.50"),
+        ),
+    )

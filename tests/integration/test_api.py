@@ -1,0 +1,187 @@
+"""The HTTP API in embedded mode over real PostgreSQL (projections in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from infra.settings import Settings
+from infra.wiring import prepare_database
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=database_url, project_in_process=True)
+    prepare_database(settings)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def user() -> dict[str, str]:
+    return {"X-User-Id": str(uuid4())}
+
+
+TRIP = {"title": "Japan", "start_date": "2027-04-01", "end_date": "2027-04-20"}
+KYOTO = {
+    "name": "Kyoto",
+    "location": {"lat": 35.0, "lng": 135.7, "address": "Kyoto"},
+    "arrival_date": "2027-04-02",
+    "departure_date": "2027-04-06",
+}
+
+
+def data(response: Any, status: int) -> Any:
+    body = response.json()
+    assert response.status_code == status, body
+    assert body["error"] is None
+    return body["data"]
+
+
+def error(response: Any, status: int, code: str) -> dict[str, Any]:
+    body = response.json()
+    assert response.status_code == status, body
+    assert body["data"] is None
+    assert body["error"]["code"] == code
+    assert set(body) == {"data", "error", "meta"}
+    return dict(body["error"])
+
+
+def test_commands_become_visible_to_a_query_that_names_their_version(client, user) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    destination = data(
+        client.post("/api/v1/destinations/", json={**KYOTO, "trip_id": trip["id"]}, headers=user),
+        201,
+    )
+    activity = data(
+        client.post(
+            "/api/v1/activities",
+            json={"destination_id": destination["id"], "title": "Fushimi Inari",
+                  "activity_type": "sightseeing", "start_time": "2027-04-03T09:00:00+09:00",
+                  "cost": "12.50"},
+            headers=user,
+        ),
+        201,
+    )
+    assert activity["version"] == 3
+
+    response = client.get(f"/api/v1/trips/{trip['id']}?min_version=3", headers=user)
+    view = data(response, 200)
+    assert response.headers["etag"] == '"3"'
+    assert response.json()["meta"]["stale"] is False
+    assert view["destinations"][0]["activities"][0]["title"] == "Fushimi Inari"
+    assert view["destinations"][0]["activities"][0]["cost"] == "12.50"
+    assert view["members"] == [{"user_id": user["X-User-Id"], "role": "owner"}]
+
+    listed = client.get("/api/v1/trips/", headers=user)
+    assert [t["trip_id"] for t in data(listed, 200)] == [trip["id"]]
+
+
+def test_a_version_never_reached_answers_the_stale_view(client, user) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    response = client.get(f"/api/v1/trips/{trip['id']}?min_version=99", headers=user)
+    assert data(response, 200)["version"] == 1
+    assert response.json()["meta"]["stale"] is True
+
+
+def test_if_match_refuses_a_stale_version_with_the_current_one(client, user) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    data(client.patch(f"/api/v1/trips/{trip['id']}", json={"title": "v2"}, headers=user), 200)
+    stale = client.patch(
+        f"/api/v1/trips/{trip['id']}", json={"title": "v3"}, headers={**user, "If-Match": '"1"'}
+    )
+    details = error(stale, 412, "version_mismatch")["details"]
+    assert details["current_version"] == 2
+    assert stale.headers["etag"] == '"2"'
+    fresh = client.patch(
+        f"/api/v1/trips/{trip['id']}", json={"title": "v3"}, headers={**user, "If-Match": '"2"'}
+    )
+    assert data(fresh, 200)["version"] == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"body.title", "body.start_date", "body.end_date"}),
+        ({**TRIP, "title": ""}, {"body.title"}),
+        ({**TRIP, "title": "x" * 201}, {"body.title"}),
+        ({**TRIP, "start_date": "tomorrow"}, {"body.start_date"}),
+        ({**TRIP, "owner": "me"}, {"body.owner"}),
+    ],
+)
+def test_invalid_input_is_refused_with_field_details(client, user, body, fields) -> None:
+    details = error(client.post("/api/v1/trips", json=body, headers=user), 422,
+                    "validation_failed")["details"]
+    assert {d["field"] for d in details} == fields
+
+
+def test_malformed_json_is_a_validation_error(client, user) -> None:
+    response = client.post(
+        "/api/v1/trips", content=b"{bad", headers={**user, "Content-Type": "application/json"}
+    )
+    error(response, 422, "validation_failed")
+
+
+def test_broken_invariants_get_their_domain_error_code(client, user) -> None:
+    error(client.post("/api/v1/trips", json={**TRIP, "end_date": "2027-03-01"}, headers=user),
+          422, "end_before_start")
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    error(
+        client.post("/api/v1/destinations",
+                    json={**KYOTO, "trip_id": trip["id"], "arrival_date": "2027-03-30"},
+                    headers=user),
+        422, "dates_outside_trip",
+    )
+    destination = data(
+        client.post("/api/v1/destinations", json={**KYOTO, "trip_id": trip["id"]}, headers=user),
+        201,
+    )
+    error(
+        client.post("/api/v1/activities",
+                    json={"destination_id": destination["id"], "title": "Late",
+                          "start_time": "2027-04-10T09:00:00"},
+                    headers=user),
+        422, "times_outside_destination",
+    )
+
+
+def test_unknown_ids_are_not_found(client, user) -> None:
+    error(client.get(f"/api/v1/trips/{uuid4()}", headers=user), 404, "trip_not_found")
+    error(client.patch(f"/api/v1/trips/{uuid4()}", json={"title": "x"}, headers=user),
+          404, "trip_not_found")
+    error(client.post("/api/v1/destinations", json={**KYOTO, "trip_id": str(uuid4())},
+                      headers=user), 404, "trip_not_found")
+    error(client.post("/api/v1/activities", json={"destination_id": str(uuid4()), "title": "x"},
+                      headers=user), 404, "destination_not_found")
+    error(client.get("/api/v1/trips/not-a-uuid", headers=user), 422, "validation_failed")
+
+
+def test_another_users_trip_does_not_exist_for_them(client, user) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    stranger = {"X-User-Id": str(uuid4())}
+    error(client.get(f"/api/v1/trips/{trip['id']}?min_version=1", headers=stranger), 404,
+          "trip_not_found")
+    error(client.patch(f"/api/v1/trips/{trip['id']}", json={"title": "mine"}, headers=stranger),
+          404, "trip_not_found")
+    assert data(client.get("/api/v1/trips", headers=stranger), 200) == []
+
+
+def test_requests_without_an_acting_user_are_refused(client) -> None:
+    error(client.post("/api/v1/trips", json=TRIP), 401, "unauthenticated")
+    error(client.get("/api/v1/trips", headers={"X-User-Id": "nobody"}), 401, "unauthenticated")
+
+
+def test_a_malformed_if_match_or_cursor_is_a_client_error(client, user) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    error(client.patch(f"/api/v1/trips/{trip['id']}", json={"title": "x"},
+                       headers={**user, "If-Match": "yesterday"}), 400, "invalid_if_match")
+    error(client.get("/api/v1/trips?cursor=%%%", headers=user), 400, "invalid_cursor")
+
+
+def test_health_is_public_and_in_the_envelope(client) -> None:
+    assert data(client.get("/health"), 200) == {"status": "ok"}

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from uuid import uuid4
+
+import pytest
+
+from infra.settings import Settings
+from infra.wiring import build_planner, prepare_database
+from streams.outbox import OutboxReader
+from write_side.application import TripPlanner
+from write_side.context import CommandContext
+from write_side.errors import VersionMismatchError
+from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
+
+
+@pytest.fixture
+def planner(database_url: str) -> Iterator[TripPlanner]:
+    settings = Settings(database_url=database_url)
+    prepare_database(settings)
+    planner = build_planner(settings)
+    try:
+        yield planner
+    finally:
+        planner.close()
+
+
+def run_together(*actions: object) -> list[object]:
+    """Start the actions at the same moment in threads; returns results or raised errors."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(index: int, action: object) -> None:
+        barrier.wait()
+        try:
+            results[index] = action()  # type: ignore[operator]
+        except Exception as error:  # collected for the test to assert on
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_trip_survives_a_new_application_instance(planner: TripPlanner, database_url: str) -> None:
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
+    planner.add_destination(
+        AddDestination(trip.trip_id, "Kyoto", "", {"lat": 35.0, "lng": 135.7},
+                       date(2027, 4, 2), date(2027, 4, 6)),
+        owner,
+    )
+    other = build_planner(Settings(database_url=database_url))
+    try:
+        loaded = other.get_trip(trip.trip_id)
+        assert loaded.version == 2
+        assert [d.name for d in loaded.destinations.values()] == ["Kyoto"]
+        assert loaded.start_date == date(2027, 4, 1)
+    finally:
+        other.close()
+
+
+def test_concurrent_commands_without_if_match_all_land(planner: TripPlanner) -> None:
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
+    results = run_together(*(
+        lambda n=n: planner.add_destination(
+            AddDestination(trip.trip_id, f"Stop {n}", "", {"lat": 0.0, "lng": 0.0},
+                           date(2027, 4, 2), date(2027, 4, 3)),
+            owner,
+        )
+        for n in range(4)
+    ))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sorted(r.version for r in results) == [2, 3, 4, 5]  # type: ignore[attr-defined]
+    assert len(planner.get_trip(trip.trip_id).destinations) == 4
+
+
+def test_concurrent_commands_with_the_same_if_match_let_exactly_one_win(
+    planner: TripPlanner,
+) -> None:
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
+    results = run_together(*(
+        lambda n=n: planner.update_trip_details(
+            UpdateTripDetails(trip.trip_id, title=f"Title {n}", expected_version=1), owner
+        )
+        for n in range(4)
+    ))
+    winners = [r for r in results if not isinstance(r, Exception)]
+    losers = [r for r in results if isinstance(r, VersionMismatchError)]
+    assert len(winners) == 1 and len(losers) == 3
+    assert all(loser.current == 2 for loser in losers)
+    assert planner.get_trip(trip.trip_id).version == 2
+
+
+def test_the_notification_log_keeps_each_trips_events_in_version_order(
+    planner: TripPlanner,
+) -> None:
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trips = [
+        planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 9)), owner)
+        for n in range(3)
+    ]
+    run_together(*(
+        lambda t=t, n=n: planner.update_trip_details(
+            UpdateTripDetails(t.trip_id, title=f"v{n}"), owner
+        )
+        for t in trips for n in range(3)
+    ))
+    batch = OutboxReader(planner).read_after(0, 100)
+    per_trip: dict[object, list[int]] = {}
+    for message in batch.messages:
+        per_trip.setdefault(message.event.aggregate_id, []).append(message.event.aggregate_version)
+    assert per_trip == {t.trip_id: [1, 2, 3, 4] for t in trips}

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from streams.contracts import ActivityAdded, TripCreated, parse_trip_event, serialize_event
+from streams.mapping import event_id_of
+from streams.outbox import OutboxReader
+from streams.topics import TRIP_EVENTS
+from write_side.application import TripPlanner
+from write_side.context import CommandContext
+from write_side.trips.commands import AddActivity, AddDestination, PlanTrip
+from write_side.trips.trip import ActivityType
+
+
+def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside() -> None:
+    planner = TripPlanner()
+    context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
+    destination = planner.add_destination(
+        AddDestination(trip.trip_id, "Kyoto", "", {"lat": 35.0, "lng": 135.7, "address": ""},
+                       date(2027, 4, 2), date(2027, 4, 6)),
+        context,
+    )
+    planner.add_activity(
+        AddActivity(destination.id, "Temple", "", ActivityType.SIGHTSEEING,
+                    datetime(2027, 4, 3, 9), None, Decimal("9.99")),
+        context,
+    )
+
+    batch = OutboxReader(planner).read_after(0, 100)
+
+    # Four notifications: three trip events and the destination index, which is not published.
+    assert batch.last_position == 4
+    assert [m.event.event_type for m in batch.messages] == [
+        "TripCreated", "DestinationAdded", "ActivityAdded"
+    ]
+    assert {m.topic for m in batch.messages} == {TRIP_EVENTS}
+    assert {m.key for m in batch.messages} == {str(trip.trip_id).encode()}
+    assert [m.event.aggregate_version for m in batch.messages] == [1, 2, 3]
+    for message in batch.messages:
+        assert message.event.schema_version == 1
+        assert message.event.actor_id == context.actor_id
+        assert message.event.correlation_id == context.correlation_id
+        assert message.event.event_id == event_id_of(trip.trip_id, message.event.aggregate_version)
+    activity = batch.messages[2].event
+    assert isinstance(activity, ActivityAdded)
+    assert activity.payload.cost == Decimal("9.99")
+
+
+def test_a_contract_survives_the_wire_unchanged() -> None:
+    planner = TripPlanner()
+    context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
+    (message,) = OutboxReader(planner).read_after(0, 10).messages
+    parsed = parse_trip_event(serialize_event(message.event))
+    assert isinstance(parsed, TripCreated)
+    assert parsed == message.event
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b'{"event_type": "TripExploded"}',
+        b'{"event_type": "TripCreated", "schema_version": 2}',
+    ],
+)
+def test_unknown_or_malformed_messages_are_rejected(raw: bytes) -> None:
+    with pytest.raises(ValidationError):
+        parse_trip_event(raw)

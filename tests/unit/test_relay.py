@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import date
+from uuid import uuid4
+
+import pytest
+
+from streams.outbox import OutboxMessage, OutboxReader
+from streams.relay import RELAY_POSITION, Relay
+from write_side.application import TripPlanner
+from write_side.context import CommandContext
+from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
+
+
+class RecordingPublisher:
+    def __init__(self, fail: bool = False) -> None:
+        self.published: list[OutboxMessage] = []
+        self.fail = fail
+
+    def publish(self, messages: list[OutboxMessage]) -> None:
+        if self.fail:
+            raise ConnectionError("broker unreachable")
+        self.published.extend(messages)
+
+
+class MemoryPositions:
+    def __init__(self) -> None:
+        self.positions: dict[str, int] = {}
+
+    def load(self, name: str) -> int:
+        return self.positions.get(name, 0)
+
+    def save(self, name: str, position: int) -> None:
+        self.positions[name] = position
+
+
+def planner_with_history(trips: int) -> TripPlanner:
+    planner = TripPlanner()
+    context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    for n in range(trips):
+        trip = planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 9)), context)
+        planner.add_destination(
+            AddDestination(trip.trip_id, "Rome", "", {"lat": 41.9, "lng": 12.5},
+                           date(2027, 1, 2), date(2027, 1, 3)),
+            context,
+        )
+        planner.update_trip_details(UpdateTripDetails(trip.trip_id, title=f"T{n}!"), context)
+    return planner
+
+
+def test_the_relay_publishes_everything_in_log_order_and_records_where_it_got_to() -> None:
+    planner = planner_with_history(trips=3)  # 3 x (3 trip events + 1 index) = 12 notifications
+    publisher, positions = RecordingPublisher(), MemoryPositions()
+    relay = Relay(OutboxReader(planner), publisher, positions, batch_size=5)
+
+    covered = []
+    while (n := relay.relay_once()) > 0:
+        covered.append(n)
+
+    assert covered == [5, 5, 2]
+    assert positions.load(RELAY_POSITION) == 12
+    assert [m.position for m in publisher.published] == sorted(m.position for m in publisher.published)
+    per_trip: dict[object, list[int]] = {}
+    for message in publisher.published:
+        per_trip.setdefault(message.key, []).append(message.event.aggregate_version)
+    assert list(per_trip.values()) == [[1, 2, 3]] * 3
+
+
+def test_the_position_does_not_move_unless_the_broker_acknowledged() -> None:
+    planner = planner_with_history(trips=1)
+    positions = MemoryPositions()
+    with pytest.raises(ConnectionError):
+        Relay(OutboxReader(planner), RecordingPublisher(fail=True), positions).relay_once()
+    assert positions.load(RELAY_POSITION) == 0
+
+    publisher = RecordingPublisher()
+    Relay(OutboxReader(planner), publisher, positions).relay_once()
+    assert [m.event.aggregate_version for m in publisher.published] == [1, 2, 3]
+    assert positions.load(RELAY_POSITION) == 4
+
+
+def test_a_restarted_relay_resumes_after_its_recorded_position() -> None:
+    planner = planner_with_history(trips=2)
+    positions = MemoryPositions()
+    first = RecordingPublisher()
+    Relay(OutboxReader(planner), first, positions, batch_size=4).relay_once()
+    second = RecordingPublisher()
+    Relay(OutboxReader(planner), second, positions, batch_size=100).relay_once()
+    assert {m.position for m in first.published}.isdisjoint(m.position for m in second.published)
+    assert len(first.published) + len(second.published) == 6

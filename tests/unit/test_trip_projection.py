@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from projections.trip_view import ProjectionGapError, project_trip
+from tests.builders import activity_added, destination_added, details_updated, trip_created
+
+
+def test_a_created_trip_becomes_a_view_with_its_owner_and_a_list_row() -> None:
+    trip_id, creator = uuid4(), uuid4()
+    change = project_trip(trip_created(trip_id, creator), None)
+    assert change is not None
+    assert change.view.id == trip_id
+    assert change.view.version == 1
+    assert change.view.role_of(creator) == "owner"
+    (row,) = change.summaries
+    assert (row.user_id, row.trip_id, row.role, row.version) == (creator, trip_id, "owner", 1)
+
+
+def test_events_build_destinations_and_activities_in_order() -> None:
+    trip_id, creator, kyoto, osaka, temple = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
+    events = [
+        trip_created(trip_id, creator),
+        destination_added(trip_id, 2, creator, kyoto, "Kyoto"),
+        destination_added(trip_id, 3, creator, osaka, "Osaka"),
+        activity_added(trip_id, 4, creator, kyoto, temple),
+        details_updated(trip_id, 5, creator, "Japan 2027"),
+    ]
+    view = None
+    for event in events:
+        change = project_trip(event, view)
+        assert change is not None
+        view = change.view
+    assert view is not None
+    assert view.version == 5
+    assert view.title == "Japan 2027"
+    assert view.description == ""  # unchanged fields are kept
+    assert [(d.name, d.order) for d in view.destinations] == [("Kyoto", 0), ("Osaka", 1)]
+    (activity,) = view.destinations[0].activities
+    assert (activity.id, activity.order, activity.cost) == (temple, 0, Decimal("12.50"))
+    assert view.destinations[1].activities == ()
+
+
+def test_an_event_already_applied_is_skipped() -> None:
+    trip_id, creator = uuid4(), uuid4()
+    created = trip_created(trip_id, creator)
+    first = project_trip(created, None)
+    assert first is not None
+    second = project_trip(details_updated(trip_id, 2, creator, "New"), first.view)
+    assert second is not None
+    assert project_trip(created, second.view) is None
+    assert project_trip(details_updated(trip_id, 2, creator, "New"), second.view) is None
+
+
+def test_a_gap_in_versions_is_refused_rather_than_guessed() -> None:
+    trip_id, creator = uuid4(), uuid4()
+    first = project_trip(trip_created(trip_id, creator), None)
+    assert first is not None
+    with pytest.raises(ProjectionGapError):
+        project_trip(details_updated(trip_id, 3, creator, "skipped v2"), first.view)
+    with pytest.raises(ProjectionGapError):
+        project_trip(details_updated(trip_id, 2, creator, "no creation seen"), None)
