@@ -1,4 +1,5 @@
-"""Every response is `{"data": ..., "error": null | {"code", "message", "details"}, "meta": {...}}`."""
+"""The one response shape:
+`{"data": ..., "error": null | {"code", "message", "details"}, "meta": {...}}`."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from uuid import UUID, uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,10 +21,9 @@ class CorrelationIdMiddleware:
         correlation_id = uuid4()
         for name, value in scope["headers"]:
             if name == b"x-correlation-id":
-                try:
+                # A malformed id from a client is replaced, not trusted.
+                with contextlib.suppress(ValueError):
                     correlation_id = UUID(value.decode("latin-1"))
-                except ValueError:
-                    pass  # a malformed id from a client is replaced, not trusted
         scope.setdefault("state", {})["correlation_id"] = correlation_id
 
         async def send_with_header(message: Message) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -45,21 +47,21 @@ def serve(
     ] = None,
 ) -> None:
     """Everything in one process: embedded PostgreSQL, the API and in-process projections."""
-    from infra.embedded_postgres import start_embedded_postgres
+    from infra.embedded_postgres import embedded_postgres
     from infra.wiring import prepare_database
 
     settings = _settings()
-    server = None
-    if not settings.database_url:
-        url, server = start_embedded_postgres(data_dir or settings.data_dir)
-        os.environ["ITINERA_DATABASE_URL"] = url
-    os.environ["ITINERA_PROJECT_IN_PROCESS"] = "true"
-    prepare_database(Settings())
-    typer.echo(f"Itinera is serving on http://{host}:{port} (API docs at /docs)")
-    try:
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
+    # embedded PostgreSQL below is stopped rather than orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.ExitStack() as stack:
+        if not settings.database_url:
+            url = stack.enter_context(embedded_postgres(data_dir or settings.data_dir))
+            os.environ["ITINERA_DATABASE_URL"] = url
+        os.environ["ITINERA_PROJECT_IN_PROCESS"] = "true"
+        prepare_database(Settings())
+        typer.echo(f"Itinera is serving on http://{host}:{port} (API docs at /docs)")
         _serve_api(host, port)
-    finally:
-        del server  # embedded-postgres stops its server when the last handle goes
 
 
 @cli.command()

@@ -63,7 +63,11 @@ def create_topics(bootstrap_servers: str, partitions: int, replication_factor: i
         for topic in ALL_TOPICS:
             try:
                 admin.create_topics(
-                    [NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor)]
+                    [
+                        NewTopic(
+                            topic, num_partitions=partitions, replication_factor=replication_factor
+                        )
+                    ]
                 )
                 created.append(topic)
             except TopicAlreadyExistsError:

@@ -60,9 +60,7 @@ def require_database_url(settings: Settings) -> str:
 
 def build_planner(settings: Settings, *, create_tables: bool = False) -> TripPlanner:
     url = require_database_url(settings)
-    return TripPlanner(
-        env=event_store_env(url, settings.db_pool_size, create_tables=create_tables)
-    )
+    return TripPlanner(env=event_store_env(url, settings.db_pool_size, create_tables=create_tables))
 
 
 def prepare_database(settings: Settings) -> None:

@@ -8,7 +8,7 @@ check skips it.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +63,8 @@ def build_worker(
             stores["trips"] = await open_store()
         return stores["trips"]
 
-    @app.agent(trip_events)  # type: ignore[misc]
-    async def project_trip_events(values: AsyncIterator[bytes]) -> None:
+    @app.agent(trip_events)
+    async def project_trip_events(values: faust.StreamT[bytes]) -> None:
         async for raw in values:
             try:
                 await apply_trip_event(await store(), parse_trip_event(raw))
@@ -75,7 +75,7 @@ def build_worker(
                 await app.crash(error)
                 raise
 
-    @app.on_before_shutdown.connect  # type: ignore[misc]
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close(sender: Any, **kwargs: Any) -> None:
         if "trips" in stores:
             await close_store(stores.pop("trips"))

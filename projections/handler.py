@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from projections.trip_view import project_trip
 from read_side.store import TripReadStore
 from streams.contracts import EventEnvelope
-from projections.trip_view import project_trip
 
 
 async def apply_trip_event(store: TripReadStore, event: EventEnvelope) -> bool:

@@ -134,9 +134,7 @@ def _(event: ActivityAdded, current: TripView | None) -> TripView:
             cost=p.cost,
             order=len(destination.activities),
         )
-        return destination.model_copy(
-            update={"activities": (*destination.activities, activity)}
-        )
+        return destination.model_copy(update={"activities": (*destination.activities, activity)})
 
     return view.model_copy(
         update={

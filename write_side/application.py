@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from write_side.context import CommandContext, acting_as
 from write_side.errors import (
@@ -47,7 +47,7 @@ class TripPlanner(Application[UUID]):
 
     name = "itinera"
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 

@@ -16,7 +16,7 @@ class TracedAggregate(Aggregate):
         correlation_id: UUID
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:
         context = current_context()
         return super()._create(
             event_class,

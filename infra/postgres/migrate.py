@@ -28,7 +28,11 @@ def migration_lock(conninfo: str) -> Iterator[None]:
 def migrate(conninfo: str) -> list[str]:
     """Apply pending migrations (call under `migration_lock`); returns the names applied."""
     files = sorted(
-        (f for f in resources.files("infra.postgres.migrations").iterdir() if f.name.endswith(".sql")),
+        (
+            f
+            for f in resources.files("infra.postgres.migrations").iterdir()
+            if f.name.endswith(".sql")
+        ),
         key=lambda f: f.name,
     )
     applied: list[str] = []
@@ -42,7 +46,7 @@ def migrate(conninfo: str) -> list[str]:
             if file.name in done:
                 continue
             with conn.transaction():
-                conn.execute(file.read_text())  # type: ignore[arg-type]
+                conn.execute(file.read_text())
                 conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (file.name,))
             log.info("applied migration %s", file.name)
             applied.append(file.name)

@@ -34,7 +34,9 @@ class PostgresTripReadStore:
 
     async def get_trip(self, trip_id: UUID) -> TripView | None:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute("SELECT view FROM trip_views WHERE trip_id = %s", (trip_id,))
+            cursor = await conn.execute(
+                "SELECT view FROM trip_views WHERE trip_id = %s", (trip_id,)
+            )
             row = await cursor.fetchone()
         return None if row is None else TripView.model_validate(row[0])
 
@@ -87,8 +89,16 @@ class PostgresTripReadStore:
                     " end_date = excluded.end_date, version = excluded.version,"
                     " updated_at = excluded.updated_at",
                     [
-                        (s.user_id, s.trip_id, s.role, s.title, s.start_date, s.end_date,
-                         s.version, s.updated_at)
+                        (
+                            s.user_id,
+                            s.trip_id,
+                            s.role,
+                            s.title,
+                            s.start_date,
+                            s.end_date,
+                            s.version,
+                            s.updated_at,
+                        )
                         for s in change.summaries
                     ],
                 )

@@ -40,7 +40,9 @@ class TripReadStoreContract:
         view = await store.get_trip(trip_id)
         assert view is not None and len(view.destinations) == 1
 
-    async def test_concurrent_deliveries_of_one_event_apply_once(self, store: TripReadStore) -> None:
+    async def test_concurrent_deliveries_of_one_event_apply_once(
+        self, store: TripReadStore
+    ) -> None:
         trip_id, owner = uuid4(), uuid4()
         await apply_trip_event(store, trip_created(trip_id, owner))
         added = destination_added(trip_id, 2, owner, uuid4())

@@ -61,9 +61,13 @@ def test_commands_become_visible_to_a_query_that_names_their_version(client, use
     activity = data(
         client.post(
             "/api/v1/activities",
-            json={"destination_id": destination["id"], "title": "Fushimi Inari",
-                  "activity_type": "sightseeing", "start_time": "2027-04-03T09:00:00+09:00",
-                  "cost": "12.50"},
+            json={
+                "destination_id": destination["id"],
+                "title": "Fushimi Inari",
+                "activity_type": "sightseeing",
+                "start_time": "2027-04-03T09:00:00+09:00",
+                "cost": "12.50",
+            },
             headers=user,
         ),
         201,
@@ -115,8 +119,9 @@ def test_if_match_refuses_a_stale_version_with_the_current_one(client, user) -> 
     ],
 )
 def test_invalid_input_is_refused_with_field_details(client, user, body, fields) -> None:
-    details = error(client.post("/api/v1/trips", json=body, headers=user), 422,
-                    "validation_failed")["details"]
+    details = error(
+        client.post("/api/v1/trips", json=body, headers=user), 422, "validation_failed"
+    )["details"]
     assert {d["field"] for d in details} == fields
 
 
@@ -128,46 +133,75 @@ def test_malformed_json_is_a_validation_error(client, user) -> None:
 
 
 def test_broken_invariants_get_their_domain_error_code(client, user) -> None:
-    error(client.post("/api/v1/trips", json={**TRIP, "end_date": "2027-03-01"}, headers=user),
-          422, "end_before_start")
+    error(
+        client.post("/api/v1/trips", json={**TRIP, "end_date": "2027-03-01"}, headers=user),
+        422,
+        "end_before_start",
+    )
     trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
     error(
-        client.post("/api/v1/destinations",
-                    json={**KYOTO, "trip_id": trip["id"], "arrival_date": "2027-03-30"},
-                    headers=user),
-        422, "dates_outside_trip",
+        client.post(
+            "/api/v1/destinations",
+            json={**KYOTO, "trip_id": trip["id"], "arrival_date": "2027-03-30"},
+            headers=user,
+        ),
+        422,
+        "dates_outside_trip",
     )
     destination = data(
         client.post("/api/v1/destinations", json={**KYOTO, "trip_id": trip["id"]}, headers=user),
         201,
     )
     error(
-        client.post("/api/v1/activities",
-                    json={"destination_id": destination["id"], "title": "Late",
-                          "start_time": "2027-04-10T09:00:00"},
-                    headers=user),
-        422, "times_outside_destination",
+        client.post(
+            "/api/v1/activities",
+            json={
+                "destination_id": destination["id"],
+                "title": "Late",
+                "start_time": "2027-04-10T09:00:00",
+            },
+            headers=user,
+        ),
+        422,
+        "times_outside_destination",
     )
 
 
 def test_unknown_ids_are_not_found(client, user) -> None:
     error(client.get(f"/api/v1/trips/{uuid4()}", headers=user), 404, "trip_not_found")
-    error(client.patch(f"/api/v1/trips/{uuid4()}", json={"title": "x"}, headers=user),
-          404, "trip_not_found")
-    error(client.post("/api/v1/destinations", json={**KYOTO, "trip_id": str(uuid4())},
-                      headers=user), 404, "trip_not_found")
-    error(client.post("/api/v1/activities", json={"destination_id": str(uuid4()), "title": "x"},
-                      headers=user), 404, "destination_not_found")
+    error(
+        client.patch(f"/api/v1/trips/{uuid4()}", json={"title": "x"}, headers=user),
+        404,
+        "trip_not_found",
+    )
+    error(
+        client.post("/api/v1/destinations", json={**KYOTO, "trip_id": str(uuid4())}, headers=user),
+        404,
+        "trip_not_found",
+    )
+    error(
+        client.post(
+            "/api/v1/activities", json={"destination_id": str(uuid4()), "title": "x"}, headers=user
+        ),
+        404,
+        "destination_not_found",
+    )
     error(client.get("/api/v1/trips/not-a-uuid", headers=user), 422, "validation_failed")
 
 
 def test_another_users_trip_does_not_exist_for_them(client, user) -> None:
     trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
     stranger = {"X-User-Id": str(uuid4())}
-    error(client.get(f"/api/v1/trips/{trip['id']}?min_version=1", headers=stranger), 404,
-          "trip_not_found")
-    error(client.patch(f"/api/v1/trips/{trip['id']}", json={"title": "mine"}, headers=stranger),
-          404, "trip_not_found")
+    error(
+        client.get(f"/api/v1/trips/{trip['id']}?min_version=1", headers=stranger),
+        404,
+        "trip_not_found",
+    )
+    error(
+        client.patch(f"/api/v1/trips/{trip['id']}", json={"title": "mine"}, headers=stranger),
+        404,
+        "trip_not_found",
+    )
     assert data(client.get("/api/v1/trips", headers=stranger), 200) == []
 
 
@@ -178,8 +212,15 @@ def test_requests_without_an_acting_user_are_refused(client) -> None:
 
 def test_a_malformed_if_match_or_cursor_is_a_client_error(client, user) -> None:
     trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
-    error(client.patch(f"/api/v1/trips/{trip['id']}", json={"title": "x"},
-                       headers={**user, "If-Match": "yesterday"}), 400, "invalid_if_match")
+    error(
+        client.patch(
+            f"/api/v1/trips/{trip['id']}",
+            json={"title": "x"},
+            headers={**user, "If-Match": "yesterday"},
+        ),
+        400,
+        "invalid_if_match",
+    )
     error(client.get("/api/v1/trips?cursor=%%%", headers=user), 400, "invalid_cursor")
 
 

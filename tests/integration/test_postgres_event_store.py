@@ -47,12 +47,20 @@ def run_together(*actions: object) -> list[object]:
     return results
 
 
-def test_a_trip_survives_a_new_application_instance(planner: TripPlanner, database_url: str) -> None:
+def test_a_trip_survives_a_new_application_instance(
+    planner: TripPlanner, database_url: str
+) -> None:
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
     planner.add_destination(
-        AddDestination(trip.trip_id, "Kyoto", "", {"lat": 35.0, "lng": 135.7},
-                       date(2027, 4, 2), date(2027, 4, 6)),
+        AddDestination(
+            trip.trip_id,
+            "Kyoto",
+            "",
+            {"lat": 35.0, "lng": 135.7},
+            date(2027, 4, 2),
+            date(2027, 4, 6),
+        ),
         owner,
     )
     other = build_planner(Settings(database_url=database_url))
@@ -68,14 +76,22 @@ def test_a_trip_survives_a_new_application_instance(planner: TripPlanner, databa
 def test_concurrent_commands_without_if_match_all_land(planner: TripPlanner) -> None:
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
-    results = run_together(*(
-        lambda n=n: planner.add_destination(
-            AddDestination(trip.trip_id, f"Stop {n}", "", {"lat": 0.0, "lng": 0.0},
-                           date(2027, 4, 2), date(2027, 4, 3)),
-            owner,
+    results = run_together(
+        *(
+            lambda n=n: planner.add_destination(
+                AddDestination(
+                    trip.trip_id,
+                    f"Stop {n}",
+                    "",
+                    {"lat": 0.0, "lng": 0.0},
+                    date(2027, 4, 2),
+                    date(2027, 4, 3),
+                ),
+                owner,
+            )
+            for n in range(4)
         )
-        for n in range(4)
-    ))
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     assert sorted(r.version for r in results) == [2, 3, 4, 5]  # type: ignore[attr-defined]
     assert len(planner.get_trip(trip.trip_id).destinations) == 4
@@ -86,12 +102,14 @@ def test_concurrent_commands_with_the_same_if_match_let_exactly_one_win(
 ) -> None:
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
-    results = run_together(*(
-        lambda n=n: planner.update_trip_details(
-            UpdateTripDetails(trip.trip_id, title=f"Title {n}", expected_version=1), owner
+    results = run_together(
+        *(
+            lambda n=n: planner.update_trip_details(
+                UpdateTripDetails(trip.trip_id, title=f"Title {n}", expected_version=1), owner
+            )
+            for n in range(4)
         )
-        for n in range(4)
-    ))
+    )
     winners = [r for r in results if not isinstance(r, Exception)]
     losers = [r for r in results if isinstance(r, VersionMismatchError)]
     assert len(winners) == 1 and len(losers) == 3
@@ -107,12 +125,15 @@ def test_the_notification_log_keeps_each_trips_events_in_version_order(
         planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 9)), owner)
         for n in range(3)
     ]
-    run_together(*(
-        lambda t=t, n=n: planner.update_trip_details(
-            UpdateTripDetails(t.trip_id, title=f"v{n}"), owner
+    run_together(
+        *(
+            lambda t=t, n=n: planner.update_trip_details(
+                UpdateTripDetails(t.trip_id, title=f"v{n}"), owner
+            )
+            for t in trips
+            for n in range(3)
         )
-        for t in trips for n in range(3)
-    ))
+    )
     batch = OutboxReader(planner).read_after(0, 100)
     per_trip: dict[object, list[int]] = {}
     for message in batch.messages:

@@ -22,13 +22,26 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
     destination = planner.add_destination(
-        AddDestination(trip.trip_id, "Kyoto", "", {"lat": 35.0, "lng": 135.7, "address": ""},
-                       date(2027, 4, 2), date(2027, 4, 6)),
+        AddDestination(
+            trip.trip_id,
+            "Kyoto",
+            "",
+            {"lat": 35.0, "lng": 135.7, "address": ""},
+            date(2027, 4, 2),
+            date(2027, 4, 6),
+        ),
         context,
     )
     planner.add_activity(
-        AddActivity(destination.id, "Temple", "", ActivityType.SIGHTSEEING,
-                    datetime(2027, 4, 3, 9), None, Decimal("9.99")),
+        AddActivity(
+            destination.id,
+            "Temple",
+            "",
+            ActivityType.SIGHTSEEING,
+            datetime(2027, 4, 3, 9),
+            None,
+            Decimal("9.99"),
+        ),
         context,
     )
 
@@ -37,7 +50,9 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
     # Four notifications: three trip events and the destination index, which is not published.
     assert batch.last_position == 4
     assert [m.event.event_type for m in batch.messages] == [
-        "TripCreated", "DestinationAdded", "ActivityAdded"
+        "TripCreated",
+        "DestinationAdded",
+        "ActivityAdded",
     ]
     assert {m.topic for m in batch.messages} == {TRIP_EVENTS}
     assert {m.key for m in batch.messages} == {str(trip.trip_id).encode()}

@@ -22,8 +22,14 @@ async def test_the_embedded_projector_brings_views_up_to_the_event_store() -> No
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Alps", "", date(2027, 2, 1), date(2027, 2, 9)), owner)
     planner.add_destination(
-        AddDestination(trip.trip_id, "Zermatt", "", {"lat": 46.0, "lng": 7.7},
-                       date(2027, 2, 2), date(2027, 2, 5)),
+        AddDestination(
+            trip.trip_id,
+            "Zermatt",
+            "",
+            {"lat": 46.0, "lng": 7.7},
+            date(2027, 2, 2),
+            date(2027, 2, 5),
+        ),
         owner,
     )
     projector = EmbeddedProjector(OutboxReader(planner), store)

@@ -54,7 +54,9 @@ def test_the_checker_catches_a_forbidden_import(tmp_path: Path, monkeypatch) -> 
     (fake_root / "read_side").mkdir()
     (fake_root / "read_side" / "leak.py").write_text("from write_side.errors import DomainError\n")
     (fake_root / "api").mkdir()
-    (fake_root / "api" / "leak.py").write_text("import infra.settings\nfrom infra.wiring import X\n")
+    (fake_root / "api" / "leak.py").write_text(
+        "import infra.settings\nfrom infra.wiring import X\n"
+    )
     monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", fake_root)
     assert violations("read_side", ALLOWED["read_side"]) == [
         "read_side/leak.py:1 imports write_side.errors"

@@ -40,8 +40,14 @@ def planner_with_history(trips: int) -> TripPlanner:
     for n in range(trips):
         trip = planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 9)), context)
         planner.add_destination(
-            AddDestination(trip.trip_id, "Rome", "", {"lat": 41.9, "lng": 12.5},
-                           date(2027, 1, 2), date(2027, 1, 3)),
+            AddDestination(
+                trip.trip_id,
+                "Rome",
+                "",
+                {"lat": 41.9, "lng": 12.5},
+                date(2027, 1, 2),
+                date(2027, 1, 3),
+            ),
             context,
         )
         planner.update_trip_details(UpdateTripDetails(trip.trip_id, title=f"T{n}!"), context)
@@ -59,7 +65,9 @@ def test_the_relay_publishes_everything_in_log_order_and_records_where_it_got_to
 
     assert covered == [5, 5, 2]
     assert positions.load(RELAY_POSITION) == 12
-    assert [m.position for m in publisher.published] == sorted(m.position for m in publisher.published)
+    assert [m.position for m in publisher.published] == sorted(
+        m.position for m in publisher.published
+    )
     per_trip: dict[object, list[int]] = {}
     for message in publisher.published:
         per_trip.setdefault(message.key, []).append(message.event.aggregate_version)

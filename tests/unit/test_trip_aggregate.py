@@ -38,7 +38,9 @@ def plan(planner: TripPlanner, owner: CommandContext) -> object:
     )
 
 
-def add_kyoto(planner: TripPlanner, owner: CommandContext, trip_id: object, **dates: date) -> object:
+def add_kyoto(
+    planner: TripPlanner, owner: CommandContext, trip_id: object, **dates: date
+) -> object:
     return planner.add_destination(
         AddDestination(
             trip_id=trip_id,  # type: ignore[arg-type]
@@ -81,7 +83,9 @@ def test_destination_dates_must_lie_within_the_trip(planner, owner) -> None:
     with pytest.raises(DatesOutsideTripError):
         add_kyoto(planner, owner, trip.trip_id, departure=date(2027, 4, 21))
     with pytest.raises(EndBeforeStartError):
-        add_kyoto(planner, owner, trip.trip_id, arrival=date(2027, 4, 5), departure=date(2027, 4, 4))
+        add_kyoto(
+            planner, owner, trip.trip_id, arrival=date(2027, 4, 5), departure=date(2027, 4, 4)
+        )
     assert planner.get_trip(trip.trip_id).destinations == {}
 
 

@@ -1,0 +1,230 @@
+"""api + relay + Faust worker as separate processes over a real PostgreSQL and Tansu."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import psycopg
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.contracts import parse_trip_event
+from streams.topics import TRIP_EVENTS
+from tests.e2e.processes import Role, run_once, wait_for_http
+from tests.services import as_url, free_port, fresh_database
+
+PARTITIONS = 4
+TRIP = {"title": "Japan", "start_date": "2027-04-01", "end_date": "2027-04-20"}
+
+
+@dataclass
+class Stack:
+    base_url: str
+    database_url: str
+    kafka: str
+    api: Role
+    relay: Role
+    worker: Role
+
+    def roles(self) -> list[Role]:
+        return [self.api, self.relay, self.worker]
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_admin_url: str, kafka_bootstrap: str, tmp_path_factory) -> Iterator[Stack]:
+    logs: Path = tmp_path_factory.mktemp("logs")
+    with fresh_database(postgres_admin_url) as conninfo:
+        port = free_port()
+        env = {
+            "ITINERA_DATABASE_URL": as_url(conninfo),
+            "ITINERA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "ITINERA_TOPIC_PARTITIONS": str(PARTITIONS),
+            # A group of its own per run: the broker outlives nothing, but be explicit.
+            "ITINERA_WORKER_APP_ID": f"itinera-e2e-{uuid4().hex[:8]}",
+        }
+        run_once(["topics", "create"], env)
+        stack = Stack(
+            base_url=f"http://127.0.0.1:{port}",
+            database_url=env["ITINERA_DATABASE_URL"],
+            kafka=kafka_bootstrap,
+            api=Role("api", ["api", "--port", str(port)], env, logs),
+            relay=Role("relay", ["relay"], env, logs),
+            worker=Role("worker", ["worker"], env, logs),
+        )
+        try:
+            for role in stack.roles():
+                role.start()
+            wait_for_http(f"{stack.base_url}/health", stack.api)
+            yield stack
+        finally:
+            for role in stack.roles():
+                role.stop()
+
+
+def user() -> dict[str, str]:
+    return {"X-User-Id": str(uuid4())}
+
+
+def command(
+    client: httpx.Client, method: str, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    response = client.request(method, path, json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json()["data"])
+
+
+def visible(
+    stack: Stack,
+    client: httpx.Client,
+    trip_id: str,
+    version: int,
+    headers: dict[str, str],
+    timeout: float = 60,
+) -> dict[str, Any]:
+    """The trip view once it reaches `version` (the Faust worker may still be joining)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for role in stack.roles():
+            role.check_alive()
+        response = client.get(
+            f"/api/v1/trips/{trip_id}", params={"min_version": version}, headers=headers
+        )
+        if response.status_code == 200 and not response.json()["meta"]["stale"]:
+            return dict(response.json()["data"])
+        if time.monotonic() > deadline:
+            tails = "\n".join(f"--- {r.name}\n{r.tail()}" for r in stack.roles())
+            raise AssertionError(f"trip {trip_id} v{version} never became visible\n{tails}")
+
+
+def test_a_command_becomes_visible_through_get_with_min_version(stack: Stack) -> None:
+    me = user()
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        trip = command(client, "POST", "/api/v1/trips", TRIP, me)
+        visible(stack, client, trip["id"], 1, me)  # the worker has joined its group
+        renamed = command(
+            client, "PATCH", f"/api/v1/trips/{trip['id']}", {"title": "Japan in spring"}, me
+        )
+        response = client.get(
+            f"/api/v1/trips/{trip['id']}", params={"min_version": renamed["version"]}, headers=me
+        )
+    assert response.status_code == 200
+    assert response.json()["meta"]["stale"] is False
+    assert response.json()["data"]["title"] == "Japan in spring"
+    assert response.headers["etag"] == f'"{renamed["version"]}"'
+
+
+def read_topic(bootstrap: str) -> list[tuple[int, int, Any]]:
+    """Every message of the topic: (partition, offset, parsed event)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=3000,
+    )
+    partitions = [TopicPartition(TRIP_EVENTS, p) for p in range(PARTITIONS)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    ends = consumer.end_offsets(partitions)
+    messages = []
+    try:
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for tp, records in consumer.poll(timeout_ms=1000).items():
+                for record in records:
+                    event = parse_trip_event(record.value)
+                    assert record.key == str(event.aggregate_id).encode()
+                    messages.append((tp.partition, record.offset, event))
+    finally:
+        consumer.close()
+    return messages
+
+
+def test_a_plain_consumer_finds_each_trips_events_in_one_partition_in_order(stack: Stack) -> None:
+    owners = [user() for _ in range(6)]
+    expected: dict[str, int] = {}
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        for me in owners:
+            trip = command(client, "POST", "/api/v1/trips", TRIP, me)
+            for n in range(4):
+                last = command(
+                    client, "PATCH", f"/api/v1/trips/{trip['id']}", {"title": f"rev {n}"}, me
+                )
+            expected[trip["id"]] = last["version"]
+        for me, (trip_id, version) in zip(owners, expected.items(), strict=True):
+            visible(stack, client, trip_id, version, me)  # the relay has published them all
+
+    by_trip: dict[str, list[tuple[int, int, int]]] = {}
+    for partition, offset, event in read_topic(stack.kafka):
+        by_trip.setdefault(str(event.aggregate_id), []).append(
+            (partition, offset, event.aggregate_version)
+        )
+    for trip_id, version in expected.items():
+        records = sorted(by_trip[trip_id], key=lambda r: r[1])
+        assert len({partition for partition, _, _ in records}) == 1
+        versions = [v for _, _, v in records]
+        assert versions == sorted(versions)
+        assert set(versions) == set(range(1, version + 1))
+    used = {records[0][0] for records in by_trip.values()}
+    assert len(used) > 1, "all trips landed on one partition: keys are not spreading"
+
+
+def relay_position(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT position FROM stream_positions WHERE name = 'relay'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def test_a_relay_killed_mid_burst_loses_nothing_and_applies_nothing_twice(stack: Stack) -> None:
+    trips = 30
+    stops_per_trip = 5
+    owners = [user() for _ in range(trips)]
+    start_position = relay_position(stack.database_url)
+
+    def burst(me: dict[str, str]) -> tuple[str, int]:
+        with httpx.Client(base_url=stack.base_url, timeout=30) as client:
+            trip = command(client, "POST", "/api/v1/trips", TRIP, me)
+            version = trip["version"]
+            for n in range(stops_per_trip):
+                added = command(
+                    client,
+                    "POST",
+                    "/api/v1/destinations",
+                    {
+                        "trip_id": trip["id"],
+                        "name": f"Stop {n}",
+                        "location": {"lat": 35.0, "lng": 135.0},
+                        "arrival_date": "2027-04-02",
+                        "departure_date": "2027-04-03",
+                    },
+                    me,
+                )
+                version = added["version"]
+            return trip["id"], version
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(burst, me) for me in owners]
+        deadline = time.monotonic() + 30
+        while relay_position(stack.database_url) <= start_position:
+            assert time.monotonic() < deadline, stack.relay.tail()
+            time.sleep(0.005)
+        stack.relay.kill()
+        killed_at = relay_position(stack.database_url)
+        still_running = sum(not f.done() for f in futures)
+        time.sleep(0.3)  # commands keep arriving while no relay runs
+        stack.relay.start()
+        results = [f.result() for f in futures]
+    assert still_running > 0, "the burst ended before the relay was killed"
+
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        for me, (trip_id, version) in zip(owners, results, strict=True):
+            view = visible(stack, client, trip_id, version, me)
+            assert view["version"] == version == 1 + stops_per_trip
+            names = [d["name"] for d in view["destinations"]]
+            assert names == [f"Stop {n}" for n in range(stops_per_trip)]  # none twice, none lost
+    assert relay_position(stack.database_url) > killed_at
