@@ -37,8 +37,8 @@ class UpdateTripBody(Body):
         if not self.model_fields_set:
             raise ValueError("Name at least one field to change")
         for name in self.model_fields_set:
-            if name != "description" and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+            if getattr(self, name) is None:
+                raise ValueError(f'{name} cannot be null (send "" to clear a description)')
         return self
 
 

@@ -38,6 +38,20 @@ def _serve_api(host: str, port: int, workers: int = 1) -> None:
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
+def _check_topics(settings: Settings) -> None:
+    """Exit with a one-line reason when a topic's partition count is not the configured one."""
+    from infra.kafka import partition_counts
+    from streams.topics import PartitionCountMismatchError, check_partition_counts
+
+    try:
+        check_partition_counts(
+            settings.topic_partitions, partition_counts(settings.kafka_bootstrap_servers)
+        )
+    except PartitionCountMismatchError as error:
+        typer.echo(f"itinera: {error}", err=True)
+        raise typer.Exit(code=2) from None
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -90,17 +104,14 @@ def migrate() -> None:
 @cli.command()
 def relay() -> None:
     """Publish the event store's notification log to Kafka, in order, at least once."""
-    from infra.kafka import KafkaBatchPublisher, partition_counts
+    from infra.kafka import KafkaBatchPublisher
     from infra.postgres.positions import PostgresPositionStore
     from infra.wiring import build_planner, prepare_database, require_database_url
     from streams.outbox import OutboxReader
     from streams.relay import Relay
-    from streams.topics import check_partition_counts
 
     settings = _settings()
-    check_partition_counts(
-        settings.topic_partitions, partition_counts(settings.kafka_bootstrap_servers)
-    )
+    _check_topics(settings)
     prepare_database(settings)
     positions = PostgresPositionStore(require_database_url(settings))
     positions.wait_until_sole_relay()
@@ -161,8 +172,7 @@ def worker() -> None:
 @topics_cli.command("create")
 def topics_create() -> None:
     """Create the domain topics with ITINERA_TOPIC_PARTITIONS partitions."""
-    from infra.kafka import create_topics, partition_counts
-    from streams.topics import check_partition_counts
+    from infra.kafka import create_topics
 
     settings = _settings()
     created = create_topics(
@@ -171,9 +181,7 @@ def topics_create() -> None:
         settings.topic_replication_factor,
     )
     typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
-    check_partition_counts(
-        settings.topic_partitions, partition_counts(settings.kafka_bootstrap_servers)
-    )
+    _check_topics(settings)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from streams.outbox import OutboxBatch, OutboxMessage
 log = logging.getLogger(__name__)
 
 RELAY_POSITION = "relay"
+MAX_BACKOFF_SECONDS = 5.0
 
 
 class BatchPublisher(Protocol):
@@ -67,6 +68,17 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         log.info("relay starting from position %d", self._positions.load(RELAY_POSITION))
+        backoff = self._poll_interval
         while not stop.is_set():
-            if self.relay_once() == 0:
+            try:
+                covered = self.relay_once()
+            except Exception:
+                # Broker or database unreachable: nothing moved, so retry the same batch.
+                log.exception("relay batch failed; retrying in %.2f s", backoff)
+                self._position = None
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            backoff = self._poll_interval
+            if covered == 0:
                 stop.wait(self._poll_interval)

