@@ -1,0 +1,54 @@
+"""Tailing the notification log by id is only safe if ids commit in order: a reader that moves
+past id N must never later find a committed id below N. This checks it under concurrency."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from uuid import uuid4
+
+from infra.settings import Settings
+from infra.wiring import build_planner, prepare_database
+from streams.outbox import OutboxReader
+from write_side.context import CommandContext
+from write_side.trips.commands import PlanTrip
+
+WRITERS = 16
+TRIPS_PER_WRITER = 60
+
+
+def test_a_tailing_reader_never_passes_over_an_event_that_commits_late(database_url: str) -> None:
+    settings = Settings(database_url=database_url, db_pool_size=WRITERS + 2)
+    prepare_database(settings)
+    planner = build_planner(settings)
+    reader = OutboxReader(planner)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def tail() -> None:
+        position = 0
+        while not stop.is_set() or position < (planner.recorder.max_notification_id() or 0):
+            batch = reader.read_after(position, 100)
+            seen.extend(m.position for m in batch.messages)
+            position = batch.last_position
+
+    def write() -> None:
+        context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+        for n in range(TRIPS_PER_WRITER):
+            planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 2)), context)
+
+    tailer = threading.Thread(target=tail)
+    writers = [threading.Thread(target=write) for _ in range(WRITERS)]
+    try:
+        tailer.start()
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+    finally:
+        stop.set()
+        tailer.join(timeout=60)
+    recorded = [n.id for n in planner.recorder.select_notifications(start=1, limit=10**6)]
+    planner.close()
+    assert len(recorded) == WRITERS * TRIPS_PER_WRITER
+    assert sorted(seen) == recorded, f"{len(set(recorded) - set(seen))} events passed over"
