@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+from projections.versioning import ProjectionGapError, is_next
 from read_side.store import TripViewChange
 from read_side.views import ActivityView, DestinationView, MemberView, TripSummary, TripView
 from streams.contracts import (
@@ -15,23 +16,10 @@ from streams.contracts import (
 )
 
 
-class ProjectionGapError(RuntimeError):
-    """An event arrived whose predecessor was never applied: the view would be wrong."""
-
-    def __init__(self, event: EventEnvelope, current_version: int | None) -> None:
-        super().__init__(
-            f"{event.event_type} v{event.aggregate_version} of {event.aggregate_id} "
-            f"follows stored version {current_version}"
-        )
-
-
 def project_trip(event: EventEnvelope, current: TripView | None) -> TripViewChange | None:
     """The change to store for `event`, or None when the view already reflects it."""
-    current_version = None if current is None else current.version
-    if current_version is not None and event.aggregate_version <= current_version:
+    if not is_next(event, None if current is None else current.version):
         return None
-    if event.aggregate_version != (current_version or 0) + 1:
-        raise ProjectionGapError(event, current_version)
     view = _apply(event, current)
     return TripViewChange(view=view, summaries=summaries_of(view))
 

@@ -5,7 +5,8 @@ from uuid import uuid4
 
 import pytest
 
-from projections.trip_view import ProjectionGapError, project_trip
+from projections.trip_view import project_trip
+from projections.versioning import ProjectionGapError
 from tests.builders import activity_added, destination_added, details_updated, trip_created
 
 
