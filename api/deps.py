@@ -7,14 +7,20 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from infra.wiring import Container
 from read_side.store import TripReadStore
-from write_side.application import TripPlanner
+from read_side.users import UserDirectory
 from write_side.context import CommandContext
+from write_side.errors import AuthenticationError, RateLimitedError
+from write_side.identity.accounts import Accounts
+from write_side.identity.tokens import Claims
+from write_side.trips.planner import TripPlanner
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+_bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
 
 
 def _container(request: Request) -> Container:
@@ -26,23 +32,44 @@ def _planner(request: Request) -> TripPlanner:
     return _container(request).planner
 
 
-def _read_store(request: Request) -> TripReadStore:
-    return _container(request).read_store
+def _accounts(request: Request) -> Accounts:
+    return _container(request).accounts
 
 
-def _current_user(x_user_id: Annotated[str | None, Header()] = None) -> UUID:
-    """Until accounts land, the acting user is named by the `X-User-Id` header (a UUID)."""
-    if not x_user_id:
-        raise ApiError(401, "unauthenticated", "Authentication required")
-    try:
-        return UUID(x_user_id)
-    except ValueError:
-        raise ApiError(401, "unauthenticated", "Authentication required") from None
+def _trips(request: Request) -> TripReadStore:
+    return _container(request).trips
+
+
+def _users(request: Request) -> UserDirectory:
+    return _container(request).users
+
+
+def _claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Claims:
+    """The verified access token of the request; every failure is the same 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("no bearer token")
+    claims = _accounts(request).authenticate(credentials.credentials)
+    request.state.actor_id = claims.user_id
+    return claims
+
+
+def _current_user(claims: Annotated[Claims, Depends(_claims)]) -> UUID:
+    return claims.user_id
 
 
 def _command_context(
     request: Request, user_id: Annotated[UUID, Depends(_current_user)]
 ) -> CommandContext:
+    """The actor of a write, within the per-user write quota."""
+    settings = _container(request).settings
+    retry_after = _container(request).rate_limiter.hit(
+        f"writes:{user_id}", settings.writes_per_user, settings.writes_window_seconds
+    )
+    if retry_after is not None:
+        raise RateLimitedError(retry_after)
     return CommandContext(actor_id=user_id, correlation_id=request.state.correlation_id)
 
 
@@ -56,15 +83,21 @@ def _expected_version(if_match: Annotated[str | None, Header()] = None) -> int |
     return int(match.group(1))
 
 
-Planner = Annotated[TripPlanner, Depends(_planner)]
-ReadStore = Annotated[TripReadStore, Depends(_read_store)]
-CurrentUser = Annotated[UUID, Depends(_current_user)]
-Acting = Annotated[CommandContext, Depends(_command_context)]
-ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
-
-
 def _consistency_timeout(request: Request) -> float:
     return _container(request).settings.consistency_timeout
 
 
+def _container_dependency(request: Request) -> Container:
+    return _container(request)
+
+
+AppContainer = Annotated[Container, Depends(_container_dependency)]
+Planner = Annotated[TripPlanner, Depends(_planner)]
+AccountsService = Annotated[Accounts, Depends(_accounts)]
+Trips = Annotated[TripReadStore, Depends(_trips)]
+Users = Annotated[UserDirectory, Depends(_users)]
+CurrentClaims = Annotated[Claims, Depends(_claims)]
+CurrentUser = Annotated[UUID, Depends(_current_user)]
+Acting = Annotated[CommandContext, Depends(_command_context)]
+ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
 ConsistencyTimeout = Annotated[float, Depends(_consistency_timeout)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,14 +12,20 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.envelope import error
-from read_side.errors import InvalidCursorError, TripViewNotFoundError
+from read_side.errors import InvalidCursorError, TripViewNotFoundError, UserProfileNotFoundError
 from write_side.errors import (
+    AuthenticationError,
     ConcurrencyConflictError,
     DatesOutsideTripError,
     DestinationNotFoundError,
+    EmailTakenError,
     EndBeforeStartError,
+    InvalidCredentialsError,
+    RateLimitedError,
     TimesOutsideDestinationError,
     TripNotFoundError,
+    UsernameTakenError,
+    UserNotFoundError,
     VersionMismatchError,
 )
 
@@ -45,6 +52,13 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     VersionMismatchError: (412, "version_mismatch"),
     ConcurrencyConflictError: (409, "concurrency_conflict"),
     InvalidCursorError: (400, "invalid_cursor"),
+    AuthenticationError: (401, "unauthenticated"),
+    InvalidCredentialsError: (401, "invalid_credentials"),
+    EmailTakenError: (409, "email_taken"),
+    UsernameTakenError: (409, "username_taken"),
+    UserNotFoundError: (404, "user_not_found"),
+    UserProfileNotFoundError: (404, "user_not_found"),
+    RateLimitedError: (429, "rate_limited"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -53,6 +67,16 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 def _details(exc: Exception) -> dict[str, Any] | None:
     if isinstance(exc, VersionMismatchError):
         return {"current_version": exc.current, "expected_version": exc.expected}
+    return None
+
+
+def _headers(exc: Exception) -> dict[str, str] | None:
+    if isinstance(exc, VersionMismatchError):
+        return {"ETag": f'"{exc.current}"'}
+    if isinstance(exc, AuthenticationError):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     return None
 
 
@@ -66,10 +90,9 @@ def _lookup(exc: Exception) -> tuple[int, str] | None:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_known_error(request: Request, exc: Exception) -> JSONResponse:
         status_code, code = _lookup(exc) or (500, "internal_error")
-        headers = None
-        if isinstance(exc, VersionMismatchError):
-            headers = {"ETag": f'"{exc.current}"'}
-        return error(request, status_code, code, str(exc), _details(exc), headers=headers)
+        if isinstance(exc, AuthenticationError):
+            log.info("authentication failed: %s", exc.reason)
+        return error(request, status_code, code, str(exc), _details(exc), headers=_headers(exc))
 
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import CorrelationIdMiddleware, TrailingSlashMiddleware
-from api.routers import activities, destinations, health, trips
+from api.routers import activities, auth, destinations, health, trips, users, well_known
 from infra.wiring import Settings, api_container
 
 
@@ -29,9 +29,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (trips.router, destinations.router, activities.router):
+    for router in (auth.router, users.router, trips.router, destinations.router, activities.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
+    app.include_router(well_known.router)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     return app

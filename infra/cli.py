@@ -19,6 +19,8 @@ from infra.settings import Settings
 cli = typer.Typer(help="Itinera: collaborative trip planning, event-sourced.", no_args_is_help=True)
 topics_cli = typer.Typer(help="Kafka topic provisioning.", no_args_is_help=True)
 cli.add_typer(topics_cli, name="topics")
+keys_cli = typer.Typer(help="RS256 signing keys (ITINERA_KEYS_DIR).", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
 
 APP_FACTORY = "api.main:create_app"
 
@@ -62,17 +64,21 @@ def serve(
 ) -> None:
     """Everything in one process: embedded PostgreSQL, the API and in-process projections."""
     from infra.embedded_postgres import embedded_postgres
+    from infra.identity.keys import ensure_keys
     from infra.wiring import prepare_database
 
+    if data_dir is not None:
+        os.environ["ITINERA_DATA_DIR"] = str(data_dir)  # the API process reads it too
     settings = _settings()
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
     # embedded PostgreSQL below is stopped rather than orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.ExitStack() as stack:
         if not settings.database_url:
-            url = stack.enter_context(embedded_postgres(data_dir or settings.data_dir))
+            url = stack.enter_context(embedded_postgres(settings.data_dir))
             os.environ["ITINERA_DATABASE_URL"] = url
         os.environ["ITINERA_PROJECT_IN_PROCESS"] = "true"
+        ensure_keys(settings.keys_folder)
         prepare_database(Settings())
         typer.echo(f"Itinera is serving on http://{host}:{port} (API docs at /docs)")
         _serve_api(host, port)
@@ -85,9 +91,15 @@ def api(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """The HTTP API alone, against ITINERA_DATABASE_URL (distributed mode)."""
+    from infra.identity.keys import KeyFolderError, load_key_ring
     from infra.wiring import prepare_database
 
     settings = _settings()
+    try:
+        load_key_ring(settings.keys_folder)
+    except KeyFolderError as error:
+        typer.echo(f"itinera: {error}", err=True)
+        raise typer.Exit(code=2) from None
     prepare_database(settings)
     _serve_api(host, port, workers)
 
@@ -106,7 +118,7 @@ def relay() -> None:
     """Publish the event store's notification log to Kafka, in order, at least once."""
     from infra.kafka import KafkaBatchPublisher
     from infra.postgres.positions import PostgresPositionStore
-    from infra.wiring import build_planner, prepare_database, require_database_url
+    from infra.wiring import build_event_store, prepare_database, require_database_url
     from streams.outbox import OutboxReader
     from streams.relay import Relay
 
@@ -115,14 +127,14 @@ def relay() -> None:
     prepare_database(settings)
     positions = PostgresPositionStore(require_database_url(settings))
     positions.wait_until_sole_relay()
-    planner = build_planner(settings)
+    events = build_event_store(settings)
     publisher = KafkaBatchPublisher(settings.kafka_bootstrap_servers)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
         Relay(
-            OutboxReader(planner),
+            OutboxReader(events),
             publisher,
             positions,
             batch_size=settings.relay_batch_size,
@@ -131,7 +143,7 @@ def relay() -> None:
     finally:
         publisher.close()
         positions.close()
-        planner.close()
+        events.close()
 
 
 @cli.command()
@@ -139,21 +151,20 @@ def worker() -> None:
     """The Faust projector: consume domain topics, keep the read models current."""
     import faust
 
-    from infra.postgres.read_store import PostgresTripReadStore
-    from infra.wiring import open_read_pool, prepare_database
+    from infra.wiring import open_read_pool, prepare_database, read_models
     from projections.faust_app import WorkerConfig, build_worker
-    from read_side.store import TripReadStore
+    from projections.handler import ReadModels
 
     settings = _settings()
     prepare_database(settings)
     pools = []
 
-    async def open_store() -> TripReadStore:
+    async def open_models() -> ReadModels:
         pool = await open_read_pool(settings)
         pools.append(pool)
-        return PostgresTripReadStore(pool)
+        return read_models(pool)
 
-    async def close_store(store: TripReadStore) -> None:
+    async def close_models() -> None:
         for pool in pools:
             await pool.close()
 
@@ -162,9 +173,10 @@ def worker() -> None:
             app_id=settings.worker_app_id,
             broker=settings.kafka_bootstrap_servers,
             partitions=settings.topic_partitions,
+            data_dir=str(settings.data_dir / "faust"),
         ),
-        open_store,
-        close_store,
+        open_models,
+        close_models,
     )
     faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
 
@@ -182,6 +194,39 @@ def topics_create() -> None:
     )
     typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
     _check_topics(settings)
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; older keys keep verifying until retired."""
+    from infra.identity.keys import rotate_key
+
+    settings = _settings()
+    kid = rotate_key(settings.keys_folder)
+    typer.echo(f"new signing key {kid} in {settings.keys_folder}")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """The keys that verify tokens, and which one signs."""
+    from infra.identity.keys import load_key_ring
+
+    ring = load_key_ring(_settings().keys_folder)
+    for kid in sorted(ring.public_keys):
+        typer.echo(f"{kid}{'  (signing)' if kid == ring.signing_kid else ''}")
+
+
+@keys_cli.command("retire")
+def keys_retire(kid: str) -> None:
+    """Remove a key: tokens it signed stop verifying (wait until they expired)."""
+    from infra.identity.keys import KeyFolderError, retire_key
+
+    try:
+        retire_key(_settings().keys_folder, kid)
+    except (KeyFolderError, FileNotFoundError) as error:
+        typer.echo(f"itinera: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"retired {kid}")
 
 
 def main() -> None:

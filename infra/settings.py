@@ -31,5 +31,27 @@ class Settings(BaseSettings):
         "(embedded mode; `itinera serve` sets it). Off: a Faust worker projects from Kafka.",
     )
     topic_replication_factor: int = Field(default=1, ge=1)
+    keys_dir: Path | None = Field(
+        default=None,
+        description="Folder of the RS256 signing keys (default: data_dir/keys). `itinera keys "
+        "rotate` adds one; embedded mode generates the first on start.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for token revocation and rate limits, shared by every API "
+        "instance. Unset: kept in the process (embedded mode, or a single API process).",
+    )
+    redis_namespace: str = Field(default="itinera", description="Prefix of every Redis key.")
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    login_attempts_per_account: int = Field(default=5, ge=1)
+    login_attempts_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    writes_per_user: int = Field(default=120, ge=1)
+    writes_window_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+
+    @property
+    def keys_folder(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"

@@ -11,17 +11,28 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import redis
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
+from infra.identity.keys import KeyFolder
+from infra.identity.memory_stores import InMemoryRateLimiter, InMemoryRevocationStore
+from infra.identity.redis_stores import RedisRateLimiter, RedisRevocationStore
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
 from infra.postgres.read_store import PostgresTripReadStore
+from infra.postgres.user_directory import PostgresUserDirectory
 from infra.settings import Settings
 from projections.embedded import EmbeddedProjector
+from projections.handler import ReadModels
 from read_side.store import TripReadStore
+from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
-from write_side.application import TripPlanner
+from write_side.event_store import EventStore
+from write_side.identity.accounts import Accounts
+from write_side.identity.ports import RateLimiter, RevocationStore
+from write_side.identity.tokens import TokenPolicy, TokenService
+from write_side.trips.planner import TripPlanner
 
 __all__ = ["Container", "Settings", "api_container"]
 
@@ -61,9 +72,9 @@ def require_database_url(settings: Settings) -> str:
     return settings.database_url
 
 
-def build_planner(settings: Settings, *, create_tables: bool = False) -> TripPlanner:
+def build_event_store(settings: Settings, *, create_tables: bool = False) -> EventStore:
     url = require_database_url(settings)
-    return TripPlanner(env=event_store_env(url, settings.db_pool_size, create_tables=create_tables))
+    return EventStore(env=event_store_env(url, settings.db_pool_size, create_tables=create_tables))
 
 
 def prepare_database(settings: Settings) -> None:
@@ -71,7 +82,7 @@ def prepare_database(settings: Settings) -> None:
     processes at once)."""
     url = require_database_url(settings)
     with migration_lock(url):
-        build_planner(settings, create_tables=True).close()
+        build_event_store(settings, create_tables=True).close()
         migrate(url)
 
 
@@ -87,14 +98,43 @@ async def open_read_pool(settings: Settings) -> AsyncConnectionPool:
     return pool
 
 
+def read_models(pool: AsyncConnectionPool) -> ReadModels:
+    return ReadModels(trips=PostgresTripReadStore(pool), users=PostgresUserDirectory(pool))
+
+
+def security_stores(settings: Settings) -> tuple[RevocationStore, RateLimiter, redis.Redis | None]:
+    """Redis when configured (shared by every API instance), else in this process."""
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url)
+        namespace = settings.redis_namespace
+        return (
+            RedisRevocationStore(client, namespace),
+            RedisRateLimiter(client, namespace),
+            client,
+        )
+    return InMemoryRevocationStore(), InMemoryRateLimiter(), None
+
+
+def token_policy(settings: Settings) -> TokenPolicy:
+    return TokenPolicy(
+        access_ttl_seconds=settings.access_token_ttl_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+    )
+
+
 @dataclass
 class Container:
     """What the API needs at run time."""
 
     settings: Settings
+    events: EventStore
     planner: TripPlanner
-    read_store: TripReadStore
+    accounts: Accounts
+    trips: TripReadStore
+    users: UserDirectory
+    rate_limiter: RateLimiter
     _pool: AsyncConnectionPool
+    _redis: redis.Redis | None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -103,18 +143,33 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._pool.close()
-        self.planner.close()
+        if self._redis is not None:
+            self._redis.close()
+        self.events.close()
 
 
 @contextlib.asynccontextmanager
 async def api_container(settings: Settings) -> AsyncIterator[Container]:
     """The API's adapters. In embedded mode the projector runs beside it, in this process."""
-    planner = await asyncio.to_thread(build_planner, settings)
+    events = await asyncio.to_thread(build_event_store, settings)
+    keys = KeyFolder(settings.keys_folder)
+    revocations, rate_limiter, redis_client = security_stores(settings)
+    tokens = TokenService(keys, revocations, token_policy(settings))
     pool = await open_read_pool(settings)
-    store = PostgresTripReadStore(pool)
-    container = Container(settings=settings, planner=planner, read_store=store, _pool=pool)
+    models = read_models(pool)
+    container = Container(
+        settings=settings,
+        events=events,
+        planner=TripPlanner(events),
+        accounts=Accounts(events, tokens),
+        trips=models.trips,
+        users=models.users,
+        rate_limiter=rate_limiter,
+        _pool=pool,
+        _redis=redis_client,
+    )
     if settings.project_in_process:
-        projector = EmbeddedProjector(OutboxReader(planner), store)
+        projector = EmbeddedProjector(OutboxReader(events), models)
         await projector.catch_up()
         container._background.append(asyncio.create_task(projector.run()))
     try:

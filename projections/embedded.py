@@ -7,10 +7,8 @@ import asyncio
 import logging
 from typing import Protocol
 
-from projections.handler import apply_trip_event
-from read_side.store import TripReadStore
+from projections.handler import ReadModels, apply_event
 from streams.outbox import OutboxBatch
-from streams.topics import TRIP_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +24,13 @@ class EmbeddedProjector:
     def __init__(
         self,
         source: OutboxSource,
-        store: TripReadStore,
+        models: ReadModels,
         *,
         batch_size: int = 500,
         poll_interval: float = 0.02,
     ) -> None:
         self._source = source
-        self._store = store
+        self._models = models
         self._batch_size = batch_size
         self._poll_interval = poll_interval
 
@@ -44,13 +42,13 @@ class EmbeddedProjector:
         return total
 
     async def project_once(self) -> int:
-        position = await self._store.load_position(POSITION_NAME)
+        positions = self._models.trips
+        position = await positions.load_position(POSITION_NAME)
         batch = await asyncio.to_thread(self._source.read_after, position, self._batch_size)
         for message in batch.messages:
-            if message.topic == TRIP_EVENTS:
-                await apply_trip_event(self._store, message.event)
+            await apply_event(self._models, message.topic, message.event)
         if batch.last_position != position:
-            await self._store.save_position(POSITION_NAME, batch.last_position)
+            await positions.save_position(POSITION_NAME, batch.last_position)
         return batch.last_position - position
 
     async def run(self) -> None:

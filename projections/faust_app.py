@@ -1,6 +1,6 @@
-"""The Faust worker: consumes `trip-events` and keeps the Postgres read models current.
+"""The Faust worker: consumes the domain topics and keeps the Postgres read models current.
 
-Read models live in Postgres (through the read store), not in Faust tables. An event is
+Read models live in Postgres (through the read stores), not in Faust tables. An event is
 acknowledged only after its view is committed, so a crash re-delivers it and the version
 check skips it.
 """
@@ -14,12 +14,17 @@ from typing import Any
 
 import faust
 
-from projections.handler import apply_trip_event
-from read_side.store import TripReadStore
-from streams.contracts import parse_trip_event
-from streams.topics import TRIP_EVENTS
+from projections.handler import ReadModels, apply_event
+from streams.contracts import EventEnvelope, parse_trip_event
+from streams.topics import TRIP_EVENTS, USER_EVENTS
+from streams.user_contracts import parse_user_event
 
 log = logging.getLogger(__name__)
+
+PARSERS: dict[str, Callable[[bytes], EventEnvelope]] = {
+    TRIP_EVENTS: parse_trip_event,
+    USER_EVENTS: parse_user_event,
+}
 
 
 @dataclass(frozen=True)
@@ -27,13 +32,13 @@ class WorkerConfig:
     app_id: str
     broker: str
     partitions: int
-    web_port: int = 6066
+    data_dir: str
 
 
 def build_worker(
     config: WorkerConfig,
-    open_store: Callable[[], Awaitable[TripReadStore]],
-    close_store: Callable[[TripReadStore], Awaitable[None]],
+    open_models: Callable[[], Awaitable[ReadModels]],
+    close_models: Callable[[], Awaitable[None]],
 ) -> faust.App:
     app = faust.App(
         config.app_id,
@@ -46,38 +51,45 @@ def build_worker(
         broker_heartbeat_interval=1.0,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
-        web_port=config.web_port,
+        datadir=config.data_dir,
     )
-    trip_events = app.topic(
-        TRIP_EVENTS,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=config.partitions,
-    )
-    stores: dict[str, TripReadStore] = {}
+    opened: list[ReadModels] = []
 
-    async def store() -> TripReadStore:
-        if "trips" not in stores:
-            stores["trips"] = await open_store()
-        return stores["trips"]
+    async def models() -> ReadModels:
+        if not opened:
+            opened.append(await open_models())
+        return opened[0]
 
-    @app.agent(trip_events)
-    async def project_trip_events(values: faust.StreamT[bytes]) -> None:
-        async for raw in values:
-            try:
-                await apply_trip_event(await store(), parse_trip_event(raw))
-            except Exception as error:
-                # Skipping would lose the event and break the trip's view for good: stop the
-                # worker instead; it resumes from the last committed offset once fixed.
-                log.exception("cannot project a trip event; stopping the worker")
-                await app.crash(error)
-                raise
+    def project(topic_name: str) -> None:
+        topic = app.topic(
+            topic_name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=config.partitions,
+        )
+        parse = PARSERS[topic_name]
+
+        async def agent(values: faust.StreamT[bytes]) -> None:
+            async for raw in values:
+                try:
+                    await apply_event(await models(), topic_name, parse(raw))
+                except Exception as error:
+                    # Skipping would lose the event and break its view for good: stop the
+                    # worker instead; it resumes from the last committed offset once fixed.
+                    log.exception("cannot project a %s event; stopping the worker", topic_name)
+                    await app.crash(error)
+                    raise
+
+        app.agent(topic, name=f"project-{topic_name}")(agent)
+
+    for topic_name in PARSERS:
+        project(topic_name)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close(sender: Any, **kwargs: Any) -> None:
-        if "trips" in stores:
-            await close_store(stores.pop("trips"))
+        if opened:
+            await close_models()
 
     return app

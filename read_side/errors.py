@@ -15,3 +15,9 @@ class TripViewNotFoundError(ReadSideError):
 
 class InvalidCursorError(ReadSideError):
     pass
+
+
+class UserProfileNotFoundError(ReadSideError):
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__(f"User {user_id} not found")
+        self.user_id = user_id

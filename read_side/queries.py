@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
-from read_side.errors import TripViewNotFoundError
+from read_side.errors import TripViewNotFoundError, UserProfileNotFoundError
 from read_side.store import TripReadStore
+from read_side.users import UserDirectory, UserProfilePage, UserProfileView
 from read_side.views import TripSummaryPage, TripView
 
 MAX_PAGE_SIZE = 100
@@ -61,3 +62,17 @@ async def my_trips(
     store: TripReadStore, user_id: UUID, *, limit: int = 50, after: str | None = None
 ) -> TripSummaryPage:
     return await store.list_trips(user_id, max(1, min(limit, MAX_PAGE_SIZE)), after)
+
+
+async def user_profile(directory: UserDirectory, user_id: UUID) -> UserProfileView:
+    """A user's public profile; deactivated users have none."""
+    profile = await directory.get_user(user_id)
+    if profile is None or not profile.is_active:
+        raise UserProfileNotFoundError(user_id)
+    return profile
+
+
+async def find_users(
+    directory: UserDirectory, prefix: str, *, limit: int = 20, after: str | None = None
+) -> UserProfilePage:
+    return await directory.search_users(prefix.strip(), max(1, min(limit, MAX_PAGE_SIZE)), after)

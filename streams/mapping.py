@@ -22,7 +22,16 @@ from streams.contracts import (
     TripDetailsUpdated,
     TripDetailsUpdatedPayload,
 )
-from streams.topics import TRIP_EVENTS
+from streams.topics import TRIP_EVENTS, USER_EVENTS
+from streams.user_contracts import (
+    UserDeactivated,
+    UserPasswordChanged,
+    UserProfileUpdated,
+    UserProfileUpdatedPayload,
+    UserRegistered,
+    UserRegisteredPayload,
+)
+from write_side.identity.user import User
 from write_side.trips.trip import Trip
 
 
@@ -97,6 +106,35 @@ def _activity_added(event: Any) -> EventEnvelope:
     )
 
 
+def _user_registered(event: Any) -> EventEnvelope:
+    return UserRegistered(
+        **_envelope(event),
+        payload=UserRegisteredPayload(
+            username=event.username, first_name=event.first_name, last_name=event.last_name
+        ),
+    )
+
+
+def _user_profile_updated(event: Any) -> EventEnvelope:
+    return UserProfileUpdated(
+        **_envelope(event),
+        payload=UserProfileUpdatedPayload(
+            first_name=event.first_name,
+            last_name=event.last_name,
+            bio=event.bio,
+            avatar_url=event.avatar_url,
+        ),
+    )
+
+
+def _user_password_changed(event: Any) -> EventEnvelope:
+    return UserPasswordChanged(**_envelope(event))  # the hash stays in the event store
+
+
+def _user_deactivated(event: Any) -> EventEnvelope:
+    return UserDeactivated(**_envelope(event))
+
+
 def _stored_topic(aggregate: type[Any], event_name: str) -> str:
     """The class path eventsourcing stores with each event (`module:Class.Event`)."""
     return f"{aggregate.__module__}:{aggregate.__qualname__}.{event_name}"
@@ -107,6 +145,10 @@ _MAPPERS: dict[str, tuple[str, Callable[[Any], EventEnvelope]]] = {
     _stored_topic(Trip, "DetailsUpdated"): (TRIP_EVENTS, _trip_details_updated),
     _stored_topic(Trip, "DestinationAdded"): (TRIP_EVENTS, _destination_added),
     _stored_topic(Trip, "ActivityAdded"): (TRIP_EVENTS, _activity_added),
+    _stored_topic(User, "Registered"): (USER_EVENTS, _user_registered),
+    _stored_topic(User, "ProfileUpdated"): (USER_EVENTS, _user_profile_updated),
+    _stored_topic(User, "PasswordChanged"): (USER_EVENTS, _user_password_changed),
+    _stored_topic(User, "Deactivated"): (USER_EVENTS, _user_deactivated),
 }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 TRIP_EVENTS = "trip-events"
+USER_EVENTS = "user-events"
 
-ALL_TOPICS = (TRIP_EVENTS,)
+ALL_TOPICS = (TRIP_EVENTS, USER_EVENTS)
 
 
 class PartitionCountMismatchError(RuntimeError):

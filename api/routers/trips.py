@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Acting, ConsistencyTimeout, CurrentUser, ExpectedVersion, Planner, ReadStore
+from api.deps import Acting, ConsistencyTimeout, CurrentUser, ExpectedVersion, Planner, Trips
 from api.envelope import ok
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
@@ -63,7 +63,7 @@ def update_trip(
 async def get_trip(
     request: Request,
     trip_id: UUID,
-    store: ReadStore,
+    store: Trips,
     user_id: CurrentUser,
     timeout: ConsistencyTimeout,
     min_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -83,7 +83,7 @@ async def get_trip(
 @router.get("")
 async def list_trips(
     request: Request,
-    store: ReadStore,
+    store: Trips,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -80,3 +81,19 @@ def wait_for_http(url: str, role: Role, timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer in {timeout} s:\n{role.tail()}")
+
+
+PASSWORD = "correct horse battery"
+
+
+def signup(client: httpx.Client) -> dict[str, str]:
+    """Register a fresh user over HTTP and log in; returns the Authorization header."""
+    username = f"u{uuid.uuid4().hex[:12]}"
+    registered = client.post(
+        "/api/v1/auth/register",
+        json={"email": f"{username}@example.org", "username": username, "password": PASSWORD},
+    )
+    assert registered.status_code == 201, registered.text
+    logged_in = client.post("/api/v1/auth/login", json={"login": username, "password": PASSWORD})
+    assert logged_in.status_code == 200, logged_in.text
+    return {"Authorization": f"Bearer {logged_in.json()['data']['access_token']}"}

@@ -16,8 +16,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.contracts import parse_trip_event
-from streams.topics import TRIP_EVENTS
-from tests.e2e.processes import Role, run_once, wait_for_http
+from streams.topics import TRIP_EVENTS, USER_EVENTS
+from streams.user_contracts import parse_user_event
+from tests.e2e.processes import Role, run_once, signup, wait_for_http
 from tests.services import as_url, free_port, fresh_database
 
 PARTITIONS = 4
@@ -38,8 +39,11 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(postgres_admin_url: str, kafka_bootstrap: str, tmp_path_factory) -> Iterator[Stack]:
+def stack(
+    postgres_admin_url: str, kafka_bootstrap: str, redis_url: str, tmp_path_factory
+) -> Iterator[Stack]:
     logs: Path = tmp_path_factory.mktemp("logs")
+    keys: Path = tmp_path_factory.mktemp("keys")
     with fresh_database(postgres_admin_url) as conninfo:
         port = free_port()
         env = {
@@ -48,7 +52,14 @@ def stack(postgres_admin_url: str, kafka_bootstrap: str, tmp_path_factory) -> It
             "ITINERA_TOPIC_PARTITIONS": str(PARTITIONS),
             # A group of its own per run: the broker outlives nothing, but be explicit.
             "ITINERA_WORKER_APP_ID": f"itinera-e2e-{uuid4().hex[:8]}",
+            "ITINERA_KEYS_DIR": str(keys),
+            "ITINERA_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            "ITINERA_REDIS_URL": redis_url,
+            "ITINERA_REDIS_NAMESPACE": f"itinera-e2e-{uuid4().hex[:8]}",
+            # Every test user logs in from 127.0.0.1.
+            "ITINERA_LOGIN_ATTEMPTS_PER_ADDRESS": "10000",
         }
+        run_once(["keys", "rotate"], env)
         run_once(["topics", "create"], env)
         stack = Stack(
             base_url=f"http://127.0.0.1:{port}",
@@ -68,8 +79,9 @@ def stack(postgres_admin_url: str, kafka_bootstrap: str, tmp_path_factory) -> It
                 role.stop()
 
 
-def user() -> dict[str, str]:
-    return {"X-User-Id": str(uuid4())}
+def users(stack: Stack, count: int) -> list[dict[str, str]]:
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        return [signup(client) for _ in range(count)]
 
 
 def command(
@@ -104,7 +116,7 @@ def visible(
 
 
 def test_a_command_becomes_visible_through_get_with_min_version(stack: Stack) -> None:
-    me = user()
+    (me,) = users(stack, 1)
     with httpx.Client(base_url=stack.base_url, timeout=10) as client:
         trip = command(client, "POST", "/api/v1/trips", TRIP, me)
         visible(stack, client, trip["id"], 1, me)  # the worker has joined its group
@@ -120,7 +132,7 @@ def test_a_command_becomes_visible_through_get_with_min_version(stack: Stack) ->
     assert response.headers["etag"] == f'"{renamed["version"]}"'
 
 
-def read_topic(bootstrap: str) -> list[tuple[int, int, Any]]:
+def read_topic(bootstrap: str, topic: str = TRIP_EVENTS) -> list[tuple[int, int, Any]]:
     """Every message of the topic: (partition, offset, parsed event)."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -128,7 +140,8 @@ def read_topic(bootstrap: str) -> list[tuple[int, int, Any]]:
         group_id=None,
         consumer_timeout_ms=3000,
     )
-    partitions = [TopicPartition(TRIP_EVENTS, p) for p in range(PARTITIONS)]
+    partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    parse = parse_trip_event if topic == TRIP_EVENTS else parse_user_event
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     ends = consumer.end_offsets(partitions)
@@ -137,7 +150,7 @@ def read_topic(bootstrap: str) -> list[tuple[int, int, Any]]:
         while any(consumer.position(tp) < ends[tp] for tp in partitions):
             for tp, records in consumer.poll(timeout_ms=1000).items():
                 for record in records:
-                    event = parse_trip_event(record.value)
+                    event = parse(record.value)
                     assert record.key == str(event.aggregate_id).encode()
                     messages.append((tp.partition, record.offset, event))
     finally:
@@ -146,7 +159,7 @@ def read_topic(bootstrap: str) -> list[tuple[int, int, Any]]:
 
 
 def test_a_plain_consumer_finds_each_trips_events_in_one_partition_in_order(stack: Stack) -> None:
-    owners = [user() for _ in range(6)]
+    owners = users(stack, 6)
     expected: dict[str, int] = {}
     with httpx.Client(base_url=stack.base_url, timeout=10) as client:
         for me in owners:
@@ -183,7 +196,7 @@ def relay_position(database_url: str) -> int:
 def test_a_relay_killed_mid_burst_loses_nothing_and_applies_nothing_twice(stack: Stack) -> None:
     trips = 30
     stops_per_trip = 5
-    owners = [user() for _ in range(trips)]
+    owners = users(stack, trips)
     start_position = relay_position(stack.database_url)
 
     def burst(me: dict[str, str]) -> tuple[str, int]:
@@ -228,3 +241,29 @@ def test_a_relay_killed_mid_burst_loses_nothing_and_applies_nothing_twice(stack:
             names = [d["name"] for d in view["destinations"]]
             assert names == [f"Stop {n}" for n in range(stops_per_trip)]  # none twice, none lost
     assert relay_position(stack.database_url) > killed_at
+
+
+def test_a_registered_user_reaches_the_directory_through_user_events(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        me = signup(client)
+        profile = client.get("/api/v1/users/me", headers=me).json()["data"]
+        deadline = time.monotonic() + 60
+        while True:
+            found = client.get(
+                "/api/v1/users/search", params={"q": profile["username"]}, headers=me
+            )
+            assert found.status_code == 200, found.text
+            if found.json()["data"]:
+                break
+            for role in stack.roles():
+                role.check_alive()
+            assert time.monotonic() < deadline, stack.worker.tail()
+            time.sleep(0.05)
+    (entry,) = found.json()["data"]
+    assert entry["id"] == profile["id"]
+    assert "email" not in entry
+
+    records = [event for _, _, event in read_topic(stack.kafka, USER_EVENTS)]
+    mine = [e for e in records if str(e.aggregate_id) == profile["id"]]
+    assert [e.event_type for e in mine] == ["UserRegistered"]
+    assert "argon2" not in mine[0].model_dump_json()

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
-from uuid import uuid4
 
 import httpx
 
-from tests.e2e.processes import Role, wait_for_http
+from tests.e2e.processes import Role, signup, wait_for_http
 from tests.services import free_port
+
+# A verifier that shares nothing with Itinera but the JWKS URL (an analytics consumer, say).
+JWKS_VERIFIER = """
+import sys, jwt
+jwks_url, token = sys.argv[1], sys.stdin.read().strip()
+key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)
+claims = jwt.decode(token, key.key, algorithms=["RS256"], audience="itinera-api")
+print(claims["sub"])
+"""
 
 
 def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITINERA_")}
-    me = {"X-User-Id": str(uuid4())}
     base = f"http://127.0.0.1:{port}"
 
     def serve() -> Role:
@@ -30,6 +39,7 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
     try:
         wait_for_http(f"{base}/health", server, timeout=60)
         with httpx.Client(base_url=base, timeout=10) as client:
+            me = signup(client)
             created = client.post(
                 "/api/v1/trips/",
                 headers=me,
@@ -41,16 +51,30 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
             assert shown.status_code == 200, shown.text
             assert shown.json()["data"]["title"] == "Lisbon"
             assert shown.json()["meta"]["stale"] is False
+            user_id = client.get("/api/v1/users/me", headers=me).json()["data"]["id"]
+
+        verified = subprocess.run(
+            [sys.executable, "-c", JWKS_VERIFIER, f"{base}/.well-known/jwks.json"],
+            input=me["Authorization"].removeprefix("Bearer "),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+        )
+        assert verified.returncode == 0, verified.stderr
+        assert verified.stdout.strip() == user_id
     finally:
         server.stop()
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
     assert not (data_dir / "pgdata" / "postmaster.pid").exists(), "PostgreSQL outlived serve"
+    assert list((data_dir / "keys").glob("*.pem")), "the first key pair is kept in the data dir"
 
     server = serve()
     try:
         wait_for_http(f"{base}/health", server, timeout=60)
         with httpx.Client(base_url=base, timeout=10) as client:
-            listed = client.get("/api/v1/trips", headers=me)
+            listed = client.get("/api/v1/trips", headers=me)  # the token outlives the restart
+        assert listed.status_code == 200, listed.text
         assert [t["title"] for t in listed.json()["data"]] == ["Lisbon"]
     finally:
         server.stop()

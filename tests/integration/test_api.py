@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from fastapi.testclient import TestClient
-
-from api.main import create_app
-from infra.settings import Settings
-from infra.wiring import prepare_database
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=database_url, project_in_process=True)
-    prepare_database(settings)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client
-
-
-@pytest.fixture
-def user() -> dict[str, str]:
-    return {"X-User-Id": str(uuid4())}
-
 
 TRIP = {"title": "Japan", "start_date": "2027-04-01", "end_date": "2027-04-20"}
 KYOTO = {
@@ -80,7 +60,8 @@ def test_commands_become_visible_to_a_query_that_names_their_version(client, use
     assert response.json()["meta"]["stale"] is False
     assert view["destinations"][0]["activities"][0]["title"] == "Fushimi Inari"
     assert view["destinations"][0]["activities"][0]["cost"] == "12.50"
-    assert view["members"] == [{"user_id": user["X-User-Id"], "role": "owner"}]
+    me = data(client.get("/api/v1/users/me", headers=user), 200)
+    assert view["members"] == [{"user_id": me["id"], "role": "owner"}]
 
     listed = client.get("/api/v1/trips/", headers=user)
     assert [t["trip_id"] for t in data(listed, 200)] == [trip["id"]]
@@ -189,9 +170,9 @@ def test_unknown_ids_are_not_found(client, user) -> None:
     error(client.get("/api/v1/trips/not-a-uuid", headers=user), 422, "validation_failed")
 
 
-def test_another_users_trip_does_not_exist_for_them(client, user) -> None:
+def test_another_users_trip_does_not_exist_for_them(client, user, signup) -> None:
     trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
-    stranger = {"X-User-Id": str(uuid4())}
+    stranger = {"Authorization": signup()["Authorization"]}
     error(
         client.get(f"/api/v1/trips/{trip['id']}?min_version=1", headers=stranger),
         404,
@@ -205,9 +186,14 @@ def test_another_users_trip_does_not_exist_for_them(client, user) -> None:
     assert data(client.get("/api/v1/trips", headers=stranger), 200) == []
 
 
-def test_requests_without_an_acting_user_are_refused(client) -> None:
+def test_requests_without_a_valid_token_are_refused(client) -> None:
     error(client.post("/api/v1/trips", json=TRIP), 401, "unauthenticated")
-    error(client.get("/api/v1/trips", headers={"X-User-Id": "nobody"}), 401, "unauthenticated")
+    error(client.get("/api/v1/trips", headers={"X-User-Id": str(uuid4())}), 401, "unauthenticated")
+    error(
+        client.get("/api/v1/trips", headers={"Authorization": "Bearer nope"}),
+        401,
+        "unauthenticated",
+    )
 
 
 def test_a_malformed_if_match_or_cursor_is_a_client_error(client, user) -> None:

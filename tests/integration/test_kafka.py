@@ -16,11 +16,17 @@ from kafka import KafkaConsumer, TopicPartition
 from infra.kafka import KafkaBatchPublisher, create_topics, partition_counts
 from streams.contracts import parse_trip_event
 from streams.outbox import OutboxReader
-from streams.topics import TRIP_EVENTS, PartitionCountMismatchError, check_partition_counts
+from streams.topics import (
+    TRIP_EVENTS,
+    USER_EVENTS,
+    PartitionCountMismatchError,
+    check_partition_counts,
+)
 from tests.services import tansu_broker
-from write_side.application import TripPlanner
 from write_side.context import CommandContext
+from write_side.event_store import EventStore
 from write_side.trips.commands import PlanTrip, UpdateTripDetails
+from write_side.trips.planner import TripPlanner
 
 
 @pytest.fixture
@@ -30,10 +36,10 @@ def broker() -> Iterator[str]:
 
 
 def test_topics_are_created_once_with_the_configured_partitions(broker: str) -> None:
-    assert partition_counts(broker) == {TRIP_EVENTS: None}
-    assert create_topics(broker, 3, 1) == [TRIP_EVENTS]
+    assert partition_counts(broker) == {TRIP_EVENTS: None, USER_EVENTS: None}
+    assert create_topics(broker, 3, 1) == [TRIP_EVENTS, USER_EVENTS]
     assert create_topics(broker, 3, 1) == []
-    assert partition_counts(broker) == {TRIP_EVENTS: 3}
+    assert partition_counts(broker) == {TRIP_EVENTS: 3, USER_EVENTS: 3}
     check_partition_counts(3, partition_counts(broker))
     with pytest.raises(PartitionCountMismatchError, match="has 3 partitions, configured: 4"):
         check_partition_counts(4, partition_counts(broker))
@@ -60,7 +66,7 @@ def test_the_relay_refuses_to_start_on_a_mismatched_topic(broker: str, database_
 
 def test_published_batches_are_acknowledged_keyed_by_trip_and_in_order(broker: str) -> None:
     create_topics(broker, 4, 1)
-    planner = TripPlanner()
+    planner = TripPlanner(EventStore())
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trips = []
     for n in range(5):
@@ -70,7 +76,7 @@ def test_published_batches_are_acknowledged_keyed_by_trip_and_in_order(broker: s
         trips.append(trip.trip_id)
     publisher = KafkaBatchPublisher(broker)
     try:
-        publisher.publish(OutboxReader(planner).read_after(0, 100).messages)
+        publisher.publish(OutboxReader(planner.events).read_after(0, 100).messages)
     finally:
         publisher.close()
 

@@ -8,10 +8,11 @@ from datetime import date
 from uuid import uuid4
 
 from infra.settings import Settings
-from infra.wiring import build_planner, prepare_database
+from infra.wiring import build_event_store, prepare_database
 from streams.outbox import OutboxReader
 from write_side.context import CommandContext
 from write_side.trips.commands import PlanTrip
+from write_side.trips.planner import TripPlanner
 
 WRITERS = 16
 TRIPS_PER_WRITER = 60
@@ -20,14 +21,14 @@ TRIPS_PER_WRITER = 60
 def test_a_tailing_reader_never_passes_over_an_event_that_commits_late(database_url: str) -> None:
     settings = Settings(database_url=database_url, db_pool_size=WRITERS + 2)
     prepare_database(settings)
-    planner = build_planner(settings)
-    reader = OutboxReader(planner)
+    planner = TripPlanner(build_event_store(settings))
+    reader = OutboxReader(planner.events)
     stop = threading.Event()
     seen: list[int] = []
 
     def tail() -> None:
         position = 0
-        while not stop.is_set() or position < (planner.recorder.max_notification_id() or 0):
+        while not stop.is_set() or position < (planner.events.recorder.max_notification_id() or 0):
             batch = reader.read_after(position, 100)
             seen.extend(m.position for m in batch.messages)
             position = batch.last_position
@@ -48,7 +49,7 @@ def test_a_tailing_reader_never_passes_over_an_event_that_commits_late(database_
     finally:
         stop.set()
         tailer.join(timeout=60)
-    recorded = [n.id for n in planner.recorder.select_notifications(start=1, limit=10**6)]
-    planner.close()
+    recorded = [n.id for n in planner.events.recorder.select_notifications(start=1, limit=10**6)]
+    planner.events.close()
     assert len(recorded) == WRITERS * TRIPS_PER_WRITER
     assert sorted(seen) == recorded, f"{len(set(recorded) - set(seen))} events passed over"

@@ -8,23 +8,23 @@ from uuid import uuid4
 import pytest
 
 from infra.settings import Settings
-from infra.wiring import build_planner, prepare_database
+from infra.wiring import build_event_store, prepare_database
 from streams.outbox import OutboxReader
-from write_side.application import TripPlanner
 from write_side.context import CommandContext
 from write_side.errors import VersionMismatchError
 from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
+from write_side.trips.planner import TripPlanner
 
 
 @pytest.fixture
 def planner(database_url: str) -> Iterator[TripPlanner]:
     settings = Settings(database_url=database_url)
     prepare_database(settings)
-    planner = build_planner(settings)
+    planner = TripPlanner(build_event_store(settings))
     try:
         yield planner
     finally:
-        planner.close()
+        planner.events.close()
 
 
 def run_together(*actions: object) -> list[object]:
@@ -63,14 +63,14 @@ def test_a_trip_survives_a_new_application_instance(
         ),
         owner,
     )
-    other = build_planner(Settings(database_url=database_url))
+    other = TripPlanner(build_event_store(Settings(database_url=database_url)))
     try:
         loaded = other.get_trip(trip.trip_id)
         assert loaded.version == 2
         assert [d.name for d in loaded.destinations.values()] == ["Kyoto"]
         assert loaded.start_date == date(2027, 4, 1)
     finally:
-        other.close()
+        other.events.close()
 
 
 def test_concurrent_commands_without_if_match_all_land(planner: TripPlanner) -> None:
@@ -134,7 +134,7 @@ def test_the_notification_log_keeps_each_trips_events_in_version_order(
             for n in range(3)
         )
     )
-    batch = OutboxReader(planner).read_after(0, 100)
+    batch = OutboxReader(planner.events).read_after(0, 100)
     per_trip: dict[object, list[int]] = {}
     for message in batch.messages:
         per_trip.setdefault(message.event.aggregate_id, []).append(message.event.aggregate_version)

@@ -11,14 +11,15 @@ from streams.contracts import ActivityAdded, TripCreated, parse_trip_event, seri
 from streams.mapping import event_id_of
 from streams.outbox import OutboxReader
 from streams.topics import TRIP_EVENTS
-from write_side.application import TripPlanner
 from write_side.context import CommandContext
+from write_side.event_store import EventStore
 from write_side.trips.commands import AddActivity, AddDestination, PlanTrip
+from write_side.trips.planner import TripPlanner
 from write_side.trips.trip import ActivityType
 
 
 def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside() -> None:
-    planner = TripPlanner()
+    planner = TripPlanner(EventStore())
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
     destination = planner.add_destination(
@@ -45,7 +46,7 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
         context,
     )
 
-    batch = OutboxReader(planner).read_after(0, 100)
+    batch = OutboxReader(planner.events).read_after(0, 100)
 
     # Four notifications: three trip events and the destination index, which is not published.
     assert batch.last_position == 4
@@ -68,10 +69,10 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
 
 
 def test_a_contract_survives_the_wire_unchanged() -> None:
-    planner = TripPlanner()
+    planner = TripPlanner(EventStore())
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
-    (message,) = OutboxReader(planner).read_after(0, 10).messages
+    (message,) = OutboxReader(planner.events).read_after(0, 10).messages
     parsed = parse_trip_event(serialize_event(message.event))
     assert isinstance(parsed, TripCreated)
     assert parsed == message.event

@@ -8,17 +8,19 @@ import pytest
 from projections.embedded import POSITION_NAME, EmbeddedProjector
 from read_side import queries
 from streams.outbox import OutboxReader
-from tests.fakes import InMemoryTripReadStore
-from write_side.application import TripPlanner
+from tests.fakes import in_memory_read_models
 from write_side.context import CommandContext
+from write_side.event_store import EventStore
 from write_side.trips.commands import AddDestination, PlanTrip
+from write_side.trips.planner import TripPlanner
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_the_embedded_projector_brings_views_up_to_the_event_store() -> None:
-    planner = TripPlanner()
-    store = InMemoryTripReadStore()
+    planner = TripPlanner(EventStore())
+    models = in_memory_read_models()
+    store = models.trips
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Alps", "", date(2027, 2, 1), date(2027, 2, 9)), owner)
     planner.add_destination(
@@ -32,7 +34,7 @@ async def test_the_embedded_projector_brings_views_up_to_the_event_store() -> No
         ),
         owner,
     )
-    projector = EmbeddedProjector(OutboxReader(planner), store)
+    projector = EmbeddedProjector(OutboxReader(planner.events), models)
 
     assert await projector.catch_up() == 3
     found = await queries.trip_detail(store, trip.trip_id, owner.actor_id, min_version=2)

@@ -9,9 +9,10 @@ import pytest
 
 from streams.outbox import OutboxMessage, OutboxReader
 from streams.relay import RELAY_POSITION, Relay
-from write_side.application import TripPlanner
 from write_side.context import CommandContext
+from write_side.event_store import EventStore
 from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
+from write_side.trips.planner import TripPlanner
 
 
 class RecordingPublisher:
@@ -37,7 +38,7 @@ class MemoryPositions:
 
 
 def planner_with_history(trips: int) -> TripPlanner:
-    planner = TripPlanner()
+    planner = TripPlanner(EventStore())
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     for n in range(trips):
         trip = planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 9)), context)
@@ -59,7 +60,7 @@ def planner_with_history(trips: int) -> TripPlanner:
 def test_the_relay_publishes_everything_in_log_order_and_records_where_it_got_to() -> None:
     planner = planner_with_history(trips=3)  # 3 x (3 trip events + 1 index) = 12 notifications
     publisher, positions = RecordingPublisher(), MemoryPositions()
-    relay = Relay(OutboxReader(planner), publisher, positions, batch_size=5)
+    relay = Relay(OutboxReader(planner.events), publisher, positions, batch_size=5)
 
     covered = []
     while (n := relay.relay_once()) > 0:
@@ -80,11 +81,11 @@ def test_the_position_does_not_move_unless_the_broker_acknowledged() -> None:
     planner = planner_with_history(trips=1)
     positions = MemoryPositions()
     with pytest.raises(ConnectionError):
-        Relay(OutboxReader(planner), RecordingPublisher(fail=True), positions).relay_once()
+        Relay(OutboxReader(planner.events), RecordingPublisher(fail=True), positions).relay_once()
     assert positions.load(RELAY_POSITION) == 0
 
     publisher = RecordingPublisher()
-    Relay(OutboxReader(planner), publisher, positions).relay_once()
+    Relay(OutboxReader(planner.events), publisher, positions).relay_once()
     assert [m.event.aggregate_version for m in publisher.published] == [1, 2, 3]
     assert positions.load(RELAY_POSITION) == 4
 
@@ -93,9 +94,9 @@ def test_a_restarted_relay_resumes_after_its_recorded_position() -> None:
     planner = planner_with_history(trips=2)
     positions = MemoryPositions()
     first = RecordingPublisher()
-    Relay(OutboxReader(planner), first, positions, batch_size=4).relay_once()
+    Relay(OutboxReader(planner.events), first, positions, batch_size=4).relay_once()
     second = RecordingPublisher()
-    Relay(OutboxReader(planner), second, positions, batch_size=100).relay_once()
+    Relay(OutboxReader(planner.events), second, positions, batch_size=100).relay_once()
     assert {m.position for m in first.published}.isdisjoint(m.position for m in second.published)
     assert len(first.published) + len(second.published) == 6
 
@@ -117,7 +118,7 @@ class FlakyPublisher(RecordingPublisher):
 def test_a_running_relay_retries_a_failed_batch_until_the_broker_is_back() -> None:
     planner = planner_with_history(trips=2)
     publisher, positions = FlakyPublisher(failures=2), MemoryPositions()
-    relay = Relay(OutboxReader(planner), publisher, positions, poll_interval=0.001)
+    relay = Relay(OutboxReader(planner.events), publisher, positions, poll_interval=0.001)
     stop = threading.Event()
     runner = threading.Thread(target=relay.run, args=(stop,))
     runner.start()

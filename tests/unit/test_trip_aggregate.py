@@ -6,7 +6,6 @@ from uuid import uuid4
 
 import pytest
 
-from write_side.application import TripPlanner
 from write_side.context import CommandContext
 from write_side.errors import (
     DatesOutsideTripError,
@@ -16,7 +15,9 @@ from write_side.errors import (
     TripNotFoundError,
     VersionMismatchError,
 )
+from write_side.event_store import EventStore
 from write_side.trips.commands import AddActivity, AddDestination, PlanTrip, UpdateTripDetails
+from write_side.trips.planner import TripPlanner
 from write_side.trips.trip import ActivityType, Role
 
 KYOTO = {"lat": 35.01, "lng": 135.77, "address": "Kyoto"}
@@ -24,7 +25,7 @@ KYOTO = {"lat": 35.01, "lng": 135.77, "address": "Kyoto"}
 
 @pytest.fixture
 def planner() -> TripPlanner:
-    return TripPlanner()  # in memory
+    return TripPlanner(EventStore())  # in memory
 
 
 @pytest.fixture
@@ -69,8 +70,8 @@ def test_a_trip_cannot_end_before_it_starts(planner, owner) -> None:
 
 def test_events_record_the_actor_and_correlation_id(planner, owner) -> None:
     result = plan(planner, owner)
-    (notification,) = planner.recorder.select_notifications(start=1, limit=10)
-    event = planner.mapper.to_domain_event(notification)
+    (notification,) = planner.events.recorder.select_notifications(start=1, limit=10)
+    event = planner.events.mapper.to_domain_event(notification)
     assert event.originator_id == result.trip_id
     assert event.actor_id == owner.actor_id
     assert event.correlation_id == owner.correlation_id

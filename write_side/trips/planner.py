@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError
 
 from write_side.context import CommandContext, acting_as
 from write_side.errors import (
@@ -17,6 +15,7 @@ from write_side.errors import (
     TripNotFoundError,
     VersionMismatchError,
 )
+from write_side.event_store import EventStore
 from write_side.trips.commands import (
     AddActivity,
     AddDestination,
@@ -30,26 +29,11 @@ from write_side.trips.trip import Trip
 MAX_CONFLICT_RETRIES = 5
 
 
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
+class TripPlanner:
+    """Handles trip commands against the event store."""
 
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class TripPlanner(Application[UUID]):
-    """Handles trip commands. Persistence comes from the environment (eventsourcing's
-    PERSISTENCE_MODULE and POSTGRES_* settings); the default is in memory."""
-
-    name = "itinera"
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
+    def __init__(self, events: EventStore) -> None:
+        self.events = events
 
     def plan_trip(self, command: PlanTrip, context: CommandContext) -> CommandResult:
         with acting_as(context):
@@ -60,7 +44,7 @@ class TripPlanner(Application[UUID]):
                 end_date=command.end_date,
                 creator_id=context.actor_id,
             )
-        self.save(trip)
+        self.events.save(trip)
         return CommandResult(id=trip.id, trip_id=trip.id, version=trip.version)
 
     def update_trip_details(
@@ -113,21 +97,15 @@ class TripPlanner(Application[UUID]):
             raise DestinationNotFoundError(command.destination_id) from None
 
     def get_trip(self, trip_id: UUID) -> Trip:
-        try:
-            trip: Trip = self.repository.get(trip_id)
-        except AggregateNotFoundError:
-            raise TripNotFoundError(trip_id) from None
-        if not isinstance(trip, Trip):
+        trip = self.events.find(trip_id, Trip)
+        if trip is None:
             raise TripNotFoundError(trip_id)
         return trip
 
     def trip_id_of_destination(self, destination_id: UUID) -> UUID:
-        try:
-            index: DestinationIndex = self.repository.get(
-                DestinationIndex.create_id(destination_id)
-            )
-        except AggregateNotFoundError:
-            raise DestinationNotFoundError(destination_id) from None
+        index = self.events.find(DestinationIndex.create_id(destination_id), DestinationIndex)
+        if index is None:
+            raise DestinationNotFoundError(destination_id)
         return index.trip_id
 
     def _change_trip(
@@ -148,7 +126,7 @@ class TripPlanner(Application[UUID]):
             with acting_as(context):
                 entity_id, others = change(trip)
             try:
-                self.save(trip, *others)
+                self.events.save(trip, *others)
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionMismatchError(

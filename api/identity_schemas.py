@@ -1,0 +1,70 @@
+"""Request bodies of the auth and users endpoints: every field bounded, unknown ones refused."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import EmailStr, Field, StringConstraints, model_validator
+
+from api.schemas import Body
+
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,30}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+# Bounded above: hashing an unbounded input is a denial of service.
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+def check_strength(password: str, *personal: str) -> None:
+    """Refuse passwords that are short on variety or contain the account's own names."""
+    if len(set(password)) < 5:
+        raise ValueError("password is too weak: use more different characters")
+    lowered = password.lower()
+    for word in personal:
+        if len(word) >= 3 and word.lower() in lowered:
+            raise ValueError("password is too weak: it contains your username or email")
+
+
+class RegisterBody(Body):
+    email: Annotated[EmailStr, Field(max_length=254)]
+    username: Username
+    password: Password
+    first_name: Name = ""
+    last_name: Name = ""
+
+    @model_validator(mode="after")
+    def _strong_password(self) -> RegisterBody:
+        check_strength(self.password, self.username, self.email.split("@")[0])
+        return self
+
+
+class LoginBody(Body):
+    login: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)
+    ] = Field(description="Email or username")
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class RefreshBody(Body):
+    refresh_token: Token
+
+
+class LogoutBody(Body):
+    refresh_token: Token | None = None
+
+
+class ProfileBody(Body):
+    first_name: Name = ""
+    last_name: Name = ""
+    bio: Annotated[str, StringConstraints(max_length=2000)] = ""
+    avatar_url: Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https://\S+)?$")] = ""
+
+
+class ChangePasswordBody(Body):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    new_password: Password
+
+    @model_validator(mode="after")
+    def _strong_password(self) -> ChangePasswordBody:
+        check_strength(self.new_password)
+        return self

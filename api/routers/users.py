@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import AccountsService, Acting, CurrentUser, Users
+from api.envelope import ok
+from api.identity_schemas import ChangePasswordBody, ProfileBody
+from read_side import queries
+from write_side.identity.accounts import UpdateProfile
+from write_side.identity.user import User
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+def _me(user: User) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "bio": user.bio,
+        "avatar_url": user.avatar_url,
+        "is_active": user.is_active,
+        "version": user.version,
+    }
+
+
+@router.get("/me")
+def get_me(request: Request, user_id: CurrentUser, accounts: AccountsService) -> JSONResponse:
+    """The caller's own account, email included."""
+    return ok(request, _me(accounts.get_user(user_id)))
+
+
+@router.put("/me")
+def update_me(
+    request: Request, body: ProfileBody, acting: Acting, accounts: AccountsService
+) -> JSONResponse:
+    """Replace the caller's profile (first and last name, bio, avatar URL)."""
+    user = accounts.update_profile(
+        UpdateProfile(
+            first_name=body.first_name,
+            last_name=body.last_name,
+            bio=body.bio,
+            avatar_url=body.avatar_url,
+        ),
+        acting,
+    )
+    return ok(request, _me(user))
+
+
+@router.post("/me/password")
+def change_password(
+    request: Request, body: ChangePasswordBody, acting: Acting, accounts: AccountsService
+) -> JSONResponse:
+    """Change the password: every session ends, and this call returns a new one."""
+    pair = accounts.change_password(body.current_password, body.new_password, acting)
+    return ok(
+        request,
+        {
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "token_type": pair.token_type,
+            "expires_in": pair.expires_in,
+        },
+    )
+
+
+@router.delete("/me")
+def deactivate_me(request: Request, acting: Acting, accounts: AccountsService) -> JSONResponse:
+    """Deactivate the caller's account; its tokens stop working at once."""
+    accounts.deactivate(acting)
+    return ok(request, {"deactivated": True})
+
+
+@router.get("/search")
+async def search_users(
+    request: Request,
+    _: CurrentUser,
+    users: Users,
+    q: Annotated[str, Query(min_length=1, max_length=50)],
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONResponse:
+    """People whose username or name starts with `q`, to invite to a trip."""
+    page = await queries.find_users(users, q, limit=limit, after=cursor)
+    return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})
+
+
+@router.get("/{user_id}")
+async def get_user(request: Request, user_id: UUID, _: CurrentUser, users: Users) -> JSONResponse:
+    """A user's public profile."""
+    return ok(request, await queries.user_profile(users, user_id))

@@ -1,0 +1,98 @@
+"""The user directory read model on PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from read_side.errors import InvalidCursorError
+from read_side.users import UserProfilePage, UserProfileUpdate, UserProfileView
+
+_COLUMNS = "user_id AS id, version, username, first_name, last_name, bio, avatar_url, is_active"
+
+
+def _encode_cursor(profile: UserProfileView) -> str:
+    raw = f"{profile.username.lower()}|{profile.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[str, UUID]:
+    try:
+        username, user_id = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
+        return username, UUID(user_id)
+    except ValueError as error:
+        raise InvalidCursorError("Malformed cursor") from error
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+class PostgresUserDirectory:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def get_user(self, user_id: UUID) -> UserProfileView | None:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM user_directory WHERE user_id = %s", (user_id,)
+            )
+            row = await cursor.fetchone()
+        return None if row is None else UserProfileView.model_validate(row)
+
+    async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
+        after_name, after_id = _decode_cursor(after) if after else ("", UUID(int=0))
+        pattern = _like_prefix(prefix)
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM user_directory"
+                " WHERE is_active AND (lower(username) LIKE %(p)s"
+                " OR lower(first_name) LIKE %(p)s OR lower(last_name) LIKE %(p)s)"
+                " AND (lower(username), user_id) > (%(name)s, %(id)s)"
+                " ORDER BY lower(username), user_id LIMIT %(limit)s",
+                {"p": pattern, "name": after_name, "id": after_id, "limit": limit + 1},
+            )
+            rows = await cursor.fetchall()
+        items = tuple(UserProfileView.model_validate(row) for row in rows[:limit])
+        return UserProfilePage(
+            items=items, next_cursor=_encode_cursor(items[-1]) if len(rows) > limit else None
+        )
+
+    async def update_user(self, user_id: UUID, update: UserProfileUpdate) -> bool:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 1))", (user_id,)
+            )
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM user_directory WHERE user_id = %s", (user_id,)
+            )
+            row = await cursor.fetchone()
+            profile = update(None if row is None else UserProfileView.model_validate(row))
+            if profile is None:
+                return False
+            await conn.execute(
+                "INSERT INTO user_directory (user_id, version, username, first_name, last_name,"
+                " bio, avatar_url, is_active) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET version = excluded.version,"
+                " username = excluded.username, first_name = excluded.first_name,"
+                " last_name = excluded.last_name, bio = excluded.bio,"
+                " avatar_url = excluded.avatar_url, is_active = excluded.is_active",
+                (
+                    profile.id,
+                    profile.version,
+                    profile.username,
+                    profile.first_name,
+                    profile.last_name,
+                    profile.bio,
+                    profile.avatar_url,
+                    profile.is_active,
+                ),
+            )
+        return True

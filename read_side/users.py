@@ -1,0 +1,41 @@
+"""The user directory: public profiles, for profile pages and finding people to invite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+from uuid import UUID
+
+from read_side.views import View
+
+
+class UserProfileView(View):
+    id: UUID
+    version: int
+    username: str
+    first_name: str
+    last_name: str
+    bio: str
+    avatar_url: str
+    is_active: bool
+
+
+class UserProfilePage(View):
+    items: tuple[UserProfileView, ...]
+    next_cursor: str | None
+
+
+UserProfileUpdate = Callable[[UserProfileView | None], UserProfileView | None]
+
+
+class UserDirectory(Protocol):
+    async def get_user(self, user_id: UUID) -> UserProfileView | None: ...
+
+    async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
+        """Active users whose username, first or last name starts with `prefix` (any case),
+        ordered by username; `after` is the previous page's cursor."""
+        ...
+
+    async def update_user(self, user_id: UUID, update: UserProfileUpdate) -> bool:
+        """Atomically read the profile, call `update`, store its result unless None."""
+        ...

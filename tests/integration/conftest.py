@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from infra.identity.keys import rotate_key
+from infra.settings import Settings
+from infra.wiring import prepare_database
+
+PASSWORD = "correct horse battery"
+
+Signup = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def api_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Embedded projections over real PostgreSQL; revocations and rate limits in real Redis."""
+    rotate_key(tmp_path / "keys")
+    settings = Settings(
+        database_url=database_url,
+        project_in_process=True,
+        redis_url=redis_url,
+        redis_namespace=f"itinera-test-{uuid.uuid4().hex[:8]}",
+        keys_dir=tmp_path / "keys",
+    )
+    prepare_database(settings)
+    return settings
+
+
+@pytest.fixture
+def client(api_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def signup(client: TestClient) -> Signup:
+    """Register a new user and log in; returns Authorization headers (plus the tokens)."""
+
+    def signup(username: str | None = None) -> dict[str, str]:
+        username = username or f"u{uuid.uuid4().hex[:10]}"
+        registered = client.post(
+            "/api/v1/auth/register/",
+            json={"email": f"{username}@example.org", "username": username, "password": PASSWORD},
+        )
+        assert registered.status_code == 201, registered.text
+        logged_in = client.post(
+            "/api/v1/auth/login/", json={"login": username, "password": PASSWORD}
+        )
+        assert logged_in.status_code == 200, logged_in.text
+        tokens = logged_in.json()["data"]
+        return {
+            "Authorization": f"Bearer {tokens['access_token']}",
+            "X-Refresh-Token": tokens["refresh_token"],  # for tests only; the API ignores it
+            "X-User": registered.json()["data"]["id"],
+        }
+
+    return signup
+
+
+@pytest.fixture
+def user(signup: Signup) -> dict[str, str]:
+    headers = signup()
+    return {"Authorization": headers["Authorization"]}

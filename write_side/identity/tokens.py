@@ -1,0 +1,181 @@
+"""RS256 access and refresh tokens (PyJWT), signed by the key ring's current key.
+
+Access tokens are short-lived; refresh tokens are long-lived, rotated on every use, and
+belong to a family: presenting an already-rotated refresh token revokes the whole family.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from jwt.algorithms import RSAAlgorithm
+
+from write_side.errors import AuthenticationError
+from write_side.identity.ports import RevocationStore
+
+ALGORITHM = "RS256"
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Every key that verifies, and the one that signs (it is among them)."""
+
+    signing_kid: str
+    signing_key: RSAPrivateKey
+    public_keys: Mapping[str, RSAPublicKey]
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for kid, public_key in sorted(self.public_keys.items()):
+            jwk: dict[str, Any] = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": ALGORITHM})
+        return {"keys": keys}
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    issuer: str = "itinera"
+    audience: str = "itinera-api"
+    access_ttl_seconds: int = 15 * 60
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    leeway_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: UUID
+    jti: str
+    issued_at: float
+    expires_at: float
+    family: str | None = None
+
+
+class TokenService:
+    def __init__(
+        self,
+        keys: Callable[[], KeyRing],
+        revocations: RevocationStore,
+        policy: TokenPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._revocations = revocations
+        self._policy = policy or TokenPolicy()
+        self._clock = clock
+
+    @property
+    def policy(self) -> TokenPolicy:
+        return self._policy
+
+    def jwks(self) -> dict[str, Any]:
+        return self._keys().jwks()
+
+    def issue(self, user_id: UUID) -> TokenPair:
+        """A new session: an access token and the first refresh token of a new family."""
+        family = uuid.uuid4().hex
+        refresh_jti = uuid.uuid4().hex
+        self._revocations.start_family(family, refresh_jti, self._policy.refresh_ttl_seconds)
+        return self._pair(user_id, family, refresh_jti)
+
+    def verify_access(self, token: str) -> Claims:
+        return self._verify(token, ACCESS)
+
+    def refresh(self, refresh_token: str) -> tuple[Claims, TokenPair]:
+        """Rotate: the presented refresh token is spent and a new pair issued. A token that
+        was already spent revokes its family (someone else holds a copy)."""
+        claims = self._verify(refresh_token, REFRESH)
+        assert claims.family is not None
+        successor = uuid.uuid4().hex
+        ttl = self._policy.refresh_ttl_seconds
+        if not self._revocations.rotate_family(claims.family, claims.jti, successor, ttl):
+            raise AuthenticationError("refresh token reused or family revoked")
+        return claims, self._pair(claims.user_id, claims.family, successor)
+
+    def refresh_claims(self, refresh_token: str) -> Claims:
+        return self._verify(refresh_token, REFRESH)
+
+    def revoke_session(self, access: Claims, refresh: Claims | None) -> None:
+        """Logout: the access token until it expires, and the refresh token's family."""
+        remaining = max(1, int(access.expires_at - self._clock()) + self._policy.leeway_seconds)
+        self._revocations.revoke_token(access.jti, remaining)
+        if refresh is not None and refresh.family is not None:
+            self._revocations.revoke_family(refresh.family, self._policy.refresh_ttl_seconds)
+
+    def revoke_everything_of(self, user_id: UUID) -> None:
+        """Every token of the user issued until now (password change, deactivation)."""
+        self._revocations.revoke_subject_before(
+            str(user_id), self._clock(), self._policy.refresh_ttl_seconds
+        )
+
+    def _pair(self, user_id: UUID, family: str, refresh_jti: str) -> TokenPair:
+        now = self._clock()
+        access = self._sign(user_id, ACCESS, uuid.uuid4().hex, now, self._policy.access_ttl_seconds)
+        refresh = self._sign(
+            user_id, REFRESH, refresh_jti, now, self._policy.refresh_ttl_seconds, fam=family
+        )
+        return TokenPair(access, refresh, self._policy.access_ttl_seconds)
+
+    def _sign(self, user_id: UUID, kind: str, jti: str, now: float, ttl: int, **extra: str) -> str:
+        claims = {
+            "iss": self._policy.issuer,
+            "aud": self._policy.audience,
+            "sub": str(user_id),
+            "typ": kind,
+            "jti": jti,
+            "iat": now,
+            "exp": int(now) + ttl,
+            **extra,
+        }
+        ring = self._keys()
+        return jwt.encode(
+            claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.signing_kid}
+        )
+
+    def _verify(self, token: str, kind: str) -> Claims:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._keys().public_keys.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise AuthenticationError("unknown kid")
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._policy.audience,
+                issuer=self._policy.issuer,
+                leeway=self._policy.leeway_seconds,
+                options={"require": ["exp", "iat", "sub", "jti", "typ", "iss", "aud"]},
+            )
+            if payload["typ"] != kind:
+                raise AuthenticationError(f"not an {kind} token")
+            claims = Claims(
+                user_id=UUID(payload["sub"]),
+                jti=str(payload["jti"]),
+                issued_at=float(payload["iat"]),
+                expires_at=float(payload["exp"]),
+                family=payload.get("fam"),
+            )
+        except AuthenticationError:
+            raise
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+            raise AuthenticationError(type(error).__name__) from None
+        if self._revocations.is_revoked(claims.jti, str(claims.user_id), claims.issued_at):
+            raise AuthenticationError("revoked")
+        return claims
