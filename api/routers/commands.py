@@ -24,19 +24,14 @@ def command_response(
     status_code: int = 200,
 ) -> JSONResponse:
     log.info(
-        "%s %s %s",
+        "action=%s entity=%s id=%s actor=%s correlation_id=%s trip_id=%s version=%d",
         action,
         entity,
         result.id,
-        extra={
-            "actor": str(context.actor_id),
-            "action": action,
-            "entity": entity,
-            "entity_id": str(result.id),
-            "correlation_id": str(context.correlation_id),
-            "trip_id": str(result.trip_id),
-            "version": result.version,
-        },
+        context.actor_id,
+        context.correlation_id,
+        result.trip_id,
+        result.version,
     )
     return ok(
         request,
