@@ -61,7 +61,7 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     RateLimitedError: (429, "rate_limited"),
 }
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _details(exc: Exception) -> dict[str, Any] | None:

@@ -8,7 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.middleware import CorrelationIdMiddleware, TrailingSlashMiddleware
+from api.middleware import (
+    BodySizeLimitMiddleware,
+    CorrelationIdMiddleware,
+    TrailingSlashMiddleware,
+)
 from api.routers import activities, auth, destinations, health, trips, users, well_known
 from infra.wiring import Settings, api_container
 
@@ -33,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(well_known.router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     return app

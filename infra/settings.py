@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     writes_per_user: int = Field(default=120, ge=1)
     writes_window_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
     log_level: str = "INFO"
 
     @property

@@ -275,3 +275,22 @@ def test_the_public_keys_are_published_as_jwks(client: TestClient, signup: Signu
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig"
     assert {"d", "p", "q", "dp", "dq", "qi"}.isdisjoint(key)  # no private parts
     assert data(client.get("/api/v1/auth/keys/public/"), 200) == bare.json()
+
+
+def test_an_oversized_body_is_refused_before_it_is_parsed(client: TestClient) -> None:
+    huge = b'{"login": "' + b"x" * (2 * 1024 * 1024) + b'", "password": "y"}'
+    declared = client.post(
+        "/api/v1/auth/login", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "payload_too_large"
+
+    def chunks():  # no Content-Length: the limit counts what arrives
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = client.post(
+        "/api/v1/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == "payload_too_large"
