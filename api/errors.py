@@ -14,13 +14,18 @@ from starlette.exceptions import HTTPException
 from api.envelope import error
 from read_side.errors import InvalidCursorError, TripViewNotFoundError, UserProfileNotFoundError
 from write_side.errors import (
+    AlreadyMemberError,
     AuthenticationError,
     ConcurrencyConflictError,
     DatesOutsideTripError,
     DestinationNotFoundError,
     EmailTakenError,
     EndBeforeStartError,
+    ForbiddenError,
     InvalidCredentialsError,
+    InvalidStatusTransitionError,
+    LastOwnerError,
+    MemberNotFoundError,
     RateLimitedError,
     TimesOutsideDestinationError,
     TripNotFoundError,
@@ -59,6 +64,11 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     UserNotFoundError: (404, "user_not_found"),
     UserProfileNotFoundError: (404, "user_not_found"),
     RateLimitedError: (429, "rate_limited"),
+    ForbiddenError: (403, "forbidden"),
+    InvalidStatusTransitionError: (422, "invalid_status_transition"),
+    LastOwnerError: (422, "last_owner"),
+    AlreadyMemberError: (409, "already_member"),
+    MemberNotFoundError: (404, "member_not_found"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

@@ -13,7 +13,16 @@ from api.middleware import (
     CorrelationIdMiddleware,
     TrailingSlashMiddleware,
 )
-from api.routers import activities, auth, destinations, health, trips, users, well_known
+from api.routers import (
+    activities,
+    auth,
+    destinations,
+    health,
+    members,
+    trips,
+    users,
+    well_known,
+)
 from infra.wiring import Settings, api_container
 
 
@@ -33,7 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (auth.router, users.router, trips.router, destinations.router, activities.router):
+    routers = (
+        auth.router,
+        users.router,
+        trips.router,
+        members.router,
+        destinations.router,
+        activities.router,
+    )
+    for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(well_known.router)

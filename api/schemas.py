@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from write_side.trips.access import Role, TripStatus, Visibility
 from write_side.trips.trip import ActivityType
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -31,6 +32,8 @@ class UpdateTripBody(Body):
     description: Text | None = None
     start_date: date | None = None
     end_date: date | None = None
+    status: TripStatus | None = None
+    visibility: Visibility | None = None
 
     @model_validator(mode="after")
     def _something_changes(self) -> UpdateTripBody:
@@ -68,3 +71,12 @@ class CreateActivityBody(Body):
     start_time: datetime | None = None
     end_time: datetime | None = None
     cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+
+class AddMemberBody(Body):
+    user_id: UUID
+    role: Role = Role.VIEWER
+
+
+class MemberRoleBody(Body):
+    role: Role

@@ -11,8 +11,15 @@ from streams.contracts import (
     ActivityAdded,
     DestinationAdded,
     EventEnvelope,
+    MemberAdded,
+    MemberRemoved,
+    MemberRoleChanged,
+    TripArchived,
     TripCreated,
     TripDetailsUpdated,
+    TripRestored,
+    TripStatusChanged,
+    TripVisibilityChanged,
 )
 
 
@@ -25,7 +32,9 @@ def project_trip(event: EventEnvelope, current: TripView | None) -> TripViewChan
 
 
 def summaries_of(view: TripView) -> list[TripSummary]:
-    """The trip-list row of every member."""
+    """The trip-list row of every member; an archived trip is in nobody's list."""
+    if view.archived:
+        return []
     return [
         TripSummary(
             user_id=member.user_id,
@@ -34,6 +43,7 @@ def summaries_of(view: TripView) -> list[TripSummary]:
             title=view.title,
             start_date=view.start_date,
             end_date=view.end_date,
+            status=view.status,
             version=view.version,
             updated_at=view.updated_at,
         )
@@ -131,3 +141,56 @@ def _(event: ActivityAdded, current: TripView | None) -> TripView:
             "updated_at": event.occurred_at,
         }
     )
+
+
+def _changed(event: EventEnvelope, current: TripView | None, **changes: object) -> TripView:
+    view = _existing(event, current)
+    return view.model_copy(
+        update={**changes, "version": event.aggregate_version, "updated_at": event.occurred_at}
+    )
+
+
+@_apply.register
+def _(event: TripStatusChanged, current: TripView | None) -> TripView:
+    return _changed(event, current, status=event.payload.status)
+
+
+@_apply.register
+def _(event: TripVisibilityChanged, current: TripView | None) -> TripView:
+    return _changed(event, current, visibility=event.payload.visibility)
+
+
+@_apply.register
+def _(event: TripArchived, current: TripView | None) -> TripView:
+    return _changed(event, current, archived=True)
+
+
+@_apply.register
+def _(event: TripRestored, current: TripView | None) -> TripView:
+    return _changed(event, current, archived=False)
+
+
+@_apply.register
+def _(event: MemberAdded, current: TripView | None) -> TripView:
+    view = _existing(event, current)
+    member = MemberView(user_id=event.payload.user_id, role=event.payload.role)
+    return _changed(event, view, members=(*view.members, member))
+
+
+@_apply.register
+def _(event: MemberRoleChanged, current: TripView | None) -> TripView:
+    view = _existing(event, current)
+    members = tuple(
+        MemberView(user_id=m.user_id, role=event.payload.role)
+        if m.user_id == event.payload.user_id
+        else m
+        for m in view.members
+    )
+    return _changed(event, view, members=members)
+
+
+@_apply.register
+def _(event: MemberRemoved, current: TripView | None) -> TripView:
+    view = _existing(event, current)
+    members = tuple(m for m in view.members if m.user_id != event.payload.user_id)
+    return _changed(event, view, members=members)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from read_side.errors import TripViewNotFoundError, UserProfileNotFoundError
-from read_side.store import TripReadStore
+from read_side.store import ANY_TRIP, TripFilter, TripReadStore
 from read_side.users import UserDirectory, UserProfilePage, UserProfileView
 from read_side.views import TripSummaryPage, TripView
 
@@ -24,9 +24,7 @@ class Consistent:
 
 
 def _visible(view: TripView | None, viewer_id: UUID) -> TripView | None:
-    if view is None or view.role_of(viewer_id) is None:
-        return None
-    return view
+    return view if view is not None and view.readable_by(viewer_id) else None
 
 
 async def trip_detail(
@@ -59,9 +57,14 @@ async def trip_detail(
 
 
 async def my_trips(
-    store: TripReadStore, user_id: UUID, *, limit: int = 50, after: str | None = None
+    store: TripReadStore,
+    user_id: UUID,
+    *,
+    limit: int = 50,
+    after: str | None = None,
+    where: TripFilter = ANY_TRIP,
 ) -> TripSummaryPage:
-    return await store.list_trips(user_id, max(1, min(limit, MAX_PAGE_SIZE)), after)
+    return await store.list_trips(user_id, max(1, min(limit, MAX_PAGE_SIZE)), after, where)
 
 
 async def user_profile(directory: UserDirectory, user_id: UUID) -> UserProfileView:

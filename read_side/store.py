@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 from uuid import UUID
 
 from read_side.views import TripSummary, TripSummaryPage, TripView
+
+
+@dataclass(frozen=True)
+class TripFilter:
+    """Narrows a trip list; dates select trips that overlap [from_date, to_date]."""
+
+    status: str | None = None
+    role: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+ANY_TRIP = TripFilter()
 
 
 @dataclass(frozen=True)
@@ -29,8 +43,11 @@ TripViewUpdate = Callable[[TripView | None], TripViewChange | None]
 class TripReadStore(Protocol):
     async def get_trip(self, trip_id: UUID) -> TripView | None: ...
 
-    async def list_trips(self, user_id: UUID, limit: int, after: str | None) -> TripSummaryPage:
-        """A page of the user's trips ordered by start date; `after` is the previous cursor."""
+    async def list_trips(
+        self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
+    ) -> TripSummaryPage:
+        """A page of the user's trips ordered by start date; `after` is the previous page's
+        cursor (keyset: stable while trips are added)."""
         ...
 
     async def update_trip(self, trip_id: UUID, update: TripViewUpdate) -> bool:

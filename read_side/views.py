@@ -53,11 +53,21 @@ class TripView(View):
     creator_id: UUID
     members: tuple[MemberView, ...]
     destinations: tuple[DestinationView, ...] = ()
+    status: str = "draft"
+    visibility: str = "private"
+    archived: bool = False
     created_at: datetime
     updated_at: datetime
 
     def role_of(self, user_id: UUID) -> str | None:
         return next((m.role for m in self.members if m.user_id == user_id), None)
+
+    def readable_by(self, user_id: UUID) -> bool:
+        """Members read their trips; everyone signed in reads a public one; nobody an
+        archived one."""
+        if self.archived:
+            return False
+        return self.visibility == "public" or self.role_of(user_id) is not None
 
 
 class TripSummary(View):
@@ -69,6 +79,7 @@ class TripSummary(View):
     title: str
     start_date: date
     end_date: date
+    status: str = "draft"
     version: int
     updated_at: datetime
 

@@ -70,6 +70,27 @@ class ActivityAddedPayload(Contract):
     cost: Decimal | None
 
 
+class TripStatusChangedPayload(Contract):
+    status: str
+
+
+class TripVisibilityChangedPayload(Contract):
+    visibility: str
+
+
+class EmptyPayload(Contract):
+    pass
+
+
+class MemberPayload(Contract):
+    user_id: UUID
+    role: str
+
+
+class MemberRemovedPayload(Contract):
+    user_id: UUID
+
+
 class TripCreated(EventEnvelope):
     event_type: Literal["TripCreated"] = "TripCreated"
     schema_version: Literal[1] = 1
@@ -94,8 +115,60 @@ class ActivityAdded(EventEnvelope):
     payload: ActivityAddedPayload
 
 
+class TripStatusChanged(EventEnvelope):
+    event_type: Literal["TripStatusChanged"] = "TripStatusChanged"
+    schema_version: Literal[1] = 1
+    payload: TripStatusChangedPayload
+
+
+class TripVisibilityChanged(EventEnvelope):
+    event_type: Literal["TripVisibilityChanged"] = "TripVisibilityChanged"
+    schema_version: Literal[1] = 1
+    payload: TripVisibilityChangedPayload
+
+
+class TripArchived(EventEnvelope):
+    event_type: Literal["TripArchived"] = "TripArchived"
+    schema_version: Literal[1] = 1
+    payload: EmptyPayload = EmptyPayload()
+
+
+class TripRestored(EventEnvelope):
+    event_type: Literal["TripRestored"] = "TripRestored"
+    schema_version: Literal[1] = 1
+    payload: EmptyPayload = EmptyPayload()
+
+
+class MemberAdded(EventEnvelope):
+    event_type: Literal["MemberAdded"] = "MemberAdded"
+    schema_version: Literal[1] = 1
+    payload: MemberPayload
+
+
+class MemberRoleChanged(EventEnvelope):
+    event_type: Literal["MemberRoleChanged"] = "MemberRoleChanged"
+    schema_version: Literal[1] = 1
+    payload: MemberPayload
+
+
+class MemberRemoved(EventEnvelope):
+    event_type: Literal["MemberRemoved"] = "MemberRemoved"
+    schema_version: Literal[1] = 1
+    payload: MemberRemovedPayload
+
+
 TripEvent = Annotated[
-    TripCreated | TripDetailsUpdated | DestinationAdded | ActivityAdded,
+    TripCreated
+    | TripDetailsUpdated
+    | DestinationAdded
+    | ActivityAdded
+    | TripStatusChanged
+    | TripVisibilityChanged
+    | TripArchived
+    | TripRestored
+    | MemberAdded
+    | MemberRoleChanged
+    | MemberRemoved,
     Field(discriminator="event_type"),
 ]
 

@@ -17,10 +17,21 @@ from streams.contracts import (
     DestinationAddedPayload,
     EventEnvelope,
     Location,
+    MemberAdded,
+    MemberPayload,
+    MemberRemoved,
+    MemberRemovedPayload,
+    MemberRoleChanged,
+    TripArchived,
     TripCreated,
     TripCreatedPayload,
     TripDetailsUpdated,
     TripDetailsUpdatedPayload,
+    TripRestored,
+    TripStatusChanged,
+    TripStatusChangedPayload,
+    TripVisibilityChanged,
+    TripVisibilityChangedPayload,
 )
 from streams.topics import TRIP_EVENTS, USER_EVENTS
 from streams.user_contracts import (
@@ -106,6 +117,42 @@ def _activity_added(event: Any) -> EventEnvelope:
     )
 
 
+def _trip_status_changed(event: Any) -> EventEnvelope:
+    return TripStatusChanged(
+        **_envelope(event), payload=TripStatusChangedPayload(status=event.status)
+    )
+
+
+def _trip_visibility_changed(event: Any) -> EventEnvelope:
+    return TripVisibilityChanged(
+        **_envelope(event), payload=TripVisibilityChangedPayload(visibility=event.visibility)
+    )
+
+
+def _trip_archived(event: Any) -> EventEnvelope:
+    return TripArchived(**_envelope(event))
+
+
+def _trip_restored(event: Any) -> EventEnvelope:
+    return TripRestored(**_envelope(event))
+
+
+def _member_added(event: Any) -> EventEnvelope:
+    return MemberAdded(
+        **_envelope(event), payload=MemberPayload(user_id=event.user_id, role=event.role)
+    )
+
+
+def _member_role_changed(event: Any) -> EventEnvelope:
+    return MemberRoleChanged(
+        **_envelope(event), payload=MemberPayload(user_id=event.user_id, role=event.role)
+    )
+
+
+def _member_removed(event: Any) -> EventEnvelope:
+    return MemberRemoved(**_envelope(event), payload=MemberRemovedPayload(user_id=event.user_id))
+
+
 def _user_registered(event: Any) -> EventEnvelope:
     return UserRegistered(
         **_envelope(event),
@@ -145,6 +192,13 @@ _MAPPERS: dict[str, tuple[str, Callable[[Any], EventEnvelope]]] = {
     _stored_topic(Trip, "DetailsUpdated"): (TRIP_EVENTS, _trip_details_updated),
     _stored_topic(Trip, "DestinationAdded"): (TRIP_EVENTS, _destination_added),
     _stored_topic(Trip, "ActivityAdded"): (TRIP_EVENTS, _activity_added),
+    _stored_topic(Trip, "StatusChanged"): (TRIP_EVENTS, _trip_status_changed),
+    _stored_topic(Trip, "VisibilityChanged"): (TRIP_EVENTS, _trip_visibility_changed),
+    _stored_topic(Trip, "Archived"): (TRIP_EVENTS, _trip_archived),
+    _stored_topic(Trip, "Restored"): (TRIP_EVENTS, _trip_restored),
+    _stored_topic(Trip, "MemberAdded"): (TRIP_EVENTS, _member_added),
+    _stored_topic(Trip, "MemberRoleChanged"): (TRIP_EVENTS, _member_role_changed),
+    _stored_topic(Trip, "MemberRemoved"): (TRIP_EVENTS, _member_removed),
     _stored_topic(User, "Registered"): (USER_EVENTS, _user_registered),
     _stored_topic(User, "ProfileUpdated"): (USER_EVENTS, _user_profile_updated),
     _stored_topic(User, "PasswordChanged"): (USER_EVENTS, _user_password_changed),

@@ -23,7 +23,7 @@ from streams.user_contracts import UserDeactivated, UserRegistered, UserRegister
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def _envelope(trip_id: UUID, version: int, actor_id: UUID) -> dict[str, object]:
+def envelope(trip_id: UUID, version: int, actor_id: UUID) -> dict[str, object]:
     return {
         "event_id": event_id_of(trip_id, version),
         "aggregate_id": trip_id,
@@ -36,7 +36,7 @@ def _envelope(trip_id: UUID, version: int, actor_id: UUID) -> dict[str, object]:
 
 def trip_created(trip_id: UUID, creator_id: UUID, title: str = "Japan") -> TripCreated:
     return TripCreated(
-        **_envelope(trip_id, 1, creator_id),  # type: ignore[arg-type]
+        **envelope(trip_id, 1, creator_id),  # type: ignore[arg-type]
         payload=TripCreatedPayload(
             title=title,
             description="",
@@ -49,7 +49,7 @@ def trip_created(trip_id: UUID, creator_id: UUID, title: str = "Japan") -> TripC
 
 def details_updated(trip_id: UUID, version: int, actor_id: UUID, title: str) -> TripDetailsUpdated:
     return TripDetailsUpdated(
-        **_envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        **envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
         payload=TripDetailsUpdatedPayload(
             title=title, description=None, start_date=None, end_date=None
         ),
@@ -60,7 +60,7 @@ def destination_added(
     trip_id: UUID, version: int, actor_id: UUID, destination_id: UUID, name: str = "Kyoto"
 ) -> DestinationAdded:
     return DestinationAdded(
-        **_envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        **envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
         payload=DestinationAddedPayload(
             destination_id=destination_id,
             name=name,
@@ -76,7 +76,7 @@ def activity_added(
     trip_id: UUID, version: int, actor_id: UUID, destination_id: UUID, activity_id: UUID
 ) -> ActivityAdded:
     return ActivityAdded(
-        **_envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        **envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
         payload=ActivityAddedPayload(
             destination_id=destination_id,
             activity_id=activity_id,
@@ -94,7 +94,7 @@ def user_registered(
     user_id: UUID, username: str, first_name: str = "", last_name: str = ""
 ) -> UserRegistered:
     return UserRegistered(
-        **_envelope(user_id, 1, user_id),  # type: ignore[arg-type]
+        **envelope(user_id, 1, user_id),  # type: ignore[arg-type]
         payload=UserRegisteredPayload(
             username=username, first_name=first_name, last_name=last_name
         ),
@@ -102,4 +102,4 @@ def user_registered(
 
 
 def user_deactivated(user_id: UUID, version: int) -> UserDeactivated:
-    return UserDeactivated(**_envelope(user_id, version, user_id))  # type: ignore[arg-type]
+    return UserDeactivated(**envelope(user_id, version, user_id))  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from projections.handler import ReadModels
 from read_side.errors import InvalidCursorError
-from read_side.store import TripViewUpdate
+from read_side.store import ANY_TRIP, TripFilter, TripViewUpdate
 from read_side.users import UserProfilePage, UserProfileUpdate, UserProfileView
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
@@ -22,9 +22,19 @@ class InMemoryTripReadStore:
     async def get_trip(self, trip_id: UUID) -> TripView | None:
         return self.views.get(trip_id)
 
-    async def list_trips(self, user_id: UUID, limit: int, after: str | None) -> TripSummaryPage:
+    async def list_trips(
+        self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
+    ) -> TripSummaryPage:
         rows = sorted(
-            (s for (u, _), s in self.summaries.items() if u == user_id),
+            (
+                s
+                for (u, _), s in self.summaries.items()
+                if u == user_id
+                and where.status in (None, s.status)
+                and where.role in (None, s.role)
+                and (where.from_date is None or s.end_date >= where.from_date)
+                and (where.to_date is None or s.start_date <= where.to_date)
+            ),
             key=lambda s: (s.start_date, str(s.trip_id)),
         )
         if after is not None:

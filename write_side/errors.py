@@ -97,3 +97,32 @@ class RateLimitedError(DomainError):
     def __init__(self, retry_after: float) -> None:
         super().__init__("Too many requests; retry later")
         self.retry_after = retry_after
+
+
+class ForbiddenError(DomainError):
+    """The actor may see the trip but not do this to it (their role does not allow it)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Your role on this trip does not allow: {action}")
+
+
+class InvalidStatusTransitionError(InvariantError):
+    def __init__(self, current: str, requested: str) -> None:
+        super().__init__(f"A {current} trip cannot become {requested}")
+        self.current = current
+        self.requested = requested
+
+
+class LastOwnerError(InvariantError):
+    def __init__(self) -> None:
+        super().__init__("A trip keeps at least one owner: add another owner first")
+
+
+class AlreadyMemberError(DomainError):
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__(f"User {user_id} is already a member of this trip")
+
+
+class MemberNotFoundError(NotFoundError):
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__(f"User {user_id} is not a member of this trip")

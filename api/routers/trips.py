@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -11,7 +12,9 @@ from api.envelope import ok
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries
-from write_side.trips.commands import PlanTrip, UpdateTripDetails
+from read_side.store import TripFilter
+from write_side.trips.access import Role, TripStatus
+from write_side.trips.commands import ArchiveTrip, PlanTrip, RestoreTrip, UpdateTripDetails
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
@@ -52,11 +55,58 @@ def update_trip(
             description=body.description,
             start_date=body.start_date,
             end_date=body.end_date,
+            status=body.status,
+            visibility=body.visibility,
             expected_version=expected_version,
         ),
         acting,
     )
     return command_response(request, result, action="update", entity="trip", context=acting)
+
+
+@router.delete("/{trip_id}")
+def archive_trip(
+    request: Request,
+    trip_id: UUID,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Archive a trip (owners): it leaves every list and query; the owner can restore it."""
+    result = planner.archive_trip(ArchiveTrip(trip_id, expected_version), acting)
+    return command_response(request, result, action="archive", entity="trip", context=acting)
+
+
+@router.post("/{trip_id}/restore")
+def restore_trip(
+    request: Request,
+    trip_id: UUID,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Bring an archived trip back (its owners only)."""
+    result = planner.restore_trip(RestoreTrip(trip_id, expected_version), acting)
+    return command_response(request, result, action="restore", entity="trip", context=acting)
+
+
+@router.get("/{trip_id}/history")
+def trip_history(
+    request: Request,
+    trip_id: UUID,
+    planner: Planner,
+    user_id: CurrentUser,
+    after_version: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+) -> JSONResponse:
+    """Who did what, when: the trip's events from the event store, oldest first."""
+    entries = planner.history(trip_id, user_id, after_version=after_version, limit=limit)
+    more = len(entries) == limit
+    return ok(
+        request,
+        entries,
+        meta={"next_after_version": entries[-1].version if more else None, "limit": limit},
+    )
 
 
 @router.get("/{trip_id}")
@@ -87,7 +137,18 @@ async def list_trips(
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    status: TripStatus | None = None,
+    role: Role | None = None,
+    from_date: Annotated[date | None, Query(alias="from")] = None,
+    to_date: Annotated[date | None, Query(alias="to")] = None,
 ) -> JSONResponse:
-    """The caller's trips, ordered by start date, a page at a time."""
-    page = await queries.my_trips(store, user_id, limit=limit, after=cursor)
+    """The caller's trips by start date, a page at a time; filter by status, role, and the
+    dates they overlap (`from`, `to`)."""
+    where = TripFilter(
+        status=status and str(status),
+        role=role and str(role),
+        from_date=from_date,
+        to_date=to_date,
+    )
+    page = await queries.my_trips(store, user_id, limit=limit, after=cursor, where=where)
     return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})

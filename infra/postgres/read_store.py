@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from read_side.errors import InvalidCursorError
-from read_side.store import TripViewUpdate
+from read_side.store import ANY_TRIP, TripFilter, TripViewUpdate
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
 
@@ -40,15 +40,31 @@ class PostgresTripReadStore:
             row = await cursor.fetchone()
         return None if row is None else TripView.model_validate(row[0])
 
-    async def list_trips(self, user_id: UUID, limit: int, after: str | None) -> TripSummaryPage:
+    async def list_trips(
+        self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
+    ) -> TripSummaryPage:
         start, trip_id = decode_cursor(after) if after else (date.min, UUID(int=0))
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(
-                "SELECT user_id, trip_id, role, title, start_date, end_date, version, updated_at"
-                " FROM user_trips WHERE user_id = %s AND (start_date, trip_id) > (%s, %s)"
-                " ORDER BY start_date, trip_id LIMIT %s",
-                (user_id, start, trip_id, limit + 1),
+                "SELECT user_id, trip_id, role, title, start_date, end_date, status, version,"
+                " updated_at FROM user_trips WHERE user_id = %(user)s"
+                " AND (start_date, trip_id) > (%(start)s, %(trip)s)"
+                " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                " AND (%(role)s::text IS NULL OR role = %(role)s)"
+                " AND (%(from)s::date IS NULL OR end_date >= %(from)s)"
+                " AND (%(to)s::date IS NULL OR start_date <= %(to)s)"
+                " ORDER BY start_date, trip_id LIMIT %(limit)s",
+                {
+                    "user": user_id,
+                    "start": start,
+                    "trip": trip_id,
+                    "status": where.status,
+                    "role": where.role,
+                    "from": where.from_date,
+                    "to": where.to_date,
+                    "limit": limit + 1,
+                },
             )
             rows = await cursor.fetchall()
         items = tuple(TripSummary.model_validate(row) for row in rows[:limit])
@@ -83,10 +99,11 @@ class PostgresTripReadStore:
             async with conn.cursor() as cursor:
                 await cursor.executemany(
                     "INSERT INTO user_trips (user_id, trip_id, role, title, start_date, end_date,"
-                    " version, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                    " status, version, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (user_id, trip_id) DO UPDATE SET role = excluded.role,"
                     " title = excluded.title, start_date = excluded.start_date,"
-                    " end_date = excluded.end_date, version = excluded.version,"
+                    " end_date = excluded.end_date, status = excluded.status,"
+                    " version = excluded.version,"
                     " updated_at = excluded.updated_at",
                     [
                         (
@@ -96,6 +113,7 @@ class PostgresTripReadStore:
                             s.title,
                             s.start_date,
                             s.end_date,
+                            s.status,
                             s.version,
                             s.updated_at,
                         )

@@ -212,3 +212,46 @@ def test_a_malformed_if_match_or_cursor_is_a_client_error(client, user) -> None:
 
 def test_health_is_public_and_in_the_envelope(client) -> None:
     assert data(client.get("/health"), 200) == {"status": "ok"}
+
+
+def test_trip_lists_filter_by_status_role_and_dates_and_drop_archived_trips(
+    client, user, signup
+) -> None:
+    def plan(title: str, start: str, end: str, headers: dict[str, str]) -> dict[str, Any]:
+        body = {"title": title, "start_date": start, "end_date": end}
+        return data(client.post("/api/v1/trips", json=body, headers=headers), 201)
+
+    plan("Spring", "2027-04-01", "2027-04-10", user)
+    summer = plan("Summer", "2027-07-01", "2027-07-20", user)
+    autumn = plan("Autumn", "2027-10-01", "2027-10-05", user)
+    friend = signup()
+    shared = plan(
+        "Friend's", "2027-07-15", "2027-07-18", {"Authorization": friend["Authorization"]}
+    )
+    me = data(client.get("/api/v1/users/me", headers=user), 200)["id"]
+    data(
+        client.post(
+            f"/api/v1/trips/{shared['id']}/members",
+            json={"user_id": me, "role": "editor"},
+            headers={"Authorization": friend["Authorization"]},
+        ),
+        201,
+    )
+    data(
+        client.patch(f"/api/v1/trips/{summer['id']}", json={"status": "planned"}, headers=user), 200
+    )
+    archived = data(client.delete(f"/api/v1/trips/{autumn['id']}", headers=user), 200)
+    client.get(f"/api/v1/trips/{autumn['id']}?min_version={archived['version']}", headers=user)
+    client.get(f"/api/v1/trips/{shared['id']}?min_version=2", headers=user)
+
+    def titles(**params: str) -> list[str]:
+        listed = client.get("/api/v1/trips", params=params, headers=user)
+        return [t["title"] for t in data(listed, 200)]
+
+    assert titles() == ["Spring", "Summer", "Friend's"]  # the archived one is gone
+    assert titles(status="planned") == ["Summer"]
+    assert titles(role="editor") == ["Friend's"]
+    assert titles(**{"from": "2027-07-16", "to": "2027-12-31"}) == ["Summer", "Friend's"]
+    assert titles(**{"to": "2027-05-01"}) == ["Spring"]
+    error(client.get("/api/v1/trips?status=lost", headers=user), 422, "validation_failed")
+    error(client.get(f"/api/v1/trips/{autumn['id']}", headers=user), 404, "trip_not_found")

@@ -7,7 +7,26 @@ import pytest
 
 from projections.trip_view import project_trip
 from projections.versioning import ProjectionGapError
-from tests.builders import activity_added, destination_added, details_updated, trip_created
+from streams.contracts import (
+    MemberAdded,
+    MemberPayload,
+    MemberRemoved,
+    MemberRemovedPayload,
+    MemberRoleChanged,
+    TripArchived,
+    TripRestored,
+    TripStatusChanged,
+    TripStatusChangedPayload,
+    TripVisibilityChanged,
+    TripVisibilityChangedPayload,
+)
+from tests.builders import (
+    activity_added,
+    destination_added,
+    details_updated,
+    envelope,
+    trip_created,
+)
 
 
 def test_a_created_trip_becomes_a_view_with_its_owner_and_a_list_row() -> None:
@@ -64,3 +83,47 @@ def test_a_gap_in_versions_is_refused_rather_than_guessed() -> None:
         project_trip(details_updated(trip_id, 3, creator, "skipped v2"), first.view)
     with pytest.raises(ProjectionGapError):
         project_trip(details_updated(trip_id, 2, creator, "no creation seen"), None)
+
+
+def test_lifecycle_and_membership_events_shape_the_view_and_the_lists() -> None:
+    trip_id, owner, friend = uuid4(), uuid4(), uuid4()
+    events = [
+        trip_created(trip_id, owner),
+        MemberAdded(
+            **envelope(trip_id, 2, owner), payload=MemberPayload(user_id=friend, role="viewer")
+        ),
+        MemberRoleChanged(
+            **envelope(trip_id, 3, owner), payload=MemberPayload(user_id=friend, role="editor")
+        ),
+        TripStatusChanged(
+            **envelope(trip_id, 4, owner), payload=TripStatusChangedPayload(status="planned")
+        ),
+        TripVisibilityChanged(
+            **envelope(trip_id, 5, owner), payload=TripVisibilityChangedPayload(visibility="public")
+        ),
+    ]
+    change = None
+    for event in events:
+        change = project_trip(event, change.view if change else None)
+        assert change is not None
+    view = change.view
+    assert (view.status, view.visibility, view.version) == ("planned", "public", 5)
+    assert view.role_of(friend) == "editor"
+    assert {(s.user_id, s.role, s.status) for s in change.summaries} == {
+        (owner, "owner", "planned"),
+        (friend, "editor", "planned"),
+    }
+    assert view.readable_by(uuid4())  # public
+
+    archived = project_trip(TripArchived(**envelope(trip_id, 6, owner)), view)
+    assert archived is not None and archived.view.archived
+    assert archived.summaries == []  # out of every list
+    assert not archived.view.readable_by(owner)
+
+    restored = project_trip(TripRestored(**envelope(trip_id, 7, owner)), archived.view)
+    assert restored is not None and len(restored.summaries) == 2
+    removed = project_trip(
+        MemberRemoved(**envelope(trip_id, 8, owner), payload=MemberRemovedPayload(user_id=friend)),
+        restored.view,
+    )
+    assert removed is not None and [s.user_id for s in removed.summaries] == [owner]

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from write_side.trips.access import Role, TripStatus, Visibility
 from write_side.trips.trip import ActivityType
 
 
@@ -26,6 +27,43 @@ class UpdateTripDetails:
     description: str | None = None
     start_date: date | None = None
     end_date: date | None = None
+    status: TripStatus | None = None
+    visibility: Visibility | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveTrip:
+    trip_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RestoreTrip:
+    trip_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class AddMember:
+    trip_id: UUID
+    user_id: UUID
+    role: Role
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeMemberRole:
+    trip_id: UUID
+    user_id: UUID
+    role: Role
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveMember:
+    trip_id: UUID
+    user_id: UUID
     expected_version: int | None = None
 
 
@@ -50,6 +88,18 @@ class AddActivity:
     end_time: datetime | None
     cost: Decimal | None
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of a trip's stream, as the audit trail shows it."""
+
+    version: int
+    event_type: str
+    occurred_at: datetime
+    actor_id: UUID
+    correlation_id: UUID
+    changes: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,39 @@ from write_side.errors import (
     ConcurrencyConflictError,
     DestinationNotFoundError,
     TripNotFoundError,
+    UserNotFoundError,
     VersionMismatchError,
 )
 from write_side.event_store import EventStore
+from write_side.identity.user import User
+from write_side.traced_aggregate import TracedAggregate
+from write_side.trips.access import Action
 from write_side.trips.commands import (
     AddActivity,
     AddDestination,
+    AddMember,
+    ArchiveTrip,
+    ChangeMemberRole,
     CommandResult,
+    HistoryEntry,
     PlanTrip,
+    RemoveMember,
+    RestoreTrip,
     UpdateTripDetails,
 )
 from write_side.trips.destination_index import DestinationIndex
 from write_side.trips.trip import Trip
 
 MAX_CONFLICT_RETRIES = 5
+
+_EVENT_METADATA = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+    "actor_id",
+    "correlation_id",
+}
 
 
 class TripPlanner:
@@ -50,16 +69,109 @@ class TripPlanner:
     def update_trip_details(
         self, command: UpdateTripDetails, context: CommandContext
     ) -> CommandResult:
+        details = (command.title, command.description, command.start_date, command.end_date)
+
         def update(trip: Trip) -> tuple[UUID, list[Any]]:
-            trip.update_details(
-                title=command.title,
-                description=command.description,
-                start_date=command.start_date,
-                end_date=command.end_date,
-            )
+            if any(value is not None for value in details):
+                trip.update_details(
+                    title=command.title,
+                    description=command.description,
+                    start_date=command.start_date,
+                    end_date=command.end_date,
+                )
+            if command.status is not None:
+                trip.change_status(command.status)
+            if command.visibility is not None:
+                trip.change_visibility(command.visibility)
             return trip.id, []
 
-        return self._change_trip(command.trip_id, command.expected_version, context, update)
+        action = Action.MANAGE if command.visibility is not None else Action.EDIT
+        return self._change_trip(command.trip_id, command.expected_version, context, update, action)
+
+    def archive_trip(self, command: ArchiveTrip, context: CommandContext) -> CommandResult:
+        def archive(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.archive()
+            return trip.id, []
+
+        return self._change_trip(
+            command.trip_id, command.expected_version, context, archive, Action.MANAGE
+        )
+
+    def restore_trip(self, command: RestoreTrip, context: CommandContext) -> CommandResult:
+        def restore(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.restore()
+            return trip.id, []
+
+        return self._change_trip(
+            command.trip_id,
+            command.expected_version,
+            context,
+            restore,
+            Action.MANAGE,
+            restoring=True,
+        )
+
+    def add_member(self, command: AddMember, context: CommandContext) -> CommandResult:
+        user = self.events.find(command.user_id, User)
+        if user is None or not user.is_active:
+            raise UserNotFoundError(command.user_id)
+
+        def add(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.add_member(command.user_id, command.role)
+            return command.user_id, []
+
+        return self._change_trip(
+            command.trip_id, command.expected_version, context, add, Action.MANAGE
+        )
+
+    def change_member_role(
+        self, command: ChangeMemberRole, context: CommandContext
+    ) -> CommandResult:
+        def change(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.change_member_role(command.user_id, command.role)
+            return command.user_id, []
+
+        return self._change_trip(
+            command.trip_id, command.expected_version, context, change, Action.MANAGE
+        )
+
+    def remove_member(self, command: RemoveMember, context: CommandContext) -> CommandResult:
+        """Owners remove anyone; any member may leave (remove themselves)."""
+
+        def remove(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.remove_member(command.user_id)
+            return command.user_id, []
+
+        leaving = command.user_id == context.actor_id
+        return self._change_trip(
+            command.trip_id,
+            command.expected_version,
+            context,
+            remove,
+            Action.READ if leaving else Action.MANAGE,
+        )
+
+    def history(
+        self, trip_id: UUID, viewer_id: UUID, *, after_version: int = 0, limit: int = 50
+    ) -> list[HistoryEntry]:
+        """The trip's events from the event store, oldest first: who did what, when."""
+        self.get_trip(trip_id).authorize(viewer_id, Action.READ)
+        entries = []
+        for stored in self.events.recorder.select_events(trip_id, gt=after_version, limit=limit):
+            event = self.events.mapper.to_domain_event(stored)
+            assert isinstance(event, TracedAggregate.Event)
+            changes = {k: v for k, v in event.__dict__.items() if k not in _EVENT_METADATA}
+            entries.append(
+                HistoryEntry(
+                    version=event.originator_version,
+                    event_type=type(event).__name__,
+                    occurred_at=event.timestamp,
+                    actor_id=event.actor_id,
+                    correlation_id=event.correlation_id,
+                    changes=changes,
+                )
+            )
+        return entries
 
     def add_destination(self, command: AddDestination, context: CommandContext) -> CommandResult:
         def add(trip: Trip) -> tuple[UUID, list[Any]]:
@@ -73,7 +185,9 @@ class TripPlanner:
             index = DestinationIndex(destination_id=destination_id, trip_id=trip.id)
             return destination_id, [index]
 
-        return self._change_trip(command.trip_id, command.expected_version, context, add)
+        return self._change_trip(
+            command.trip_id, command.expected_version, context, add, Action.EDIT
+        )
 
     def add_activity(self, command: AddActivity, context: CommandContext) -> CommandResult:
         trip_id = self.trip_id_of_destination(command.destination_id)
@@ -91,7 +205,7 @@ class TripPlanner:
             return activity_id, []
 
         try:
-            return self._change_trip(trip_id, command.expected_version, context, add)
+            return self._change_trip(trip_id, command.expected_version, context, add, Action.EDIT)
         except TripNotFoundError:
             # The caller named a destination, not a trip: do not reveal which trip holds it.
             raise DestinationNotFoundError(command.destination_id) from None
@@ -114,13 +228,19 @@ class TripPlanner:
         expected_version: int | None,
         context: CommandContext,
         change: Callable[[Trip], tuple[UUID, list[Any]]],
+        action: Action,
+        *,
+        restoring: bool = False,
     ) -> CommandResult:
         """Load the trip, apply the change as the actor, save atomically with any new index
         aggregates. A concurrent writer makes the save fail: without If-Match the command is
         retried on the fresh state (its guards run again), with If-Match it is refused."""
         for _ in range(MAX_CONFLICT_RETRIES):
             trip = self.get_trip(trip_id)
-            trip.check_can_edit(context.actor_id)
+            if restoring:
+                trip.authorize_restore(context.actor_id)
+            else:
+                trip.authorize(context.actor_id, action)
             if expected_version is not None and expected_version != trip.version:
                 raise VersionMismatchError(expected_version, trip.version)
             with acting_as(context):

@@ -17,19 +17,28 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import event
 
 from write_side.errors import (
+    AlreadyMemberError,
     DatesOutsideTripError,
     DestinationNotFoundError,
     EndBeforeStartError,
+    ForbiddenError,
+    InvalidStatusTransitionError,
+    LastOwnerError,
+    MemberNotFoundError,
     TimesOutsideDestinationError,
     TripNotFoundError,
 )
 from write_side.traced_aggregate import TracedAggregate
+from write_side.trips.access import (
+    ALLOWED,
+    NEXT_STATUSES,
+    Action,
+    Role,
+    TripStatus,
+    Visibility,
+)
 
-
-class Role(StrEnum):
-    OWNER = "owner"
-    EDITOR = "editor"
-    VIEWER = "viewer"
+__all__ = ["Action", "ActivityType", "Role", "Trip", "TripStatus", "Visibility"]
 
 
 class ActivityType(StrEnum):
@@ -79,6 +88,9 @@ class Trip(TracedAggregate):
         self.creator_id = creator_id
         self.members: dict[UUID, Role] = {creator_id: Role.OWNER}
         self.destinations: dict[UUID, Destination] = {}
+        self.status = TripStatus.DRAFT
+        self.visibility = Visibility.PRIVATE
+        self.archived = False
 
     @classmethod
     def plan(
@@ -101,9 +113,18 @@ class Trip(TracedAggregate):
 
     # --- authorization -------------------------------------------------------------------
 
-    def check_can_edit(self, user_id: UUID) -> None:
-        """Owners and editors change a trip; to anyone else it does not exist."""
-        if self.members.get(user_id) not in (Role.OWNER, Role.EDITOR):
+    def authorize(self, user_id: UUID, action: Action) -> None:
+        """Raise unless `user_id` may do `action`. A trip that is archived, or private to
+        others, does not exist for the caller (404); a visible one refuses with 403."""
+        role = self.members.get(user_id)
+        if self.archived or (role is None and self.visibility != Visibility.PUBLIC):
+            raise TripNotFoundError(self.id)
+        if action not in (ALLOWED[role] if role else {Action.READ}):
+            raise ForbiddenError(action)
+
+    def authorize_restore(self, user_id: UUID) -> None:
+        """Only an owner restores an archived trip; to anyone else it does not exist."""
+        if self.members.get(user_id) != Role.OWNER:
             raise TripNotFoundError(self.id)
 
     # --- commands --------------------------------------------------------------------------
@@ -124,6 +145,43 @@ class Trip(TracedAggregate):
         self._details_updated(
             title=title, description=description, start_date=start_date, end_date=end_date
         )
+
+    def change_status(self, status: TripStatus) -> None:
+        if status == self.status:
+            return
+        if status not in NEXT_STATUSES[self.status]:
+            raise InvalidStatusTransitionError(self.status, status)
+        self._status_changed(status=str(status))
+
+    def change_visibility(self, visibility: Visibility) -> None:
+        if visibility != self.visibility:
+            self._visibility_changed(visibility=str(visibility))
+
+    def archive(self) -> None:
+        if not self.archived:
+            self._archived()
+
+    def restore(self) -> None:
+        if self.archived:
+            self._restored()
+
+    def add_member(self, user_id: UUID, role: Role) -> None:
+        if user_id in self.members:
+            raise AlreadyMemberError(user_id)
+        self._member_added(user_id=user_id, role=str(role))
+
+    def change_member_role(self, user_id: UUID, role: Role) -> None:
+        current = self._member(user_id)
+        if current == role:
+            return
+        if current == Role.OWNER:
+            self._check_another_owner(user_id)
+        self._member_role_changed(user_id=user_id, role=str(role))
+
+    def remove_member(self, user_id: UUID) -> None:
+        if self._member(user_id) == Role.OWNER:
+            self._check_another_owner(user_id)
+        self._member_removed(user_id=user_id)
 
     def add_destination(
         self,
@@ -241,7 +299,45 @@ class Trip(TracedAggregate):
             )
         )
 
+    @event("StatusChanged")
+    def _status_changed(self, status: str) -> None:
+        self.status = TripStatus(status)
+
+    @event("VisibilityChanged")
+    def _visibility_changed(self, visibility: str) -> None:
+        self.visibility = Visibility(visibility)
+
+    @event("Archived")
+    def _archived(self) -> None:
+        self.archived = True
+
+    @event("Restored")
+    def _restored(self) -> None:
+        self.archived = False
+
+    @event("MemberAdded")
+    def _member_added(self, user_id: UUID, role: str) -> None:
+        self.members[user_id] = Role(role)
+
+    @event("MemberRoleChanged")
+    def _member_role_changed(self, user_id: UUID, role: str) -> None:
+        self.members[user_id] = Role(role)
+
+    @event("MemberRemoved")
+    def _member_removed(self, user_id: UUID) -> None:
+        del self.members[user_id]
+
     # --- guards ------------------------------------------------------------------------------
+
+    def _member(self, user_id: UUID) -> Role:
+        try:
+            return self.members[user_id]
+        except KeyError:
+            raise MemberNotFoundError(user_id) from None
+
+    def _check_another_owner(self, user_id: UUID) -> None:
+        if not any(r == Role.OWNER for u, r in self.members.items() if u != user_id):
+            raise LastOwnerError()
 
     def _destination(self, destination_id: UUID) -> Destination:
         try:

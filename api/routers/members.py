@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import Acting, CurrentUser, ExpectedVersion, Planner, Trips
+from api.envelope import ok
+from api.routers.commands import command_response
+from api.schemas import AddMemberBody, MemberRoleBody
+from read_side import queries
+from write_side.trips.commands import AddMember, ChangeMemberRole, RemoveMember
+
+router = APIRouter(prefix="/trips/{trip_id}/members", tags=["members"])
+
+
+@router.post("", status_code=201)
+def add_member(
+    request: Request,
+    trip_id: UUID,
+    body: AddMemberBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Add a user to the trip with a role (owners). Errors: 409 already_member, 404."""
+    result = planner.add_member(
+        AddMember(trip_id, body.user_id, body.role, expected_version), acting
+    )
+    return command_response(
+        request, result, action="add", entity="member", context=acting, status_code=201
+    )
+
+
+@router.get("")
+async def list_members(
+    request: Request,
+    trip_id: UUID,
+    store: Trips,
+    user_id: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """The trip's members and their roles, a page at a time."""
+    found = await queries.trip_detail(store, trip_id, user_id)
+    members = found.view.members[offset : offset + limit]
+    more = offset + limit < len(found.view.members)
+    return ok(
+        request,
+        members,
+        meta={"next_offset": offset + limit if more else None, "total": len(found.view.members)},
+    )
+
+
+@router.patch("/{member_id}")
+def change_member_role(
+    request: Request,
+    trip_id: UUID,
+    member_id: UUID,
+    body: MemberRoleBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Change a member's role (owners); the last owner cannot be demoted."""
+    result = planner.change_member_role(
+        ChangeMemberRole(trip_id, member_id, body.role, expected_version), acting
+    )
+    return command_response(request, result, action="update", entity="member", context=acting)
+
+
+@router.delete("/{member_id}")
+def remove_member(
+    request: Request,
+    trip_id: UUID,
+    member_id: UUID,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Remove a member (owners), or leave the trip (yourself); the last owner cannot leave."""
+    result = planner.remove_member(RemoveMember(trip_id, member_id, expected_version), acting)
+    return command_response(request, result, action="remove", entity="member", context=acting)
