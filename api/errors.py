@@ -12,8 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.envelope import error
-from read_side.errors import InvalidCursorError, TripViewNotFoundError, UserProfileNotFoundError
+from read_side.errors import (
+    ActivityViewNotFoundError,
+    DestinationViewNotFoundError,
+    InvalidCursorError,
+    TripViewNotFoundError,
+    UserProfileNotFoundError,
+)
 from write_side.errors import (
+    ActivityNotFoundError,
     AlreadyMemberError,
     AuthenticationError,
     ConcurrencyConflictError,
@@ -21,9 +28,12 @@ from write_side.errors import (
     DestinationNotFoundError,
     EmailTakenError,
     EndBeforeStartError,
+    FieldConflictError,
     ForbiddenError,
     InvalidCredentialsError,
+    InvalidCurrencyError,
     InvalidStatusTransitionError,
+    InvalidTimeZoneError,
     LastOwnerError,
     MemberNotFoundError,
     RateLimitedError,
@@ -69,12 +79,23 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     LastOwnerError: (422, "last_owner"),
     AlreadyMemberError: (409, "already_member"),
     MemberNotFoundError: (404, "member_not_found"),
+    ActivityNotFoundError: (404, "activity_not_found"),
+    ActivityViewNotFoundError: (404, "activity_not_found"),
+    DestinationViewNotFoundError: (404, "destination_not_found"),
+    InvalidTimeZoneError: (422, "invalid_time_zone"),
+    InvalidCurrencyError: (422, "invalid_currency"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _details(exc: Exception) -> dict[str, Any] | None:
+    if isinstance(exc, FieldConflictError):
+        return {
+            "current_version": exc.current,
+            "expected_version": exc.expected,
+            "conflicting_fields": exc.fields,
+        }
     if isinstance(exc, VersionMismatchError):
         return {"current_version": exc.current, "expected_version": exc.expected}
     return None

@@ -6,11 +6,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from write_side.trips.access import Role, TripStatus, Visibility
-from write_side.trips.trip import ActivityType
+from write_side.trips.commands import When
+from write_side.trips.itinerary import ActivityType
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=5000)]
@@ -63,14 +72,93 @@ class CreateDestinationBody(Body):
         return self.location.model_dump()
 
 
+class UpdateDestinationBody(Body):
+    name: Title
+    description: Text = ""
+    location: LocationBody
+    arrival_date: date
+    departure_date: date
+
+
+class ReorderBody(Body):
+    after_id: UUID | None = Field(description="The sibling to come right after; null: first")
+
+
+class WhenBody(Body):
+    """A wall-clock time where it happens, and that place's IANA time zone."""
+
+    local: datetime = Field(description="Without offset, e.g. 2027-04-03T09:30")
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="IANA name, e.g. Asia/Tokyo"
+    )
+
+    @field_validator("local")
+    @classmethod
+    def _wall_clock(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError("give the local time without an offset; the zone says where")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone (such as Europe/Lisbon)") from None
+        return value
+
+    def when(self) -> When:
+        return When(local=self.local, time_zone=self.time_zone)
+
+
+Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
 class CreateActivityBody(Body):
     destination_id: UUID
     title: Title
     description: Text = ""
     activity_type: ActivityType = ActivityType.OTHER
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    start: WhenBody | None = None
+    end: WhenBody | None = None
+    cost: Amount | None = None
+    currency: Currency | None = Field(default=None, description="ISO 4217, e.g. JPY")
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> CreateActivityBody:
+        if self.cost is not None and self.currency is None:
+            raise ValueError("a cost needs its currency")
+        return self
+
+
+class UpdateActivityBody(Body):
+    """Only the fields sent change; `start`, `end` or `cost` sent as null are cleared."""
+
+    title: Title | None = None
+    description: Text | None = None
+    activity_type: ActivityType | None = None
+    start: WhenBody | None = None
+    end: WhenBody | None = None
+    cost: Amount | None = None
+    currency: Currency | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> UpdateActivityBody:
+        if not self.model_fields_set:
+            raise ValueError("Name at least one field to change")
+        for name in ("title", "activity_type", "currency"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            name: value.when() if isinstance(value, WhenBody) else value
+            for name in self.model_fields_set
+            for value in [getattr(self, name)]
+        }
 
 
 class AddMemberBody(Body):

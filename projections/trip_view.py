@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from functools import singledispatch
+from typing import Any
+from uuid import UUID
+
+from fractional_indexing import generate_key_between
 
 from projections.versioning import ProjectionGapError, is_next
 from read_side.store import TripViewChange
-from read_side.views import ActivityView, DestinationView, MemberView, TripSummary, TripView
+from read_side.views import (
+    ActivityView,
+    DestinationView,
+    MemberView,
+    MomentView,
+    TripSummary,
+    TripView,
+)
 from streams.contracts import (
     ActivityAdded,
+    ActivityMoved,
+    ActivityRemoved,
+    ActivityUpdated,
     DestinationAdded,
+    DestinationMoved,
+    DestinationRemoved,
+    DestinationUpdated,
     EventEnvelope,
     MemberAdded,
     MemberRemoved,
     MemberRoleChanged,
+    Moment,
     TripArchived,
     TripCreated,
     TripDetailsUpdated,
@@ -103,48 +123,157 @@ def _(event: DestinationAdded, current: TripView | None) -> TripView:
         location=p.location.model_dump(),
         arrival_date=p.arrival_date,
         departure_date=p.departure_date,
-        order=len(view.destinations),
+        rank=p.rank or _rank_last(view.destinations),
+        order=0,
     )
-    return view.model_copy(
-        update={
-            "destinations": (*view.destinations, destination),
-            "version": event.aggregate_version,
-            "updated_at": event.occurred_at,
-        }
+    return _changed(event, view, destinations=(*view.destinations, destination))
+
+
+@_apply.register
+def _(event: DestinationUpdated, current: TripView | None) -> TripView:
+    p = event.payload
+    changes = p.model_dump(exclude={"destination_id"})
+    changes["location"] = p.location.model_dump()
+    return _with_destination(
+        event, current, p.destination_id, lambda d: d.model_copy(update=changes)
     )
 
 
 @_apply.register
-def _(event: ActivityAdded, current: TripView | None) -> TripView:
+def _(event: DestinationRemoved, current: TripView | None) -> TripView:
     view = _existing(event, current)
+    kept = tuple(d for d in view.destinations if d.id != event.payload.destination_id)
+    return _changed(event, view, destinations=kept)
+
+
+@_apply.register
+def _(event: DestinationMoved, current: TripView | None) -> TripView:
+    rank = event.payload.rank
+    return _with_destination(
+        event, current, event.payload.destination_id, lambda d: d.model_copy(update={"rank": rank})
+    )
+
+
+def _moment(moment: Moment | None) -> MomentView | None:
+    return None if moment is None else MomentView(**moment.model_dump())
+
+
+@_apply.register
+def _(event: ActivityAdded, current: TripView | None) -> TripView:
     p = event.payload
 
-    def with_activity(destination: DestinationView) -> DestinationView:
-        if destination.id != p.destination_id:
-            return destination
+    def add(destination: DestinationView) -> DestinationView:
         activity = ActivityView(
             id=p.activity_id,
             title=p.title,
             description=p.description,
             activity_type=p.activity_type,
-            start_time=p.start_time,
-            end_time=p.end_time,
+            start=_moment(p.start),
+            end=_moment(p.end),
             cost=p.cost,
-            order=len(destination.activities),
+            currency=p.currency,
+            rank=p.rank or _rank_last(destination.activities),
+            order=0,
         )
         return destination.model_copy(update={"activities": (*destination.activities, activity)})
 
-    return view.model_copy(
-        update={
-            "destinations": tuple(with_activity(d) for d in view.destinations),
-            "version": event.aggregate_version,
-            "updated_at": event.occurred_at,
-        }
+    return _with_destination(event, current, p.destination_id, add)
+
+
+@_apply.register
+def _(event: ActivityUpdated, current: TripView | None) -> TripView:
+    p = event.payload
+    changes: dict[str, Any] = {}
+    for name in p.changed:
+        value = getattr(p.changes, name)
+        changes[name] = _moment(value) if name in ("start", "end") else value
+    return _with_activity(event, current, p.activity_id, lambda a: a.model_copy(update=changes))
+
+
+@_apply.register
+def _(event: ActivityRemoved, current: TripView | None) -> TripView:
+    view = _existing(event, current)
+    gone = event.payload.activity_id
+    destinations = tuple(
+        d.model_copy(update={"activities": tuple(a for a in d.activities if a.id != gone)})
+        for d in view.destinations
+    )
+    return _changed(event, view, destinations=destinations)
+
+
+@_apply.register
+def _(event: ActivityMoved, current: TripView | None) -> TripView:
+    rank = event.payload.rank
+    return _with_activity(
+        event, current, event.payload.activity_id, lambda a: a.model_copy(update={"rank": rank})
     )
 
 
-def _changed(event: EventEnvelope, current: TripView | None, **changes: object) -> TripView:
+def _with_destination(
+    event: EventEnvelope,
+    current: TripView | None,
+    destination_id: UUID,
+    change: Callable[[DestinationView], DestinationView],
+) -> TripView:
     view = _existing(event, current)
+    destinations = tuple(change(d) if d.id == destination_id else d for d in view.destinations)
+    return _changed(event, view, destinations=destinations)
+
+
+def _with_activity(
+    event: EventEnvelope,
+    current: TripView | None,
+    activity_id: UUID,
+    change: Callable[[ActivityView], ActivityView],
+) -> TripView:
+    view = _existing(event, current)
+
+    def in_destination(destination: DestinationView) -> DestinationView:
+        activities = tuple(change(a) if a.id == activity_id else a for a in destination.activities)
+        return destination.model_copy(update={"activities": activities})
+
+    return _changed(event, view, destinations=tuple(in_destination(d) for d in view.destinations))
+
+
+def _rank_last(siblings: tuple[DestinationView, ...] | tuple[ActivityView, ...]) -> str:
+    """Where the write side put an item added before ranks existed: after its siblings."""
+    ranks = sorted(s.rank for s in siblings)
+    return str(generate_key_between(ranks[-1] if ranks else None, None))
+
+
+def _arranged(destinations: tuple[DestinationView, ...]) -> tuple[DestinationView, ...]:
+    """Destinations and activities in rank order, numbered."""
+    ordered = sorted(destinations, key=lambda d: (d.rank, str(d.id)))
+    return tuple(
+        d.model_copy(
+            update={
+                "order": n,
+                "activities": tuple(
+                    a.model_copy(update={"order": m})
+                    for m, a in enumerate(sorted(d.activities, key=lambda a: (a.rank, str(a.id))))
+                ),
+            }
+        )
+        for n, d in enumerate(ordered)
+    )
+
+
+def _totals(destinations: tuple[DestinationView, ...]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for destination in destinations:
+        for activity in destination.activities:
+            if activity.cost is not None and activity.currency is not None:
+                totals[activity.currency] = (
+                    totals.get(activity.currency, Decimal(0)) + activity.cost
+                )
+    return dict(sorted(totals.items()))
+
+
+def _changed(event: EventEnvelope, current: TripView | None, **changes: Any) -> TripView:
+    view = _existing(event, current)
+    if "destinations" in changes:
+        changes["destinations"] = _arranged(changes["destinations"])
+        changes["totals"] = _totals(changes["destinations"])
     return view.model_copy(
         update={**changes, "version": event.aggregate_version, "updated_at": event.occurred_at}
     )

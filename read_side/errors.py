@@ -21,3 +21,13 @@ class UserProfileNotFoundError(ReadSideError):
     def __init__(self, user_id: UUID) -> None:
         super().__init__(f"User {user_id} not found")
         self.user_id = user_id
+
+
+class DestinationViewNotFoundError(ReadSideError):
+    def __init__(self, destination_id: UUID) -> None:
+        super().__init__(f"Destination {destination_id} not found")
+
+
+class ActivityViewNotFoundError(ReadSideError):
+    def __init__(self, activity_id: UUID) -> None:
+        super().__init__(f"Activity {activity_id} not found")

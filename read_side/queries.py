@@ -7,10 +7,15 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
-from read_side.errors import TripViewNotFoundError, UserProfileNotFoundError
+from read_side.errors import (
+    ActivityViewNotFoundError,
+    DestinationViewNotFoundError,
+    TripViewNotFoundError,
+    UserProfileNotFoundError,
+)
 from read_side.store import ANY_TRIP, TripFilter, TripReadStore
 from read_side.users import UserDirectory, UserProfilePage, UserProfileView
-from read_side.views import TripSummaryPage, TripView
+from read_side.views import ActivityView, DestinationView, TripSummaryPage, TripView
 
 MAX_PAGE_SIZE = 100
 
@@ -79,3 +84,22 @@ async def find_users(
     directory: UserDirectory, prefix: str, *, limit: int = 20, after: str | None = None
 ) -> UserProfilePage:
     return await directory.search_users(prefix.strip(), max(1, min(limit, MAX_PAGE_SIZE)), after)
+
+
+async def destination_detail(
+    store: TripReadStore, destination_id: UUID, viewer_id: UUID
+) -> DestinationView:
+    view = _visible(await store.trip_holding(destination_id), viewer_id)
+    found = next((d for d in view.destinations if d.id == destination_id), None) if view else None
+    if found is None:
+        raise DestinationViewNotFoundError(destination_id)
+    return found
+
+
+async def activity_detail(store: TripReadStore, activity_id: UUID, viewer_id: UUID) -> ActivityView:
+    view = _visible(await store.trip_holding(activity_id), viewer_id)
+    for destination in view.destinations if view else ():
+        for activity in destination.activities:
+            if activity.id == activity_id:
+                return activity
+    raise ActivityViewNotFoundError(activity_id)

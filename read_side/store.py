@@ -50,6 +50,10 @@ class TripReadStore(Protocol):
         cursor (keyset: stable while trips are added)."""
         ...
 
+    async def trip_holding(self, entity_id: UUID) -> TripView | None:
+        """The trip one of whose destinations or activities has this id."""
+        ...
+
     async def update_trip(self, trip_id: UUID, update: TripViewUpdate) -> bool:
         """Atomically: read the current view, call `update`, store its result (view and list
         rows together, replacing the trip's rows). Returns whether anything was stored."""

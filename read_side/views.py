@@ -19,14 +19,22 @@ class MemberView(View):
     role: str
 
 
+class MomentView(View):
+    local: datetime
+    time_zone: str
+    utc: datetime
+
+
 class ActivityView(View):
     id: UUID
     title: str
     description: str
     activity_type: str
-    start_time: datetime | None
-    end_time: datetime | None
-    cost: Decimal | None
+    start: MomentView | None = None
+    end: MomentView | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    rank: str = ""
     order: int
 
 
@@ -37,6 +45,7 @@ class DestinationView(View):
     location: dict[str, Any]
     arrival_date: date
     departure_date: date
+    rank: str = ""
     order: int
     activities: tuple[ActivityView, ...] = ()
 
@@ -56,6 +65,7 @@ class TripView(View):
     status: str = "draft"
     visibility: str = "private"
     archived: bool = False
+    totals: dict[str, Decimal] = {}  # cost per currency
     created_at: datetime
     updated_at: datetime
 

@@ -6,12 +6,12 @@ payload changes shape; consumers parse with `parse_trip_event` and reject what t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 
 class Contract(BaseModel):
@@ -50,7 +50,7 @@ class TripDetailsUpdatedPayload(Contract):
     end_date: date | None
 
 
-class DestinationAddedPayload(Contract):
+class DestinationAddedV1Payload(Contract):
     destination_id: UUID
     name: str
     description: str
@@ -59,7 +59,11 @@ class DestinationAddedPayload(Contract):
     departure_date: date
 
 
-class ActivityAddedPayload(Contract):
+class DestinationAddedPayload(DestinationAddedV1Payload):
+    rank: str | None  # None: after the destinations before it (added before ranks existed)
+
+
+class ActivityAddedV1Payload(Contract):
     destination_id: UUID
     activity_id: UUID
     title: str
@@ -68,6 +72,73 @@ class ActivityAddedPayload(Contract):
     start_time: datetime | None
     end_time: datetime | None
     cost: Decimal | None
+
+
+class Moment(Contract):
+    """A wall-clock time, the IANA zone it is read in, and the instant it is."""
+
+    local: datetime
+    time_zone: str
+    utc: datetime
+
+
+class ActivityAddedPayload(Contract):
+    destination_id: UUID
+    activity_id: UUID
+    title: str
+    description: str
+    activity_type: str
+    start: Moment | None
+    end: Moment | None
+    cost: Decimal | None
+    currency: str | None
+    rank: str | None
+
+
+class DestinationUpdatedPayload(Contract):
+    destination_id: UUID
+    name: str
+    description: str
+    location: Location
+    arrival_date: date
+    departure_date: date
+
+
+class DestinationRefPayload(Contract):
+    destination_id: UUID
+
+
+class RankedDestinationPayload(Contract):
+    destination_id: UUID
+    rank: str
+
+
+class ActivityChanges(Contract):
+    """Only the fields that changed are present."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    title: str | None = None
+    description: str | None = None
+    activity_type: str | None = None
+    start: Moment | None = None
+    end: Moment | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+
+
+class ActivityUpdatedPayload(Contract):
+    activity_id: UUID
+    changes: ActivityChanges
+    changed: tuple[str, ...]  # the names that changed (a change to null is in here)
+
+
+class ActivityRefPayload(Contract):
+    activity_id: UUID
+
+
+class RankedActivityPayload(Contract):
+    activity_id: UUID
+    rank: str
 
 
 class TripStatusChangedPayload(Contract):
@@ -103,16 +174,64 @@ class TripDetailsUpdated(EventEnvelope):
     payload: TripDetailsUpdatedPayload
 
 
-class DestinationAdded(EventEnvelope):
+class DestinationAddedV1(EventEnvelope):
     event_type: Literal["DestinationAdded"] = "DestinationAdded"
     schema_version: Literal[1] = 1
+    payload: DestinationAddedV1Payload
+
+
+class DestinationAdded(EventEnvelope):
+    event_type: Literal["DestinationAdded"] = "DestinationAdded"
+    schema_version: Literal[2] = 2
     payload: DestinationAddedPayload
+
+
+class ActivityAddedV1(EventEnvelope):
+    event_type: Literal["ActivityAdded"] = "ActivityAdded"
+    schema_version: Literal[1] = 1
+    payload: ActivityAddedV1Payload
 
 
 class ActivityAdded(EventEnvelope):
     event_type: Literal["ActivityAdded"] = "ActivityAdded"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: ActivityAddedPayload
+
+
+class DestinationUpdated(EventEnvelope):
+    event_type: Literal["DestinationUpdated"] = "DestinationUpdated"
+    schema_version: Literal[1] = 1
+    payload: DestinationUpdatedPayload
+
+
+class DestinationRemoved(EventEnvelope):
+    event_type: Literal["DestinationRemoved"] = "DestinationRemoved"
+    schema_version: Literal[1] = 1
+    payload: DestinationRefPayload
+
+
+class DestinationMoved(EventEnvelope):
+    event_type: Literal["DestinationMoved"] = "DestinationMoved"
+    schema_version: Literal[1] = 1
+    payload: RankedDestinationPayload
+
+
+class ActivityUpdated(EventEnvelope):
+    event_type: Literal["ActivityUpdated"] = "ActivityUpdated"
+    schema_version: Literal[1] = 1
+    payload: ActivityUpdatedPayload
+
+
+class ActivityRemoved(EventEnvelope):
+    event_type: Literal["ActivityRemoved"] = "ActivityRemoved"
+    schema_version: Literal[1] = 1
+    payload: ActivityRefPayload
+
+
+class ActivityMoved(EventEnvelope):
+    event_type: Literal["ActivityMoved"] = "ActivityMoved"
+    schema_version: Literal[1] = 1
+    payload: RankedActivityPayload
 
 
 class TripStatusChanged(EventEnvelope):
@@ -157,27 +276,83 @@ class MemberRemoved(EventEnvelope):
     payload: MemberRemovedPayload
 
 
-TripEvent = Annotated[
-    TripCreated
-    | TripDetailsUpdated
-    | DestinationAdded
-    | ActivityAdded
-    | TripStatusChanged
-    | TripVisibilityChanged
-    | TripArchived
-    | TripRestored
-    | MemberAdded
-    | MemberRoleChanged
-    | MemberRemoved,
-    Field(discriminator="event_type"),
+TRIP_CONTRACTS: tuple[type[EventEnvelope], ...] = (
+    TripCreated,
+    TripDetailsUpdated,
+    DestinationAddedV1,
+    DestinationAdded,
+    DestinationUpdated,
+    DestinationRemoved,
+    DestinationMoved,
+    ActivityAddedV1,
+    ActivityAdded,
+    ActivityUpdated,
+    ActivityRemoved,
+    ActivityMoved,
+    TripStatusChanged,
+    TripVisibilityChanged,
+    TripArchived,
+    TripRestored,
+    MemberAdded,
+    MemberRoleChanged,
+    MemberRemoved,
+)
+
+
+def _contract_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{value.get('event_type')}/v{value.get('schema_version')}"
+    return f"{value.event_type}/v{value.schema_version}"
+
+
+def _tagged(contract: type[EventEnvelope]) -> Any:
+    fields = contract.model_fields
+    tag = f"{fields['event_type'].default}/v{fields['schema_version'].default}"
+    return Annotated[contract, Tag(tag)]
+
+
+# Every contract, told apart by event type and schema version (built from the tuple above).
+_any_trip_event: Any = Annotated[
+    Union[tuple(_tagged(c) for c in TRIP_CONTRACTS)],  # noqa: UP007
+    Discriminator(_contract_tag),
 ]
+_trip_event: TypeAdapter[EventEnvelope] = TypeAdapter(_any_trip_event)
 
-_trip_event = TypeAdapter[TripEvent](TripEvent)
+
+def parse_trip_event(raw: bytes | str) -> EventEnvelope:
+    """Parse one `trip-events` message value, any schema version still on the topic, and
+    upgrade it to the current one; raises pydantic.ValidationError if malformed."""
+    return upgrade(_trip_event.validate_json(raw))
 
 
-def parse_trip_event(raw: bytes | str) -> TripEvent:
-    """Parse one `trip-events` message value; raises pydantic.ValidationError if malformed."""
-    return _trip_event.validate_json(raw)
+def upgrade(event: EventEnvelope) -> EventEnvelope:
+    """The current version of a contract event published under an older schema."""
+    envelope = event.model_dump(exclude={"event_type", "schema_version", "payload"})
+    if isinstance(event, DestinationAddedV1):
+        payload = DestinationAddedPayload(**event.payload.model_dump(), rank=None)
+        return DestinationAdded(**envelope, payload=payload)
+    if isinstance(event, ActivityAddedV1):
+        old = event.payload
+        return ActivityAdded(
+            **envelope,
+            payload=ActivityAddedPayload(
+                **old.model_dump(exclude={"start_time", "end_time", "cost"}),
+                start=_utc_moment(old.start_time),
+                end=_utc_moment(old.end_time),
+                cost=old.cost,
+                currency=None if old.cost is None else "XXX",
+                rank=None,
+            ),
+        )
+    return event
+
+
+def _utc_moment(moment: datetime | None) -> Moment | None:
+    """A v1 time kept its instant, not its zone: read it in UTC (naive ones were UTC)."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return Moment(local=utc.replace(tzinfo=None), time_zone="UTC", utc=utc)
 
 
 def serialize_event(event: EventEnvelope) -> bytes:

@@ -7,14 +7,26 @@ index are not published.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from streams.contracts import (
     ActivityAdded,
     ActivityAddedPayload,
+    ActivityChanges,
+    ActivityMoved,
+    ActivityRefPayload,
+    ActivityRemoved,
+    ActivityUpdated,
+    ActivityUpdatedPayload,
     DestinationAdded,
     DestinationAddedPayload,
+    DestinationMoved,
+    DestinationRefPayload,
+    DestinationRemoved,
+    DestinationUpdated,
+    DestinationUpdatedPayload,
     EventEnvelope,
     Location,
     MemberAdded,
@@ -22,6 +34,9 @@ from streams.contracts import (
     MemberRemoved,
     MemberRemovedPayload,
     MemberRoleChanged,
+    Moment,
+    RankedActivityPayload,
+    RankedDestinationPayload,
     TripArchived,
     TripCreated,
     TripCreatedPayload,
@@ -97,8 +112,15 @@ def _destination_added(event: Any) -> EventEnvelope:
             location=Location(**event.location),
             arrival_date=event.arrival_date,
             departure_date=event.departure_date,
+            rank=event.rank,
         ),
     )
+
+
+def _moment(local: datetime | None, time_zone: str | None, utc: datetime | None) -> Moment | None:
+    if local is None or time_zone is None or utc is None:
+        return None
+    return Moment(local=local, time_zone=time_zone, utc=utc)
 
 
 def _activity_added(event: Any) -> EventEnvelope:
@@ -110,10 +132,74 @@ def _activity_added(event: Any) -> EventEnvelope:
             title=event.title,
             description=event.description,
             activity_type=event.activity_type,
-            start_time=event.start_time,
-            end_time=event.end_time,
+            start=_moment(event.start_local, event.start_time_zone, event.start_utc),
+            end=_moment(event.end_local, event.end_time_zone, event.end_utc),
             cost=event.cost,
+            currency=event.currency,
+            rank=event.rank,
         ),
+    )
+
+
+def _destination_updated(event: Any) -> EventEnvelope:
+    return DestinationUpdated(
+        **_envelope(event),
+        payload=DestinationUpdatedPayload(
+            destination_id=event.destination_id,
+            name=event.name,
+            description=event.description,
+            location=Location(**event.location),
+            arrival_date=event.arrival_date,
+            departure_date=event.departure_date,
+        ),
+    )
+
+
+def _destination_removed(event: Any) -> EventEnvelope:
+    return DestinationRemoved(
+        **_envelope(event), payload=DestinationRefPayload(destination_id=event.destination_id)
+    )
+
+
+def _destination_moved(event: Any) -> EventEnvelope:
+    return DestinationMoved(
+        **_envelope(event),
+        payload=RankedDestinationPayload(destination_id=event.destination_id, rank=event.rank),
+    )
+
+
+def _activity_updated(event: Any) -> EventEnvelope:
+    stored: dict[str, Any] = event.changes
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in stored.items()
+        if k in ("title", "description", "activity_type", "cost", "currency")
+    }
+    for end in ("start", "end"):
+        if f"{end}_local" in stored:
+            changes[end] = _moment(
+                stored[f"{end}_local"], stored[f"{end}_time_zone"], stored[f"{end}_utc"]
+            )
+    return ActivityUpdated(
+        **_envelope(event),
+        payload=ActivityUpdatedPayload(
+            activity_id=event.activity_id,
+            changes=ActivityChanges(**changes),
+            changed=tuple(sorted(changes)),
+        ),
+    )
+
+
+def _activity_removed(event: Any) -> EventEnvelope:
+    return ActivityRemoved(
+        **_envelope(event), payload=ActivityRefPayload(activity_id=event.activity_id)
+    )
+
+
+def _activity_moved(event: Any) -> EventEnvelope:
+    return ActivityMoved(
+        **_envelope(event),
+        payload=RankedActivityPayload(activity_id=event.activity_id, rank=event.rank),
     )
 
 
@@ -192,6 +278,12 @@ _MAPPERS: dict[str, tuple[str, Callable[[Any], EventEnvelope]]] = {
     _stored_topic(Trip, "DetailsUpdated"): (TRIP_EVENTS, _trip_details_updated),
     _stored_topic(Trip, "DestinationAdded"): (TRIP_EVENTS, _destination_added),
     _stored_topic(Trip, "ActivityAdded"): (TRIP_EVENTS, _activity_added),
+    _stored_topic(Trip, "DestinationUpdated"): (TRIP_EVENTS, _destination_updated),
+    _stored_topic(Trip, "DestinationRemoved"): (TRIP_EVENTS, _destination_removed),
+    _stored_topic(Trip, "DestinationMoved"): (TRIP_EVENTS, _destination_moved),
+    _stored_topic(Trip, "ActivityUpdated"): (TRIP_EVENTS, _activity_updated),
+    _stored_topic(Trip, "ActivityRemoved"): (TRIP_EVENTS, _activity_removed),
+    _stored_topic(Trip, "ActivityMoved"): (TRIP_EVENTS, _activity_moved),
     _stored_topic(Trip, "StatusChanged"): (TRIP_EVENTS, _trip_status_changed),
     _stored_topic(Trip, "VisibilityChanged"): (TRIP_EVENTS, _trip_visibility_changed),
     _stored_topic(Trip, "Archived"): (TRIP_EVENTS, _trip_archived),

@@ -12,6 +12,7 @@ from streams.contracts import (
     DestinationAdded,
     DestinationAddedPayload,
     Location,
+    Moment,
     TripCreated,
     TripCreatedPayload,
     TripDetailsUpdated,
@@ -68,6 +69,7 @@ def destination_added(
             location=Location(lat=35.0, lng=135.7, address="Kyoto"),
             arrival_date=date(2027, 4, 2),
             departure_date=date(2027, 4, 6),
+            rank=None,
         ),
     )
 
@@ -83,9 +85,15 @@ def activity_added(
             title="Temple",
             description="",
             activity_type="sightseeing",
-            start_time=datetime(2027, 4, 3, 9, tzinfo=UTC),
-            end_time=None,
+            start=Moment(
+                local=datetime(2027, 4, 3, 9),
+                time_zone="Asia/Tokyo",
+                utc=datetime(2027, 4, 3, 0, tzinfo=UTC),
+            ),
+            end=None,
             cost=Decimal("12.50"),
+            currency="EUR",
+            rank=None,
         ),
     )
 

@@ -50,6 +50,15 @@ class InMemoryTripReadStore:
         cursor = f"{page[-1].start_date.isoformat()}|{page[-1].trip_id}" if more else None
         return TripSummaryPage(items=tuple(page), next_cursor=cursor)
 
+    async def trip_holding(self, entity_id: UUID) -> TripView | None:
+        for view in self.views.values():
+            for destination in view.destinations:
+                if destination.id == entity_id or any(
+                    a.id == entity_id for a in destination.activities
+                ):
+                    return view
+        return None
+
     async def update_trip(self, trip_id: UUID, update: TripViewUpdate) -> bool:
         async with self._lock:
             change = update(self.views.get(trip_id))

@@ -126,3 +126,27 @@ class AlreadyMemberError(DomainError):
 class MemberNotFoundError(NotFoundError):
     def __init__(self, user_id: UUID) -> None:
         super().__init__(f"User {user_id} is not a member of this trip")
+
+
+class ActivityNotFoundError(NotFoundError):
+    def __init__(self, activity_id: UUID) -> None:
+        super().__init__(f"Activity {activity_id} not found")
+        self.activity_id = activity_id
+
+
+class InvalidTimeZoneError(InvariantError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} is not an IANA time zone (such as 'Europe/Lisbon')")
+
+
+class InvalidCurrencyError(InvariantError):
+    def __init__(self, code: str | None) -> None:
+        super().__init__(f"{code!r} is not an ISO 4217 currency code (three capital letters)")
+
+
+class FieldConflictError(VersionMismatchError):
+    """Fields this change names were changed by someone else since the version it saw."""
+
+    def __init__(self, expected: int, current: int, fields: list[str]) -> None:
+        super().__init__(expected, current)
+        self.fields = fields

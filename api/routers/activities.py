@@ -1,12 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Acting, ExpectedVersion, Planner
+from api.deps import Acting, CurrentUser, ExpectedVersion, Planner, Trips
+from api.envelope import ok
 from api.routers.commands import command_response
-from api.schemas import CreateActivityBody
-from write_side.trips.commands import AddActivity
+from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
+from read_side import queries
+from write_side.trips.commands import AddActivity, MoveActivity, RemoveActivity, UpdateActivity
 
 router = APIRouter(prefix="/activities", tags=["activities"])
 
@@ -19,16 +24,17 @@ def create_activity(
     acting: Acting,
     expected_version: ExpectedVersion,
 ) -> JSONResponse:
-    """Add an activity to a destination; its times must lie within the destination's dates."""
+    """Add an activity to a destination, last; times are optional (an idea), local + zone."""
     result = planner.add_activity(
         AddActivity(
             destination_id=body.destination_id,
             title=body.title,
             description=body.description,
             activity_type=body.activity_type,
-            start_time=body.start_time,
-            end_time=body.end_time,
+            start=body.start.when() if body.start else None,
+            end=body.end.when() if body.end else None,
             cost=body.cost,
+            currency=body.currency,
             expected_version=expected_version,
         ),
         acting,
@@ -36,3 +42,77 @@ def create_activity(
     return command_response(
         request, result, action="create", entity="activity", context=acting, status_code=201
     )
+
+
+@router.get("")
+async def list_activities(
+    request: Request,
+    destination_id: UUID,
+    store: Trips,
+    user_id: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """A destination's activities in order, a page at a time."""
+    destination = await queries.destination_detail(store, destination_id, user_id)
+    items = destination.activities
+    more = offset + limit < len(items)
+    return ok(
+        request,
+        items[offset : offset + limit],
+        meta={"next_offset": offset + limit if more else None, "total": len(items)},
+    )
+
+
+@router.get("/{activity_id}")
+async def get_activity(
+    request: Request, activity_id: UUID, store: Trips, user_id: CurrentUser
+) -> JSONResponse:
+    """One activity."""
+    return ok(request, await queries.activity_detail(store, activity_id, user_id))
+
+
+@router.api_route("/{activity_id}", methods=["PUT", "PATCH"])
+def update_activity(
+    request: Request,
+    activity_id: UUID,
+    body: UpdateActivityBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Change the fields sent. With If-Match, only a change to one of the same fields since
+    that version is refused (412): editors changing different fields both succeed."""
+    result = planner.update_activity(
+        UpdateActivity(activity_id, body.changes(), expected_version), acting
+    )
+    return command_response(request, result, action="update", entity="activity", context=acting)
+
+
+@router.delete("/{activity_id}")
+def remove_activity(
+    request: Request,
+    activity_id: UUID,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Remove an activity."""
+    result = planner.remove_activity(RemoveActivity(activity_id, expected_version), acting)
+    return command_response(request, result, action="remove", entity="activity", context=acting)
+
+
+@router.put("/{activity_id}/reorder")
+def reorder_activity(
+    request: Request,
+    activity_id: UUID,
+    body: ReorderBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Move an activity right after another of its destination (null: first)."""
+    result = planner.move_activity(
+        MoveActivity(activity_id, body.after_id, expected_version), acting
+    )
+    return command_response(request, result, action="reorder", entity="activity", context=acting)

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Acting, ExpectedVersion, Planner
+from api.deps import Acting, CurrentUser, ExpectedVersion, Planner, Trips
+from api.envelope import ok
 from api.routers.commands import command_response
-from api.schemas import CreateDestinationBody
-from write_side.trips.commands import AddDestination
+from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
+from read_side import queries
+from write_side.trips.commands import (
+    AddDestination,
+    MoveDestination,
+    RemoveDestination,
+    UpdateDestination,
+)
 
 router = APIRouter(prefix="/destinations", tags=["destinations"])
 
@@ -19,7 +29,7 @@ def create_destination(
     acting: Acting,
     expected_version: ExpectedVersion,
 ) -> JSONResponse:
-    """Add a destination to a trip; its dates must lie within the trip's."""
+    """Add a destination to a trip, last; its dates must lie within the trip's."""
     result = planner.add_destination(
         AddDestination(
             trip_id=body.trip_id,
@@ -35,3 +45,85 @@ def create_destination(
     return command_response(
         request, result, action="create", entity="destination", context=acting, status_code=201
     )
+
+
+@router.get("")
+async def list_destinations(
+    request: Request,
+    trip_id: UUID,
+    store: Trips,
+    user_id: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """A trip's destinations in order, with their activities, a page at a time."""
+    found = await queries.trip_detail(store, trip_id, user_id)
+    items = found.view.destinations
+    more = offset + limit < len(items)
+    return ok(
+        request,
+        items[offset : offset + limit],
+        meta={"next_offset": offset + limit if more else None, "total": len(items)},
+    )
+
+
+@router.get("/{destination_id}")
+async def get_destination(
+    request: Request, destination_id: UUID, store: Trips, user_id: CurrentUser
+) -> JSONResponse:
+    """One destination with its activities in order."""
+    return ok(request, await queries.destination_detail(store, destination_id, user_id))
+
+
+@router.put("/{destination_id}")
+def update_destination(
+    request: Request,
+    destination_id: UUID,
+    body: UpdateDestinationBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Replace a destination's details; its activities must still fit its dates."""
+    result = planner.update_destination(
+        UpdateDestination(
+            destination_id=destination_id,
+            name=body.name,
+            description=body.description,
+            location=body.location.model_dump(),
+            arrival_date=body.arrival_date,
+            departure_date=body.departure_date,
+            expected_version=expected_version,
+        ),
+        acting,
+    )
+    return command_response(request, result, action="update", entity="destination", context=acting)
+
+
+@router.delete("/{destination_id}")
+def remove_destination(
+    request: Request,
+    destination_id: UUID,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Remove a destination and its activities."""
+    result = planner.remove_destination(RemoveDestination(destination_id, expected_version), acting)
+    return command_response(request, result, action="remove", entity="destination", context=acting)
+
+
+@router.put("/{destination_id}/reorder")
+def reorder_destination(
+    request: Request,
+    destination_id: UUID,
+    body: ReorderBody,
+    planner: Planner,
+    acting: Acting,
+    expected_version: ExpectedVersion,
+) -> JSONResponse:
+    """Move a destination right after another (null: first); no other one is rewritten."""
+    result = planner.move_destination(
+        MoveDestination(destination_id, body.after_id, expected_version), acting
+    )
+    return command_response(request, result, action="reorder", entity="destination", context=acting)

@@ -71,6 +71,17 @@ class PostgresTripReadStore:
         next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
         return TripSummaryPage(items=items, next_cursor=next_cursor)
 
+    async def trip_holding(self, entity_id: UUID) -> TripView | None:
+        as_destination = {"destinations": [{"id": str(entity_id)}]}
+        as_activity = {"destinations": [{"activities": [{"id": str(entity_id)}]}]}
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT view FROM trip_views WHERE view @> %s OR view @> %s LIMIT 1",
+                (Jsonb(as_destination), Jsonb(as_activity)),
+            )
+            row = await cursor.fetchone()
+        return None if row is None else TripView.model_validate(row[0])
+
     async def update_trip(self, trip_id: UUID, update: TripViewUpdate) -> bool:
         async with self._pool.connection() as conn, conn.transaction():
             # Serialises writers of one trip, including the first insert (no row to lock yet).

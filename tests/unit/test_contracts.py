@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import uuid4
 
@@ -13,7 +13,7 @@ from streams.outbox import OutboxReader
 from streams.topics import TRIP_EVENTS
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
-from write_side.trips.commands import AddActivity, AddDestination, PlanTrip
+from write_side.trips.commands import AddActivity, AddDestination, PlanTrip, When
 from write_side.trips.planner import TripPlanner
 from write_side.trips.trip import ActivityType
 
@@ -39,17 +39,18 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
             "Temple",
             "",
             ActivityType.SIGHTSEEING,
-            datetime(2027, 4, 3, 9),
-            None,
-            Decimal("9.99"),
+            start=When(datetime(2027, 4, 3, 9), "Asia/Tokyo"),
+            cost=Decimal("9.99"),
+            currency="JPY",
         ),
         context,
     )
 
     batch = OutboxReader(planner.events).read_after(0, 100)
 
-    # Four notifications: three trip events and the destination index, which is not published.
-    assert batch.last_position == 4
+    # Five notifications: three trip events and the destination and activity indexes, which
+    # are not published.
+    assert batch.last_position == 5
     assert [m.event.event_type for m in batch.messages] == [
         "TripCreated",
         "DestinationAdded",
@@ -58,14 +59,17 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
     assert {m.topic for m in batch.messages} == {TRIP_EVENTS}
     assert {m.key for m in batch.messages} == {str(trip.trip_id).encode()}
     assert [m.event.aggregate_version for m in batch.messages] == [1, 2, 3]
+    assert [m.event.schema_version for m in batch.messages] == [1, 2, 2]
     for message in batch.messages:
-        assert message.event.schema_version == 1
         assert message.event.actor_id == context.actor_id
         assert message.event.correlation_id == context.correlation_id
         assert message.event.event_id == event_id_of(trip.trip_id, message.event.aggregate_version)
     activity = batch.messages[2].event
     assert isinstance(activity, ActivityAdded)
     assert activity.payload.cost == Decimal("9.99")
+    assert activity.payload.currency == "JPY"
+    assert activity.payload.start is not None
+    assert activity.payload.start.utc == datetime(2027, 4, 3, 0, tzinfo=UTC)  # 9:00 in Tokyo
 
 
 def test_a_contract_survives_the_wire_unchanged() -> None:

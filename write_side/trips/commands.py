@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from write_side.trips.access import Role, TripStatus, Visibility
-from write_side.trips.trip import ActivityType
+from write_side.trips.itinerary import ActivityType
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,70 @@ class AddDestination:
 
 
 @dataclass(frozen=True)
+class UpdateDestination:
+    destination_id: UUID
+    name: str
+    description: str
+    location: dict[str, Any]
+    arrival_date: date
+    departure_date: date
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveDestination:
+    destination_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class MoveDestination:
+    destination_id: UUID
+    after_id: UUID | None  # None: first
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class When:
+    """A local wall-clock time and the IANA zone it is read in."""
+
+    local: datetime
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class AddActivity:
     destination_id: UUID
     title: str
     description: str
     activity_type: ActivityType
-    start_time: datetime | None
-    end_time: datetime | None
-    cost: Decimal | None
+    start: When | None = None
+    end: When | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateActivity:
+    """Changes the fields in `changes` (title, description, activity_type, start and end as
+    When or None, cost, currency). `expected_version` refuses only changed-since fields."""
+
+    activity_id: UUID
+    changes: dict[str, Any]
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveActivity:
+    activity_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class MoveActivity:
+    activity_id: UUID
+    after_id: UUID | None  # None: first in its destination
     expected_version: int | None = None
 
 

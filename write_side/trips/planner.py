@@ -10,6 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from write_side.context import CommandContext, acting_as
 from write_side.errors import (
+    ActivityNotFoundError,
     ConcurrencyConflictError,
     DestinationNotFoundError,
     TripNotFoundError,
@@ -20,6 +21,7 @@ from write_side.event_store import EventStore
 from write_side.identity.user import User
 from write_side.traced_aggregate import TracedAggregate
 from write_side.trips.access import Action
+from write_side.trips.activity_index import ActivityIndex
 from write_side.trips.commands import (
     AddActivity,
     AddDestination,
@@ -28,12 +30,20 @@ from write_side.trips.commands import (
     ChangeMemberRole,
     CommandResult,
     HistoryEntry,
+    MoveActivity,
+    MoveDestination,
     PlanTrip,
+    RemoveActivity,
+    RemoveDestination,
     RemoveMember,
     RestoreTrip,
+    UpdateActivity,
+    UpdateDestination,
     UpdateTripDetails,
+    When,
 )
 from write_side.trips.destination_index import DestinationIndex
+from write_side.trips.itinerary import LocalTime
 from write_side.trips.trip import Trip
 
 MAX_CONFLICT_RETRIES = 5
@@ -189,8 +199,41 @@ class TripPlanner:
             command.trip_id, command.expected_version, context, add, Action.EDIT
         )
 
+    def update_destination(
+        self, command: UpdateDestination, context: CommandContext
+    ) -> CommandResult:
+        def update(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.update_destination(
+                command.destination_id,
+                name=command.name,
+                description=command.description,
+                location=command.location,
+                arrival_date=command.arrival_date,
+                departure_date=command.departure_date,
+            )
+            return command.destination_id, []
+
+        return self._change_destination(command.destination_id, command, context, update)
+
+    def remove_destination(
+        self, command: RemoveDestination, context: CommandContext
+    ) -> CommandResult:
+        def remove(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.remove_destination(command.destination_id)
+            return command.destination_id, []
+
+        return self._change_destination(command.destination_id, command, context, remove)
+
+    def move_destination(self, command: MoveDestination, context: CommandContext) -> CommandResult:
+        def move(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.move_destination(command.destination_id, command.after_id)
+            return command.destination_id, []
+
+        return self._change_destination(command.destination_id, command, context, move)
+
     def add_activity(self, command: AddActivity, context: CommandContext) -> CommandResult:
-        trip_id = self.trip_id_of_destination(command.destination_id)
+        start = _local_time(command.start)
+        end = _local_time(command.end)
 
         def add(trip: Trip) -> tuple[UUID, list[Any]]:
             activity_id = trip.add_activity(
@@ -198,17 +241,80 @@ class TripPlanner:
                 title=command.title,
                 description=command.description,
                 activity_type=command.activity_type,
-                start_time=command.start_time,
-                end_time=command.end_time,
+                start=start,
+                end=end,
                 cost=command.cost,
+                currency=command.currency,
             )
-            return activity_id, []
+            return activity_id, [ActivityIndex(activity_id=activity_id, trip_id=trip.id)]
 
+        return self._change_destination(command.destination_id, command, context, add)
+
+    def update_activity(self, command: UpdateActivity, context: CommandContext) -> CommandResult:
+        changes = {
+            name: _local_time(value) if name in ("start", "end") else value
+            for name, value in command.changes.items()
+        }
+
+        def update(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.update_activity(
+                command.activity_id, changes, seen_version=command.expected_version
+            )
+            return command.activity_id, []
+
+        # The version check is per field, inside the aggregate: a stale version only
+        # conflicts if one of these fields changed since.
+        return self._change_activity(command.activity_id, None, context, update)
+
+    def remove_activity(self, command: RemoveActivity, context: CommandContext) -> CommandResult:
+        def remove(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.remove_activity(command.activity_id)
+            return command.activity_id, []
+
+        return self._change_activity(command.activity_id, command.expected_version, context, remove)
+
+    def move_activity(self, command: MoveActivity, context: CommandContext) -> CommandResult:
+        def move(trip: Trip) -> tuple[UUID, list[Any]]:
+            trip.move_activity(command.activity_id, command.after_id)
+            return command.activity_id, []
+
+        return self._change_activity(command.activity_id, command.expected_version, context, move)
+
+    def trip_id_of_activity(self, activity_id: UUID) -> UUID:
+        index = self.events.find(ActivityIndex.create_id(activity_id), ActivityIndex)
+        if index is None:
+            raise ActivityNotFoundError(activity_id)
+        return index.trip_id
+
+    def _change_destination(
+        self,
+        destination_id: UUID,
+        command: Any,
+        context: CommandContext,
+        change: Callable[[Trip], tuple[UUID, list[Any]]],
+    ) -> CommandResult:
+        """A change addressed by destination: an unknown one, or one in a trip the caller
+        cannot see, is the same 404 (which trip holds it is not revealed)."""
+        trip_id = self.trip_id_of_destination(destination_id)
         try:
-            return self._change_trip(trip_id, command.expected_version, context, add, Action.EDIT)
+            return self._change_trip(
+                trip_id, command.expected_version, context, change, Action.EDIT
+            )
         except TripNotFoundError:
-            # The caller named a destination, not a trip: do not reveal which trip holds it.
-            raise DestinationNotFoundError(command.destination_id) from None
+            raise DestinationNotFoundError(destination_id) from None
+
+    def _change_activity(
+        self,
+        activity_id: UUID,
+        expected_version: int | None,
+        context: CommandContext,
+        change: Callable[[Trip], tuple[UUID, list[Any]]],
+    ) -> CommandResult:
+        trip_id = self.trip_id_of_activity(activity_id)
+        try:
+            return self._change_trip(trip_id, expected_version, context, change, Action.EDIT)
+        except TripNotFoundError:
+            raise ActivityNotFoundError(activity_id) from None
 
     def get_trip(self, trip_id: UUID) -> Trip:
         trip = self.events.find(trip_id, Trip)
@@ -255,3 +361,7 @@ class TripPlanner:
                 continue
             return CommandResult(id=entity_id, trip_id=trip.id, version=trip.version)
         raise ConcurrencyConflictError(trip_id)
+
+
+def _local_time(when: When | None) -> LocalTime | None:
+    return None if when is None else LocalTime.at(when.local, when.time_zone)

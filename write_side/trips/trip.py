@@ -7,20 +7,20 @@ where rules must not be checked again).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
 from write_side.errors import (
+    ActivityNotFoundError,
     AlreadyMemberError,
     DatesOutsideTripError,
     DestinationNotFoundError,
     EndBeforeStartError,
+    FieldConflictError,
     ForbiddenError,
     InvalidStatusTransitionError,
     LastOwnerError,
@@ -37,38 +37,20 @@ from write_side.trips.access import (
     TripStatus,
     Visibility,
 )
+from write_side.trips.itinerary import (
+    NO_CURRENCY,
+    Activity,
+    ActivityType,
+    Destination,
+    LocalTime,
+    check_currency,
+    rank_after,
+    rank_last,
+)
 
 __all__ = ["Action", "ActivityType", "Role", "Trip", "TripStatus", "Visibility"]
 
-
-class ActivityType(StrEnum):
-    SIGHTSEEING = "sightseeing"
-    RESTAURANT = "restaurant"
-    HOTEL = "hotel"
-    TRANSPORT = "transport"
-    OTHER = "other"
-
-
-@dataclass
-class Activity:
-    id: UUID
-    title: str
-    description: str
-    activity_type: ActivityType
-    start_time: datetime | None
-    end_time: datetime | None
-    cost: Decimal | None
-
-
-@dataclass
-class Destination:
-    id: UUID
-    name: str
-    description: str
-    location: dict[str, Any]
-    arrival_date: date
-    departure_date: date
-    activities: list[Activity] = field(default_factory=list)
+_UNSET: Any = object()
 
 
 class Trip(TracedAggregate):
@@ -192,8 +174,7 @@ class Trip(TracedAggregate):
         arrival_date: date,
         departure_date: date,
     ) -> UUID:
-        _check_ordered(arrival_date, departure_date, "The destination")
-        _check_within(arrival_date, departure_date, self.start_date, self.end_date)
+        self._check_destination_dates(arrival_date, departure_date)
         destination_id = uuid4()
         self._destination_added(
             destination_id=destination_id,
@@ -202,8 +183,48 @@ class Trip(TracedAggregate):
             location=location,
             arrival_date=arrival_date,
             departure_date=departure_date,
+            rank=rank_last(self.destinations.values()),
         )
         return destination_id
+
+    def update_destination(
+        self,
+        destination_id: UUID,
+        *,
+        name: str,
+        description: str,
+        location: dict[str, Any],
+        arrival_date: date,
+        departure_date: date,
+    ) -> None:
+        destination = self.destination(destination_id)
+        self._check_destination_dates(arrival_date, departure_date)
+        for activity in destination.activities.values():
+            for moment in (activity.start, activity.end):
+                if moment is not None and not arrival_date <= moment.local.date() <= departure_date:
+                    raise TimesOutsideDestinationError()
+        self._destination_updated(
+            destination_id=destination_id,
+            name=name,
+            description=description,
+            location=location,
+            arrival_date=arrival_date,
+            departure_date=departure_date,
+        )
+
+    def remove_destination(self, destination_id: UUID) -> None:
+        """Its activities go with it."""
+        self.destination(destination_id)
+        self._destination_removed(destination_id=destination_id)
+
+    def move_destination(self, destination_id: UUID, after_id: UUID | None) -> None:
+        self.destination(destination_id)
+        if after_id is not None:
+            self.destination(after_id)
+        if after_id == destination_id:
+            return
+        rank = rank_after(list(self.destinations.values()), after_id, moving=destination_id)
+        self._destination_moved(destination_id=destination_id, rank=rank)
 
     def add_activity(
         self,
@@ -212,18 +233,15 @@ class Trip(TracedAggregate):
         title: str,
         description: str,
         activity_type: ActivityType,
-        start_time: datetime | None,
-        end_time: datetime | None,
+        start: LocalTime | None,
+        end: LocalTime | None,
         cost: Decimal | None,
+        currency: str | None,
     ) -> UUID:
-        destination = self._destination(destination_id)
-        if start_time is not None and end_time is not None and end_time < start_time:
-            raise EndBeforeStartError("The activity")
-        for moment in (start_time, end_time):
-            if moment is not None and not (
-                destination.arrival_date <= moment.date() <= destination.departure_date
-            ):
-                raise TimesOutsideDestinationError()
+        destination = self.destination(destination_id)
+        _check_times(destination, start, end)
+        if cost is not None:
+            check_currency(currency)
         activity_id = uuid4()
         self._activity_added(
             destination_id=destination_id,
@@ -231,11 +249,68 @@ class Trip(TracedAggregate):
             title=title,
             description=description,
             activity_type=str(activity_type),
-            start_time=start_time,
-            end_time=end_time,
+            **_times(start, end),
             cost=cost,
+            currency=currency if cost is not None else None,
+            rank=rank_last(destination.activities.values()),
         )
         return activity_id
+
+    def update_activity(
+        self,
+        activity_id: UUID,
+        changes: dict[str, Any],
+        *,
+        seen_version: int | None = None,
+    ) -> None:
+        """Change the named fields (title, description, activity_type, start, end, cost,
+        currency). With `seen_version`, refuse only if one of these fields changed since
+        that version: editors changing different fields do not conflict."""
+        destination, activity = self._activity(activity_id)
+        if seen_version is not None:
+            clashing = sorted(f for f in changes if activity.changed_at.get(f, 0) > seen_version)
+            if clashing:
+                raise FieldConflictError(seen_version, self.version, clashing)
+        start = changes.get("start", activity.start)
+        end = changes.get("end", activity.end)
+        _check_times(destination, start, end)
+        cost = changes.get("cost", activity.cost)
+        currency = changes.get("currency", activity.currency)
+        if cost is not None:
+            check_currency(currency)
+        recorded: dict[str, Any] = {
+            k: str(v) if k == "activity_type" else v
+            for k, v in changes.items()
+            if k in ("title", "description", "activity_type", "cost", "currency")
+        }
+        if "start" in changes:
+            recorded.update({k: v for k, v in _times(start, None).items() if k.startswith("start")})
+        if "end" in changes:
+            recorded.update({k: v for k, v in _times(None, end).items() if k.startswith("end")})
+        self._activity_updated(activity_id=activity_id, changes=recorded)
+
+    def remove_activity(self, activity_id: UUID) -> None:
+        self._activity(activity_id)
+        self._activity_removed(activity_id=activity_id)
+
+    def move_activity(self, activity_id: UUID, after_id: UUID | None) -> None:
+        destination, _ = self._activity(activity_id)
+        if after_id is not None and after_id not in destination.activities:
+            raise ActivityNotFoundError(after_id)
+        if after_id == activity_id:
+            return
+        siblings = list(destination.activities.values())
+        rank = rank_after(siblings, after_id, moving=activity_id)
+        self._activity_moved(activity_id=activity_id, rank=rank)
+
+    def destination(self, destination_id: UUID) -> Destination:
+        try:
+            return self.destinations[destination_id]
+        except KeyError:
+            raise DestinationNotFoundError(destination_id) from None
+
+    def destination_of(self, activity_id: UUID) -> Destination:
+        return self._activity(activity_id)[0]
 
     # --- events ----------------------------------------------------------------------------
 
@@ -256,7 +331,23 @@ class Trip(TracedAggregate):
         if end_date is not None:
             self.end_date = end_date
 
-    @event("DestinationAdded")
+    class DestinationAdded(TracedAggregate.Event):
+        """v2 adds `rank` (destinations used to be ordered by arrival in the stream)."""
+
+        class_version = 2
+        destination_id: UUID
+        name: str
+        description: str
+        location: dict[str, Any]
+        arrival_date: date
+        departure_date: date
+        rank: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["rank"] = None  # ranked on replay, after the destinations before it
+
+    @event(DestinationAdded)
     def _destination_added(
         self,
         destination_id: UUID,
@@ -265,6 +356,7 @@ class Trip(TracedAggregate):
         location: dict[str, Any],
         arrival_date: date,
         departure_date: date,
+        rank: str | None,
     ) -> None:
         self.destinations[destination_id] = Destination(
             id=destination_id,
@@ -273,9 +365,66 @@ class Trip(TracedAggregate):
             location=location,
             arrival_date=arrival_date,
             departure_date=departure_date,
+            rank=rank or rank_last(self.destinations.values()),
         )
 
-    @event("ActivityAdded")
+    @event("DestinationUpdated")
+    def _destination_updated(
+        self,
+        destination_id: UUID,
+        name: str,
+        description: str,
+        location: dict[str, Any],
+        arrival_date: date,
+        departure_date: date,
+    ) -> None:
+        destination = self.destinations[destination_id]
+        destination.name = name
+        destination.description = description
+        destination.location = location
+        destination.arrival_date = arrival_date
+        destination.departure_date = departure_date
+
+    @event("DestinationRemoved")
+    def _destination_removed(self, destination_id: UUID) -> None:
+        del self.destinations[destination_id]
+
+    @event("DestinationMoved")
+    def _destination_moved(self, destination_id: UUID, rank: str) -> None:
+        self.destinations[destination_id].rank = rank
+
+    class ActivityAdded(TracedAggregate.Event):
+        """v2: times are a local wall-clock time plus an IANA zone each (with the UTC
+        instant), costs carry a currency, and activities have a rank."""
+
+        class_version = 2
+        destination_id: UUID
+        activity_id: UUID
+        title: str
+        description: str
+        activity_type: str
+        start_local: datetime | None
+        start_time_zone: str | None
+        start_utc: datetime | None
+        end_local: datetime | None
+        end_time_zone: str | None
+        end_utc: datetime | None
+        cost: Decimal | None
+        currency: str | None
+        rank: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # v1 had one datetime per end, with an offset or none: keep the instant, read it
+            # in UTC (the zone it was entered in is unknown); v1 costs had no currency.
+            for end in ("start", "end"):
+                moment = state.pop(f"{end}_time")
+                at = None if moment is None else LocalTime.at(_as_utc_wall(moment), "UTC")
+                state.update(_moment(end, at))
+            state["currency"] = None if state["cost"] is None else NO_CURRENCY
+            state["rank"] = None
+
+    @event(ActivityAdded)
     def _activity_added(
         self,
         destination_id: UUID,
@@ -283,21 +432,59 @@ class Trip(TracedAggregate):
         title: str,
         description: str,
         activity_type: str,
-        start_time: datetime | None,
-        end_time: datetime | None,
+        start_local: datetime | None,
+        start_time_zone: str | None,
+        start_utc: datetime | None,
+        end_local: datetime | None,
+        end_time_zone: str | None,
+        end_utc: datetime | None,
         cost: Decimal | None,
+        currency: str | None,
+        rank: str | None,
     ) -> None:
-        self.destinations[destination_id].activities.append(
-            Activity(
-                id=activity_id,
-                title=title,
-                description=description,
-                activity_type=ActivityType(activity_type),
-                start_time=start_time,
-                end_time=end_time,
-                cost=cost,
-            )
+        destination = self.destinations[destination_id]
+        destination.activities[activity_id] = Activity(
+            id=activity_id,
+            title=title,
+            description=description,
+            activity_type=ActivityType(activity_type),
+            start=_local_time(start_local, start_time_zone, start_utc),
+            end=_local_time(end_local, end_time_zone, end_utc),
+            cost=cost,
+            currency=currency,
+            rank=rank or rank_last(destination.activities.values()),
         )
+
+    @event("ActivityUpdated")
+    def _activity_updated(self, activity_id: UUID, changes: dict[str, Any]) -> None:
+        _, activity = self._activity(activity_id)
+        version = self.version + 1  # the version this event gives the trip
+        for name in ("title", "description", "cost", "currency"):
+            if name in changes:
+                setattr(activity, name, changes[name])
+                activity.changed_at[name] = version
+        if "activity_type" in changes:
+            activity.activity_type = ActivityType(changes["activity_type"])
+            activity.changed_at["activity_type"] = version
+        for end in ("start", "end"):
+            if f"{end}_local" in changes:
+                setattr(
+                    activity,
+                    end,
+                    _local_time(
+                        changes[f"{end}_local"], changes[f"{end}_time_zone"], changes[f"{end}_utc"]
+                    ),
+                )
+                activity.changed_at[end] = version
+
+    @event("ActivityRemoved")
+    def _activity_removed(self, activity_id: UUID) -> None:
+        destination, _ = self._activity(activity_id)
+        del destination.activities[activity_id]
+
+    @event("ActivityMoved")
+    def _activity_moved(self, activity_id: UUID, rank: str) -> None:
+        self._activity(activity_id)[1].rank = rank
 
     @event("StatusChanged")
     def _status_changed(self, status: str) -> None:
@@ -339,11 +526,15 @@ class Trip(TracedAggregate):
         if not any(r == Role.OWNER for u, r in self.members.items() if u != user_id):
             raise LastOwnerError()
 
-    def _destination(self, destination_id: UUID) -> Destination:
-        try:
-            return self.destinations[destination_id]
-        except KeyError:
-            raise DestinationNotFoundError(destination_id) from None
+    def _activity(self, activity_id: UUID) -> tuple[Destination, Activity]:
+        for destination in self.destinations.values():
+            if activity_id in destination.activities:
+                return destination, destination.activities[activity_id]
+        raise ActivityNotFoundError(activity_id)
+
+    def _check_destination_dates(self, arrival: date, departure: date) -> None:
+        _check_ordered(arrival, departure, "The destination")
+        _check_within(arrival, departure, self.start_date, self.end_date)
 
 
 def _check_ordered(start: date, end: date, what: str) -> None:
@@ -354,3 +545,40 @@ def _check_ordered(start: date, end: date, what: str) -> None:
 def _check_within(start: date, end: date, outer_start: date, outer_end: date) -> None:
     if start < outer_start or end > outer_end:
         raise DatesOutsideTripError()
+
+
+def _check_times(destination: Destination, start: LocalTime | None, end: LocalTime | None) -> None:
+    if start is not None and end is not None and end.utc < start.utc:
+        raise EndBeforeStartError("The activity")
+    for moment in (start, end):
+        if moment is not None and not (
+            destination.arrival_date <= moment.local.date() <= destination.departure_date
+        ):
+            raise TimesOutsideDestinationError()
+
+
+def _moment(end: str, at: LocalTime | None) -> dict[str, Any]:
+    return {
+        f"{end}_local": at.local if at else None,
+        f"{end}_time_zone": at.time_zone if at else None,
+        f"{end}_utc": at.utc if at else None,
+    }
+
+
+def _times(start: LocalTime | None, end: LocalTime | None) -> dict[str, Any]:
+    return {**_moment("start", start), **_moment("end", end)}
+
+
+def _local_time(
+    local: datetime | None, time_zone: str | None, utc: datetime | None
+) -> LocalTime | None:
+    if local is None or time_zone is None or utc is None:
+        return None
+    return LocalTime(local=local, time_zone=time_zone, utc=utc)
+
+
+def _as_utc_wall(moment: datetime) -> datetime:
+    """A v1 datetime as a naive UTC wall-clock time (naive ones were taken as UTC)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

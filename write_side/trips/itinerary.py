@@ -1,0 +1,99 @@
+"""The entities inside a trip (destinations and their activities) and their value types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fractional_indexing import generate_key_between
+
+from write_side.errors import InvalidCurrencyError, InvalidTimeZoneError
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": costs recorded before currencies
+
+
+class ActivityType(StrEnum):
+    SIGHTSEEING = "sightseeing"
+    RESTAURANT = "restaurant"
+    HOTEL = "hotel"
+    TRANSPORT = "transport"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    """A wall-clock time where it happens, and the instant it is: a flight leaves in one zone
+    and lands in another."""
+
+    local: datetime  # naive
+    time_zone: str
+    utc: datetime
+
+    @classmethod
+    def at(cls, local: datetime, time_zone: str) -> LocalTime:
+        try:
+            zone = ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidTimeZoneError(time_zone) from None
+        wall = local.replace(tzinfo=None)
+        return cls(local=wall, time_zone=time_zone, utc=wall.replace(tzinfo=zone).astimezone(UTC))
+
+
+def check_currency(code: str | None) -> None:
+    if code is None or not _CURRENCY.match(code):
+        raise InvalidCurrencyError(code)
+
+
+@dataclass
+class Activity:
+    id: UUID
+    title: str
+    description: str
+    activity_type: ActivityType
+    start: LocalTime | None
+    end: LocalTime | None
+    cost: Decimal | None
+    currency: str | None
+    rank: str
+    changed_at: dict[str, int] = field(default_factory=dict)  # field → trip version
+
+
+@dataclass
+class Destination:
+    id: UUID
+    name: str
+    description: str
+    location: dict[str, Any]
+    arrival_date: date
+    departure_date: date
+    rank: str
+    activities: dict[UUID, Activity] = field(default_factory=dict)
+
+
+def in_order(items: Iterable[Any]) -> list[Any]:
+    """Siblings by rank (ties, which concurrent writers could make, by id)."""
+    return sorted(items, key=lambda item: (item.rank, str(item.id)))
+
+
+def rank_after(siblings: list[Any], after_id: UUID | None, moving: UUID | None = None) -> str:
+    """A rank right after `after_id` (None: first), between it and its next sibling. Only the
+    moved item gets a new rank: siblings are never rewritten."""
+    ordered = [s for s in in_order(siblings) if s.id != moving]
+    if after_id is None:
+        return str(generate_key_between(None, ordered[0].rank if ordered else None))
+    position = next(i for i, s in enumerate(ordered) if s.id == after_id)
+    following = ordered[position + 1].rank if position + 1 < len(ordered) else None
+    return str(generate_key_between(ordered[position].rank, following))
+
+
+def rank_last(siblings: Iterable[Any]) -> str:
+    ordered = in_order(siblings)
+    return str(generate_key_between(ordered[-1].rank if ordered else None, None))
