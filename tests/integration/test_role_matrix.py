@@ -20,6 +20,7 @@ class Scene:
 
     trip_id: str
     destination_id: str
+    activity_id: str
     members: dict[str, str]  # person → user id
     version: int
     acting: str = ""  # the person making the call
@@ -78,6 +79,54 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
             headers=h,
         ),
         (201, 201, 403, 404, 403),
+    ),
+    "GET destinations of trip": (
+        lambda c, s, h: c.get(f"/api/v1/destinations?trip_id={s.trip_id}", headers=h),
+        (200, 200, 200, 404, 200),
+    ),
+    "GET destination": (
+        lambda c, s, h: c.get(f"/api/v1/destinations/{s.destination_id}", headers=h),
+        (200, 200, 200, 404, 200),
+    ),
+    "GET activities of destination": (
+        lambda c, s, h: c.get(f"/api/v1/activities?destination_id={s.destination_id}", headers=h),
+        (200, 200, 200, 404, 200),
+    ),
+    "GET activity": (
+        lambda c, s, h: c.get(f"/api/v1/activities/{s.activity_id}", headers=h),
+        (200, 200, 200, 404, 200),
+    ),
+    "PUT destination": (
+        lambda c, s, h: c.put(
+            f"/api/v1/destinations/{s.destination_id}", json=DESTINATION, headers=h
+        ),
+        (200, 200, 403, 404, 403),
+    ),
+    "PUT destination reorder": (
+        lambda c, s, h: c.put(
+            f"/api/v1/destinations/{s.destination_id}/reorder", json={"after_id": None}, headers=h
+        ),
+        (200, 200, 403, 404, 403),
+    ),
+    "DELETE destination": (
+        lambda c, s, h: c.delete(f"/api/v1/destinations/{s.destination_id}", headers=h),
+        (200, 200, 403, 404, 403),
+    ),
+    "PATCH activity": (
+        lambda c, s, h: c.patch(
+            f"/api/v1/activities/{s.activity_id}", json={"title": "Tram"}, headers=h
+        ),
+        (200, 200, 403, 404, 403),
+    ),
+    "PUT activity reorder": (
+        lambda c, s, h: c.put(
+            f"/api/v1/activities/{s.activity_id}/reorder", json={"after_id": None}, headers=h
+        ),
+        (200, 200, 403, 404, 403),
+    ),
+    "DELETE activity": (
+        lambda c, s, h: c.delete(f"/api/v1/activities/{s.activity_id}", headers=h),
+        (200, 200, 403, 404, 403),
     ),
     "POST member": (
         lambda c, s, h: c.post(
@@ -146,7 +195,12 @@ def test_every_endpoint_for_every_role(
         destination = client.post(
             "/api/v1/destinations", headers=owner, json={**DESTINATION, "trip_id": trip["id"]}
         ).json()["data"]
-        version = destination["version"]
+        activity = client.post(
+            "/api/v1/activities",
+            headers=owner,
+            json={"destination_id": destination["id"], "title": "Funicular"},
+        ).json()["data"]
+        version = activity["version"]
         if public:
             version = client.patch(
                 f"/api/v1/trips/{trip['id']}", json={"visibility": "public"}, headers=owner
@@ -159,7 +213,7 @@ def test_every_endpoint_for_every_role(
             shown = client.get(f"/api/v1/trips/{trip['id']}?min_version={version}", headers=owner)
             assert not shown.json()["meta"]["stale"]
         members = {name: p["X-User"] for name, p in people.items()}
-        return Scene(trip["id"], destination["id"], members, version)
+        return Scene(trip["id"], destination["id"], activity["id"], members, version)
 
     mismatches = []
     for endpoint, (call, expected) in MATRIX.items():
