@@ -4,12 +4,15 @@ every aggregate of Itinera is saved to and loaded from."""
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from write_side.trips.snapshots import TRIP_SNAPSHOT_INTERVAL, trip_state_transcodings
+from write_side.trips.trip import Trip
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -30,10 +33,15 @@ class EventStore(Application[UUID]):
     POSTGRES_* settings, built by infra.wiring); the default keeps events in memory."""
 
     name = "itinera"
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
+        Trip: TRIP_SNAPSHOT_INTERVAL
+    }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        for transcoding in trip_state_transcodings():
+            transcoder.register(transcoding)
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is a `kind`, else None."""

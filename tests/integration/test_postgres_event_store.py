@@ -139,3 +139,15 @@ def test_the_notification_log_keeps_each_trips_events_in_version_order(
     for message in batch.messages:
         per_trip.setdefault(message.event.aggregate_id, []).append(message.event.aggregate_version)
     assert per_trip == {t.trip_id: [1, 2, 3, 4] for t in trips}
+
+
+def test_a_long_trip_is_snapshotted_in_postgres_and_loads_the_same(planner: TripPlanner) -> None:
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trip = planner.plan_trip(PlanTrip("Long", "", date(2027, 1, 1), date(2027, 1, 9)), owner)
+    for n in range(120):
+        planner.update_trip_details(UpdateTripDetails(trip.trip_id, title=f"v{n}"), owner)
+    assert planner.events.snapshots is not None
+    (snapshot,) = planner.events.snapshots.get(trip.trip_id)
+    assert snapshot.originator_version == 100
+    loaded = planner.get_trip(trip.trip_id)
+    assert (loaded.version, loaded.title) == (121, "v119")

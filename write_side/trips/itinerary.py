@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import UserDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,13 @@ from write_side.errors import InvalidCurrencyError, InvalidTimeZoneError
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": costs recorded before currencies
+
+V = TypeVar("V")
+
+
+class ById(UserDict[UUID, V]):
+    """Entities by id. Not a dict subclass, which JSON would encode natively: snapshots
+    encode it through its transcoding, UUID keys included."""
 
 
 class ActivityType(StrEnum):
@@ -75,7 +83,7 @@ class Destination:
     arrival_date: date
     departure_date: date
     rank: str
-    activities: dict[UUID, Activity] = field(default_factory=dict)
+    activities: ById[Activity] = field(default_factory=ById)
 
 
 def in_order(items: Iterable[Any]) -> list[Any]:

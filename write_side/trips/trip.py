@@ -41,6 +41,7 @@ from write_side.trips.itinerary import (
     NO_CURRENCY,
     Activity,
     ActivityType,
+    ById,
     Destination,
     LocalTime,
     check_currency,
@@ -68,8 +69,8 @@ class Trip(TracedAggregate):
         self.start_date = start_date
         self.end_date = end_date
         self.creator_id = creator_id
-        self.members: dict[UUID, Role] = {creator_id: Role.OWNER}
-        self.destinations: dict[UUID, Destination] = {}
+        self.members: ById[Role] = ById({creator_id: Role.OWNER})
+        self.destinations: ById[Destination] = ById()
         self.status = TripStatus.DRAFT
         self.visibility = Visibility.PRIVATE
         self.archived = False
