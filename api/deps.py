@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
+from api.idempotency import IdempotentCall
 from infra.wiring import Container
 from read_side.store import TripReadStore
 from read_side.users import UserDirectory
@@ -83,6 +84,23 @@ def _expected_version(if_match: Annotated[str | None, Header()] = None) -> int |
     return int(match.group(1))
 
 
+def _idempotent(
+    request: Request,
+    user_id: Annotated[UUID, Depends(_current_user)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            description="Send the same key to retry safely: the first response is replayed",
+        ),
+    ] = None,
+) -> IdempotentCall:
+    return IdempotentCall(
+        _container(request).idempotency, user_id, idempotency_key, request.url.path.rstrip("/")
+    )
+
+
 def _consistency_timeout(request: Request) -> float:
     return _container(request).settings.consistency_timeout
 
@@ -101,3 +119,4 @@ CurrentUser = Annotated[UUID, Depends(_current_user)]
 Acting = Annotated[CommandContext, Depends(_command_context)]
 ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
 ConsistencyTimeout = Annotated[float, Depends(_consistency_timeout)]
+Idempotent = Annotated[IdempotentCall, Depends(_idempotent)]

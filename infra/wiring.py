@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 import redis
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.identity.keys import KeyFolder
 from infra.identity.memory_stores import InMemoryRateLimiter, InMemoryRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter, RedisRevocationStore
+from infra.postgres.idempotency import PostgresIdempotencyStore
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
 from infra.postgres.read_store import PostgresTripReadStore
@@ -133,7 +134,9 @@ class Container:
     trips: TripReadStore
     users: UserDirectory
     rate_limiter: RateLimiter
+    idempotency: PostgresIdempotencyStore
     _pool: AsyncConnectionPool
+    _sync_pool: ConnectionPool
     _redis: redis.Redis | None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -143,6 +146,7 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._pool.close()
+        self._sync_pool.close()
         if self._redis is not None:
             self._redis.close()
         self.events.close()
@@ -156,6 +160,14 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     revocations, rate_limiter, redis_client = security_stores(settings)
     tokens = TokenService(keys, revocations, token_policy(settings))
     pool = await open_read_pool(settings)
+    sync_pool = ConnectionPool(
+        require_database_url(settings),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    await asyncio.to_thread(sync_pool.open, True)
     models = read_models(pool)
     container = Container(
         settings=settings,
@@ -165,7 +177,9 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         trips=models.trips,
         users=models.users,
         rate_limiter=rate_limiter,
+        idempotency=PostgresIdempotencyStore(sync_pool),
         _pool=pool,
+        _sync_pool=sync_pool,
         _redis=redis_client,
     )
     if settings.project_in_process:

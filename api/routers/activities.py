@@ -4,9 +4,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import Acting, CurrentUser, ExpectedVersion, Planner, Trips
+from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
 from api.envelope import ok
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
@@ -23,25 +23,30 @@ def create_activity(
     planner: Planner,
     acting: Acting,
     expected_version: ExpectedVersion,
-) -> JSONResponse:
+    idempotent: Idempotent,
+) -> Response:
     """Add an activity to a destination, last; times are optional (an idea), local + zone."""
-    result = planner.add_activity(
-        AddActivity(
-            destination_id=body.destination_id,
-            title=body.title,
-            description=body.description,
-            activity_type=body.activity_type,
-            start=body.start.when() if body.start else None,
-            end=body.end.when() if body.end else None,
-            cost=body.cost,
-            currency=body.currency,
-            expected_version=expected_version,
-        ),
-        acting,
-    )
-    return command_response(
-        request, result, action="create", entity="activity", context=acting, status_code=201
-    )
+
+    def respond() -> JSONResponse:
+        result = planner.add_activity(
+            AddActivity(
+                destination_id=body.destination_id,
+                title=body.title,
+                description=body.description,
+                activity_type=body.activity_type,
+                start=body.start.when() if body.start else None,
+                end=body.end.when() if body.end else None,
+                cost=body.cost,
+                currency=body.currency,
+                expected_version=expected_version,
+            ),
+            acting,
+        )
+        return command_response(
+            request, result, action="create", entity="activity", context=acting, status_code=201
+        )
+
+    return idempotent.run(body, respond)
 
 
 @router.get("")

@@ -4,9 +4,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import Acting, CurrentUser, ExpectedVersion, Planner, Trips
+from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
 from api.envelope import ok
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
@@ -28,23 +28,28 @@ def create_destination(
     planner: Planner,
     acting: Acting,
     expected_version: ExpectedVersion,
-) -> JSONResponse:
+    idempotent: Idempotent,
+) -> Response:
     """Add a destination to a trip, last; its dates must lie within the trip's."""
-    result = planner.add_destination(
-        AddDestination(
-            trip_id=body.trip_id,
-            name=body.name,
-            description=body.description,
-            location=body.location_dict(),
-            arrival_date=body.arrival_date,
-            departure_date=body.departure_date,
-            expected_version=expected_version,
-        ),
-        acting,
-    )
-    return command_response(
-        request, result, action="create", entity="destination", context=acting, status_code=201
-    )
+
+    def respond() -> JSONResponse:
+        result = planner.add_destination(
+            AddDestination(
+                trip_id=body.trip_id,
+                name=body.name,
+                description=body.description,
+                location=body.location_dict(),
+                arrival_date=body.arrival_date,
+                departure_date=body.departure_date,
+                expected_version=expected_version,
+            ),
+            acting,
+        )
+        return command_response(
+            request, result, action="create", entity="destination", context=acting, status_code=201
+        )
+
+    return idempotent.run(body, respond)
 
 
 @router.get("")

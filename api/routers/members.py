@@ -4,9 +4,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import Acting, CurrentUser, ExpectedVersion, Planner, Trips
+from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
 from api.envelope import ok
 from api.routers.commands import command_response
 from api.schemas import AddMemberBody, MemberRoleBody
@@ -24,14 +24,19 @@ def add_member(
     planner: Planner,
     acting: Acting,
     expected_version: ExpectedVersion,
-) -> JSONResponse:
+    idempotent: Idempotent,
+) -> Response:
     """Add a user to the trip with a role (owners). Errors: 409 already_member, 404."""
-    result = planner.add_member(
-        AddMember(trip_id, body.user_id, body.role, expected_version), acting
-    )
-    return command_response(
-        request, result, action="add", entity="member", context=acting, status_code=201
-    )
+
+    def respond() -> JSONResponse:
+        result = planner.add_member(
+            AddMember(trip_id, body.user_id, body.role, expected_version), acting
+        )
+        return command_response(
+            request, result, action="add", entity="member", context=acting, status_code=201
+        )
+
+    return idempotent.run(body, respond)
 
 
 @router.get("")

@@ -5,9 +5,17 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import Acting, ConsistencyTimeout, CurrentUser, ExpectedVersion, Planner, Trips
+from api.deps import (
+    Acting,
+    ConsistencyTimeout,
+    CurrentUser,
+    ExpectedVersion,
+    Idempotent,
+    Planner,
+    Trips,
+)
 from api.envelope import ok
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
@@ -21,24 +29,32 @@ router = APIRouter(prefix="/trips", tags=["trips"])
 
 @router.post("", status_code=201)
 def create_trip(
-    request: Request, body: CreateTripBody, planner: Planner, acting: Acting
-) -> JSONResponse:
+    request: Request,
+    body: CreateTripBody,
+    planner: Planner,
+    acting: Acting,
+    idempotent: Idempotent,
+) -> Response:
     """Plan a new trip; the caller becomes its owner."""
-    result = planner.plan_trip(
-        PlanTrip(
-            title=body.title,
-            description=body.description,
-            start_date=body.start_date,
-            end_date=body.end_date,
-        ),
-        acting,
-    )
-    return command_response(
-        request, result, action="create", entity="trip", context=acting, status_code=201
-    )
+
+    def respond() -> JSONResponse:
+        result = planner.plan_trip(
+            PlanTrip(
+                title=body.title,
+                description=body.description,
+                start_date=body.start_date,
+                end_date=body.end_date,
+            ),
+            acting,
+        )
+        return command_response(
+            request, result, action="create", entity="trip", context=acting, status_code=201
+        )
+
+    return idempotent.run(body, respond)
 
 
-@router.patch("/{trip_id}")
+@router.api_route("/{trip_id}", methods=["PATCH", "PUT"])
 def update_trip(
     request: Request,
     trip_id: UUID,
@@ -84,10 +100,15 @@ def restore_trip(
     planner: Planner,
     acting: Acting,
     expected_version: ExpectedVersion,
-) -> JSONResponse:
+    idempotent: Idempotent,
+) -> Response:
     """Bring an archived trip back (its owners only)."""
-    result = planner.restore_trip(RestoreTrip(trip_id, expected_version), acting)
-    return command_response(request, result, action="restore", entity="trip", context=acting)
+
+    def respond() -> JSONResponse:
+        result = planner.restore_trip(RestoreTrip(trip_id, expected_version), acting)
+        return command_response(request, result, action="restore", entity="trip", context=acting)
+
+    return idempotent.run(None, respond)
 
 
 @router.get("/{trip_id}/history")
