@@ -87,7 +87,7 @@ def users(stack: Stack, count: int) -> list[dict[str, str]]:
 def command(
     client: httpx.Client, method: str, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> dict[str, Any]:
-    response = client.request(method, path, json=body, headers=headers)
+    response = client.request(method, path, json=body or None, headers=headers)
     assert response.status_code in (200, 201), response.text
     return dict(response.json()["data"])
 
@@ -267,3 +267,74 @@ def test_a_registered_user_reaches_the_directory_through_user_events(stack: Stac
     mine = [e for e in records if str(e.aggregate_id) == profile["id"]]
     assert [e.event_type for e in mine] == ["UserRegistered"]
     assert "argon2" not in mine[0].model_dump_json()
+
+
+def test_planning_together_flows_through_kafka_to_the_read_model(stack: Stack) -> None:
+    owner, friend = users(stack, 2)
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        friend_id = client.get("/api/v1/users/me", headers=friend).json()["data"]["id"]
+        trip = command(client, "POST", "/api/v1/trips", TRIP, owner)
+        stops = [
+            command(
+                client,
+                "POST",
+                "/api/v1/destinations",
+                {
+                    "trip_id": trip["id"],
+                    "name": name,
+                    "location": {"lat": 35.0, "lng": 135.0},
+                    "arrival_date": "2027-04-02",
+                    "departure_date": "2027-04-05",
+                },
+                owner,
+            )
+            for name in ("Kyoto", "Osaka")
+        ]
+        command(
+            client,
+            "PUT",
+            f"/api/v1/destinations/{stops[1]['id']}/reorder",
+            {"after_id": None},
+            owner,
+        )
+        activity = command(
+            client,
+            "POST",
+            "/api/v1/activities",
+            {
+                "destination_id": stops[0]["id"],
+                "title": "Temple",
+                "start": {"local": "2027-04-03T09:00", "time_zone": "Asia/Tokyo"},
+                "cost": "500",
+                "currency": "JPY",
+            },
+            owner,
+        )
+        command(
+            client,
+            "POST",
+            f"/api/v1/trips/{trip['id']}/members",
+            {"user_id": friend_id, "role": "editor"},
+            owner,
+        )
+        command(
+            client,
+            "PATCH",
+            f"/api/v1/activities/{activity['id']}",
+            {"cost": "700", "currency": "JPY"},
+            friend,
+        )
+        archived = command(client, "DELETE", f"/api/v1/trips/{trip['id']}", {}, owner)
+        gone = client.get(
+            f"/api/v1/trips/{trip['id']}",
+            params={"min_version": archived["version"]},
+            headers=owner,
+        )
+        assert gone.status_code == 404  # archived: out of every query once projected
+        restored = command(client, "POST", f"/api/v1/trips/{trip['id']}/restore", {}, owner)
+        view = visible(stack, client, trip["id"], restored["version"], friend)
+    assert [d["name"] for d in view["destinations"]] == ["Osaka", "Kyoto"]
+    assert {m["user_id"]: m["role"] for m in view["members"]}[friend_id] == "editor"
+    assert view["totals"] == {"JPY": "700"}
+    temple = view["destinations"][1]["activities"][0]
+    assert temple["start"]["utc"].startswith("2027-04-03T00:00")
