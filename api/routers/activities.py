@@ -8,12 +8,17 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
 from api.envelope import ok
+from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
 from read_side import queries
 from write_side.trips.commands import AddActivity, MoveActivity, RemoveActivity, UpdateActivity
 
-router = APIRouter(prefix="/activities", tags=["activities"])
+router = APIRouter(
+    prefix="/activities",
+    tags=["activities"],
+    responses=errors({**COMMAND, 404: "activity_not_found, destination_not_found"}),
+)
 
 
 @router.post("", status_code=201)
@@ -77,7 +82,8 @@ async def get_activity(
     return ok(request, await queries.activity_detail(store, activity_id, user_id))
 
 
-@router.api_route("/{activity_id}", methods=["PUT", "PATCH"])
+@router.put("/{activity_id}", operation_id="put_activity")
+@router.patch("/{activity_id}")
 def update_activity(
     request: Request,
     activity_id: UUID,

@@ -9,11 +9,24 @@ from fastapi.responses import JSONResponse
 from api.deps import AccountsService, AppContainer, CurrentClaims
 from api.envelope import ok
 from api.identity_schemas import LoginBody, LogoutBody, RefreshBody, RegisterBody
+from api.openapi import errors
 from write_side.errors import RateLimitedError
 from write_side.identity.accounts import Register
 from write_side.identity.tokens import TokenPair
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    responses=errors(
+        {
+            401: "invalid_credentials (login), unauthenticated (refresh, logout)",
+            409: "email_taken, username_taken",
+            413: "payload_too_large",
+            422: "validation_failed",
+            429: "rate_limited (Retry-After)",
+        }
+    ),
+)
 log = logging.getLogger("itinera.auth")
 
 

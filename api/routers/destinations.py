@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
 from api.envelope import ok
+from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
 from read_side import queries
@@ -18,7 +19,11 @@ from write_side.trips.commands import (
     UpdateDestination,
 )
 
-router = APIRouter(prefix="/destinations", tags=["destinations"])
+router = APIRouter(
+    prefix="/destinations",
+    tags=["destinations"],
+    responses=errors({**COMMAND, 404: "destination_not_found, trip_not_found"}),
+)
 
 
 @router.post("", status_code=201)

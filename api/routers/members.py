@@ -8,12 +8,19 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
 from api.envelope import ok
+from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import AddMemberBody, MemberRoleBody
 from read_side import queries
 from write_side.trips.commands import AddMember, ChangeMemberRole, RemoveMember
 
-router = APIRouter(prefix="/trips/{trip_id}/members", tags=["members"])
+router = APIRouter(
+    prefix="/trips/{trip_id}/members",
+    tags=["members"],
+    responses=errors(
+        {**COMMAND, 404: "trip_not_found, member_not_found, user_not_found", 409: "already_member"}
+    ),
+)
 
 
 @router.post("", status_code=201)

@@ -17,6 +17,7 @@ from api.deps import (
     Trips,
 )
 from api.envelope import ok
+from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries
@@ -24,7 +25,11 @@ from read_side.store import TripFilter
 from write_side.trips.access import Role, TripStatus
 from write_side.trips.commands import ArchiveTrip, PlanTrip, RestoreTrip, UpdateTripDetails
 
-router = APIRouter(prefix="/trips", tags=["trips"])
+router = APIRouter(
+    prefix="/trips",
+    tags=["trips"],
+    responses=errors({**COMMAND, 400: "invalid_if_match, invalid_cursor", 404: "trip_not_found"}),
+)
 
 
 @router.post("", status_code=201)
@@ -54,7 +59,8 @@ def create_trip(
     return idempotent.run(body, respond)
 
 
-@router.api_route("/{trip_id}", methods=["PATCH", "PUT"])
+@router.put("/{trip_id}", operation_id="put_trip")
+@router.patch("/{trip_id}")
 def update_trip(
     request: Request,
     trip_id: UUID,

@@ -9,11 +9,24 @@ from fastapi.responses import JSONResponse
 from api.deps import AccountsService, Acting, CurrentUser, Users
 from api.envelope import ok
 from api.identity_schemas import ChangePasswordBody, ProfileBody
+from api.openapi import AUTHENTICATED, errors
 from read_side import queries
 from write_side.identity.accounts import UpdateProfile
 from write_side.identity.user import User
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(
+    prefix="/users",
+    tags=["users"],
+    responses=errors(
+        {
+            **AUTHENTICATED,
+            400: "invalid_cursor",
+            401: "unauthenticated, invalid_credentials (wrong current password)",
+            404: "user_not_found",
+            422: "validation_failed",
+        }
+    ),
+)
 
 
 def _me(user: User) -> dict[str, object]:
