@@ -85,3 +85,20 @@ class TripReadStoreContract:
         await store.save_position("p", 42)
         await store.save_position("p", 43)
         assert await store.load_position("p") == 43
+
+    async def test_paging_is_stable_while_trips_are_added(self, store: TripReadStore) -> None:
+        owner = uuid4()
+        first_batch = [uuid4() for _ in range(4)]
+        for trip_id in first_batch:
+            await apply_trip_event(store, trip_created(trip_id, owner))
+        page = await store.list_trips(owner, 2, None)
+        seen = [s.trip_id for s in page.items]
+        for _ in range(3):  # others insert while the client pages (same start date, any id)
+            await apply_trip_event(store, trip_created(uuid4(), owner))
+        cursor = page.next_cursor
+        while cursor is not None:
+            page = await store.list_trips(owner, 2, cursor)
+            seen.extend(s.trip_id for s in page.items)
+            cursor = page.next_cursor
+        assert len(seen) == len(set(seen))  # nothing twice
+        assert set(first_batch) <= set(seen)  # nothing that was there is skipped
