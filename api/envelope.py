@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -43,3 +44,13 @@ def error(
         "meta": _meta(request, None),
     }
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def page(request: Request, items: Sequence[Any], *, limit: int, offset: int) -> JSONResponse:
+    """A slice of a short, fully loaded list (members, destinations, activities)."""
+    more = offset + limit < len(items)
+    return ok(
+        request,
+        items[offset : offset + limit],
+        meta={"next_offset": offset + limit if more else None, "total": len(items)},
+    )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
-from api.envelope import ok
+from api.envelope import ok, page
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
@@ -65,13 +65,7 @@ async def list_activities(
 ) -> JSONResponse:
     """A destination's activities in order, a page at a time."""
     destination = await queries.destination_detail(store, destination_id, user_id)
-    items = destination.activities
-    more = offset + limit < len(items)
-    return ok(
-        request,
-        items[offset : offset + limit],
-        meta={"next_offset": offset + limit if more else None, "total": len(items)},
-    )
+    return page(request, destination.activities, limit=limit, offset=offset)
 
 
 @router.get("/{activity_id}")

@@ -30,7 +30,7 @@ router = APIRouter(
 log = logging.getLogger("itinera.auth")
 
 
-def _tokens(pair: TokenPair) -> dict[str, Any]:
+def token_body(pair: TokenPair) -> dict[str, Any]:
     return {
         "access_token": pair.access_token,
         "refresh_token": pair.refresh_token,
@@ -80,14 +80,14 @@ def login(
         raise RateLimitedError(max(wait for wait in waits if wait is not None))
     session = accounts.login(body.login, body.password)
     log.info("action=login entity=user id=%s actor=%s", session.user_id, session.user_id)
-    return ok(request, {"user_id": session.user_id, **_tokens(session.tokens)})
+    return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 
 
 @router.post("/refresh")
 def refresh(request: Request, body: RefreshBody, accounts: AccountsService) -> JSONResponse:
     """Spend a refresh token for a new pair; reusing a spent one revokes its family (public)."""
     session = accounts.refresh(body.refresh_token)
-    return ok(request, {"user_id": session.user_id, **_tokens(session.tokens)})
+    return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 
 
 @router.post("/logout")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
-from api.envelope import ok
+from api.envelope import ok, page
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
@@ -68,13 +68,7 @@ async def list_destinations(
 ) -> JSONResponse:
     """A trip's destinations in order, with their activities, a page at a time."""
     found = await queries.trip_detail(store, trip_id, user_id)
-    items = found.view.destinations
-    more = offset + limit < len(items)
-    return ok(
-        request,
-        items[offset : offset + limit],
-        meta={"next_offset": offset + limit if more else None, "total": len(items)},
-    )
+    return page(request, found.view.destinations, limit=limit, offset=offset)
 
 
 @router.get("/{destination_id}")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
-from api.envelope import ok
+from api.envelope import page
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import AddMemberBody, MemberRoleBody
@@ -57,13 +57,7 @@ async def list_members(
 ) -> JSONResponse:
     """The trip's members and their roles, a page at a time."""
     found = await queries.trip_detail(store, trip_id, user_id)
-    members = found.view.members[offset : offset + limit]
-    more = offset + limit < len(found.view.members)
-    return ok(
-        request,
-        members,
-        meta={"next_offset": offset + limit if more else None, "total": len(found.view.members)},
-    )
+    return page(request, found.view.members, limit=limit, offset=offset)
 
 
 @router.patch("/{member_id}")

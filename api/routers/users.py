@@ -10,6 +10,7 @@ from api.deps import AccountsService, Acting, CurrentUser, Users
 from api.envelope import ok
 from api.identity_schemas import ChangePasswordBody, ProfileBody
 from api.openapi import AUTHENTICATED, errors
+from api.routers.auth import token_body
 from read_side import queries
 from write_side.identity.accounts import UpdateProfile
 from write_side.identity.user import User
@@ -72,15 +73,7 @@ def change_password(
 ) -> JSONResponse:
     """Change the password: every session ends, and this call returns a new one."""
     pair = accounts.change_password(body.current_password, body.new_password, acting)
-    return ok(
-        request,
-        {
-            "access_token": pair.access_token,
-            "refresh_token": pair.refresh_token,
-            "token_type": pair.token_type,
-            "expires_in": pair.expires_in,
-        },
-    )
+    return ok(request, token_body(pair))
 
 
 @router.delete("/me")

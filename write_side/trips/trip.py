@@ -201,9 +201,7 @@ class Trip(TracedAggregate):
         destination = self.destination(destination_id)
         self._check_destination_dates(arrival_date, departure_date)
         for activity in destination.activities.values():
-            for moment in (activity.start, activity.end):
-                if moment is not None and not arrival_date <= moment.local.date() <= departure_date:
-                    raise TimesOutsideDestinationError()
+            _check_times(arrival_date, departure_date, activity.start, activity.end)
         self._destination_updated(
             destination_id=destination_id,
             name=name,
@@ -240,7 +238,7 @@ class Trip(TracedAggregate):
         currency: str | None,
     ) -> UUID:
         destination = self.destination(destination_id)
-        _check_times(destination, start, end)
+        _check_times(destination.arrival_date, destination.departure_date, start, end)
         if cost is not None:
             check_currency(currency)
         activity_id = uuid4()
@@ -274,7 +272,7 @@ class Trip(TracedAggregate):
                 raise FieldConflictError(seen_version, self.version, clashing)
         start = changes.get("start", activity.start)
         end = changes.get("end", activity.end)
-        _check_times(destination, start, end)
+        _check_times(destination.arrival_date, destination.departure_date, start, end)
         cost = changes.get("cost", activity.cost)
         currency = changes.get("currency", activity.currency)
         if cost is not None:
@@ -548,13 +546,14 @@ def _check_within(start: date, end: date, outer_start: date, outer_end: date) ->
         raise DatesOutsideTripError()
 
 
-def _check_times(destination: Destination, start: LocalTime | None, end: LocalTime | None) -> None:
+def _check_times(
+    arrival: date, departure: date, start: LocalTime | None, end: LocalTime | None
+) -> None:
+    """End after start (as instants); both on the destination's days (as local dates)."""
     if start is not None and end is not None and end.utc < start.utc:
         raise EndBeforeStartError("The activity")
     for moment in (start, end):
-        if moment is not None and not (
-            destination.arrival_date <= moment.local.date() <= destination.departure_date
-        ):
+        if moment is not None and not arrival <= moment.local.date() <= departure:
             raise TimesOutsideDestinationError()
 
 
