@@ -164,9 +164,9 @@ def test_history_lists_who_did_what_in_order_to_members_only(planner: TripPlanne
     planner.update_trip_details(UpdateTripDetails(trip_id, title="Renamed"), ctx(friend))
     history = planner.history(trip_id, friend)
     assert [(e.version, e.event_type, e.actor_id) for e in history] == [
-        (1, "Created", owner),
+        (1, "TripCreated", owner),
         (2, "MemberAdded", owner),
-        (3, "DetailsUpdated", friend),
+        (3, "TripDetailsUpdated", friend),
     ]
     assert history[2].changes["title"] == "Renamed"
     assert [e.version for e in planner.history(trip_id, owner, after_version=1, limit=1)] == [2]

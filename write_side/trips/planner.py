@@ -174,7 +174,7 @@ class TripPlanner:
             entries.append(
                 HistoryEntry(
                     version=event.originator_version,
-                    event_type=type(event).__name__,
+                    event_type=_history_name(type(event).__name__),
                     occurred_at=event.timestamp,
                     actor_id=event.actor_id,
                     correlation_id=event.correlation_id,
@@ -365,3 +365,10 @@ class TripPlanner:
 
 def _local_time(when: When | None) -> LocalTime | None:
     return None if when is None else LocalTime.at(when.local, when.time_zone)
+
+
+def _history_name(event_class: str) -> str:
+    """The name the published contracts use: trip-level events are "Trip..."."""
+    if event_class.startswith(("Destination", "Activity", "Member")):
+        return event_class
+    return f"Trip{event_class}"
