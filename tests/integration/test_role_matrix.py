@@ -48,7 +48,7 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
     ),
     "GET history": (
         lambda c, s, h: c.get(f"/api/v1/trips/{s.trip_id}/history", headers=h),
-        (200, 200, 200, 404, 200),
+        (200, 200, 200, 404, 403),
     ),
     "PATCH trip details": (
         lambda c, s, h: c.patch(f"/api/v1/trips/{s.trip_id}", json={"title": "New"}, headers=h),

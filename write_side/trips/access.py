@@ -19,14 +19,15 @@ class Visibility(StrEnum):
 
 class Action(StrEnum):
     READ = "read the trip"
+    READ_HISTORY = "read the trip's history"
     EDIT = "change the trip's details and content"
     MANAGE = "manage members, visibility and archiving"
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
-    Role.EDITOR: frozenset({Action.READ, Action.EDIT}),
-    Role.VIEWER: frozenset({Action.READ}),
+    Role.EDITOR: frozenset({Action.READ, Action.READ_HISTORY, Action.EDIT}),
+    Role.VIEWER: frozenset({Action.READ, Action.READ_HISTORY}),
 }
 
 

@@ -164,8 +164,9 @@ class TripPlanner:
     def history(
         self, trip_id: UUID, viewer_id: UUID, *, after_version: int = 0, limit: int = 50
     ) -> list[HistoryEntry]:
-        """The trip's events from the event store, oldest first: who did what, when."""
-        self.get_trip(trip_id).authorize(viewer_id, Action.READ)
+        """The trip's events from the event store, oldest first: who did what, when. For
+        members only: readers of a public trip see the plan, not who changed it."""
+        self.get_trip(trip_id).authorize(viewer_id, Action.READ_HISTORY)
         entries = []
         for stored in self.events.recorder.select_events(trip_id, gt=after_version, limit=limit):
             event = self.events.mapper.to_domain_event(stored)
