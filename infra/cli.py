@@ -157,6 +157,8 @@ def worker() -> None:
 
     settings = _settings()
     prepare_database(settings)
+    faust_dir = settings.data_dir / "faust"
+    faust_dir.mkdir(parents=True, exist_ok=True)  # Faust makes its own folder, not parents
     pools = []
 
     async def open_models() -> ReadModels:
@@ -173,7 +175,7 @@ def worker() -> None:
             app_id=settings.worker_app_id,
             broker=settings.kafka_bootstrap_servers,
             partitions=settings.topic_partitions,
-            data_dir=str(settings.data_dir / "faust"),
+            data_dir=str(faust_dir),
         ),
         open_models,
         close_models,

@@ -53,7 +53,8 @@ def stack(
             # A group of its own per run: the broker outlives nothing, but be explicit.
             "ITINERA_WORKER_APP_ID": f"itinera-e2e-{uuid4().hex[:8]}",
             "ITINERA_KEYS_DIR": str(keys),
-            "ITINERA_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            # Not created beforehand: the roles must make what they need, as on a fresh host.
+            "ITINERA_DATA_DIR": str(tmp_path_factory.mktemp("data") / "itinera"),
             "ITINERA_REDIS_URL": redis_url,
             "ITINERA_REDIS_NAMESPACE": f"itinera-e2e-{uuid4().hex[:8]}",
             # Every test user logs in from 127.0.0.1.
