@@ -105,11 +105,7 @@ def _consistency_timeout(request: Request) -> float:
     return _container(request).settings.consistency_timeout
 
 
-def _container_dependency(request: Request) -> Container:
-    return _container(request)
-
-
-AppContainer = Annotated[Container, Depends(_container_dependency)]
+AppContainer = Annotated[Container, Depends(_container)]
 Planner = Annotated[TripPlanner, Depends(_planner)]
 AccountsService = Annotated[Accounts, Depends(_accounts)]
 Trips = Annotated[TripReadStore, Depends(_trips)]

@@ -101,15 +101,7 @@ def _existing(event: EventEnvelope, current: TripView | None) -> TripView:
 
 @_apply.register
 def _(event: TripDetailsUpdated, current: TripView | None) -> TripView:
-    view = _existing(event, current)
-    changes = event.payload.model_dump(exclude_none=True)
-    return view.model_copy(
-        update={
-            **changes,
-            "version": event.aggregate_version,
-            "updated_at": event.occurred_at,
-        }
-    )
+    return _changed(event, current, **event.payload.model_dump(exclude_none=True))
 
 
 @_apply.register

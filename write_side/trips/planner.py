@@ -214,7 +214,9 @@ class TripPlanner:
             )
             return command.destination_id, []
 
-        return self._change_destination(command.destination_id, command, context, update)
+        return self._change_destination(
+            command.destination_id, command.expected_version, context, update
+        )
 
     def remove_destination(
         self, command: RemoveDestination, context: CommandContext
@@ -223,14 +225,18 @@ class TripPlanner:
             trip.remove_destination(command.destination_id)
             return command.destination_id, []
 
-        return self._change_destination(command.destination_id, command, context, remove)
+        return self._change_destination(
+            command.destination_id, command.expected_version, context, remove
+        )
 
     def move_destination(self, command: MoveDestination, context: CommandContext) -> CommandResult:
         def move(trip: Trip) -> tuple[UUID, list[Any]]:
             trip.move_destination(command.destination_id, command.after_id)
             return command.destination_id, []
 
-        return self._change_destination(command.destination_id, command, context, move)
+        return self._change_destination(
+            command.destination_id, command.expected_version, context, move
+        )
 
     def add_activity(self, command: AddActivity, context: CommandContext) -> CommandResult:
         start = _local_time(command.start)
@@ -249,7 +255,9 @@ class TripPlanner:
             )
             return activity_id, [ActivityIndex(activity_id=activity_id, trip_id=trip.id)]
 
-        return self._change_destination(command.destination_id, command, context, add)
+        return self._change_destination(
+            command.destination_id, command.expected_version, context, add
+        )
 
     def update_activity(self, command: UpdateActivity, context: CommandContext) -> CommandResult:
         changes = {
@@ -290,7 +298,7 @@ class TripPlanner:
     def _change_destination(
         self,
         destination_id: UUID,
-        command: Any,
+        expected_version: int | None,
         context: CommandContext,
         change: Callable[[Trip], tuple[UUID, list[Any]]],
     ) -> CommandResult:
@@ -298,9 +306,7 @@ class TripPlanner:
         cannot see, is the same 404 (which trip holds it is not revealed)."""
         trip_id = self.trip_id_of_destination(destination_id)
         try:
-            return self._change_trip(
-                trip_id, command.expected_version, context, change, Action.EDIT
-            )
+            return self._change_trip(trip_id, expected_version, context, change, Action.EDIT)
         except TripNotFoundError:
             raise DestinationNotFoundError(destination_id) from None
 

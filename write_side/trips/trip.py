@@ -283,9 +283,9 @@ class Trip(TracedAggregate):
             if k in ("title", "description", "activity_type", "cost", "currency")
         }
         if "start" in changes:
-            recorded.update({k: v for k, v in _times(start, None).items() if k.startswith("start")})
+            recorded.update(_moment("start", start))
         if "end" in changes:
-            recorded.update({k: v for k, v in _times(None, end).items() if k.startswith("end")})
+            recorded.update(_moment("end", end))
         self._activity_updated(activity_id=activity_id, changes=recorded)
 
     def remove_activity(self, activity_id: UUID) -> None:
