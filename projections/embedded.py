@@ -33,6 +33,7 @@ class EmbeddedProjector:
         self._models = models
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._position: int | None = None  # this process is the only writer of it
 
     async def catch_up(self) -> int:
         """Apply every notification recorded so far; returns how many were read."""
@@ -43,12 +44,15 @@ class EmbeddedProjector:
 
     async def project_once(self) -> int:
         positions = self._models.trips
-        position = await positions.load_position(POSITION_NAME)
+        if self._position is None:
+            self._position = await positions.load_position(POSITION_NAME)
+        position = self._position
         batch = await asyncio.to_thread(self._source.read_after, position, self._batch_size)
         for message in batch.messages:
             await apply_event(self._models, message.topic, message.event)
         if batch.last_position != position:
             await positions.save_position(POSITION_NAME, batch.last_position)
+            self._position = batch.last_position
         return batch.last_position - position
 
     async def run(self) -> None:
@@ -60,6 +64,7 @@ class EmbeddedProjector:
                 # Reads go stale until this is fixed; say so loudly and retry the same
                 # position (nothing was skipped).
                 log.exception("embedded projector failed; retrying in %.0f s", RETRY_SECONDS)
+                self._position = None  # re-read what was committed
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if read == 0:
