@@ -6,13 +6,14 @@ import re
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from api.idempotency import IdempotentCall
+from api.reading import PlannerAuthority
 from infra.wiring import Container
-from read_side.store import TripReadStore
+from read_side.queries import Reading
 from read_side.users import UserDirectory
 from write_side.context import CommandContext
 from write_side.errors import AuthenticationError, RateLimitedError
@@ -35,10 +36,6 @@ def _planner(request: Request) -> TripPlanner:
 
 def _accounts(request: Request) -> Accounts:
     return _container(request).accounts
-
-
-def _trips(request: Request) -> TripReadStore:
-    return _container(request).trips
 
 
 def _users(request: Request) -> UserDirectory:
@@ -101,18 +98,31 @@ def _idempotent(
     )
 
 
-def _consistency_timeout(request: Request) -> float:
-    return _container(request).settings.consistency_timeout
+def _reading(request: Request) -> Reading:
+    container = _container(request)
+    return Reading(
+        store=container.trips,
+        authority=PlannerAuthority(container.planner),
+        changes=container.changes,
+        timeout=container.settings.consistency_timeout,
+    )
+
+
+MIN_VERSION_DESCRIPTION = (
+    "Wait (up to ITINERA_CONSISTENCY_TIMEOUT seconds) until the trip's view reflects this "
+    "version, as returned by a command: read-your-writes. A version the trip has not reached "
+    "is refused with 422 min_version_ahead."
+)
 
 
 AppContainer = Annotated[Container, Depends(_container)]
 Planner = Annotated[TripPlanner, Depends(_planner)]
 AccountsService = Annotated[Accounts, Depends(_accounts)]
-Trips = Annotated[TripReadStore, Depends(_trips)]
 Users = Annotated[UserDirectory, Depends(_users)]
 CurrentClaims = Annotated[Claims, Depends(_claims)]
 CurrentUser = Annotated[UUID, Depends(_current_user)]
 Acting = Annotated[CommandContext, Depends(_command_context)]
 ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
-ConsistencyTimeout = Annotated[float, Depends(_consistency_timeout)]
+TripReading = Annotated[Reading, Depends(_reading)]
+MinVersion = Annotated[int | None, Query(ge=1, le=2**31 - 1, description=MIN_VERSION_DESCRIPTION)]
 Idempotent = Annotated[IdempotentCall, Depends(_idempotent)]

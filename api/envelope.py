@@ -10,6 +10,8 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from read_side.queries import Consistent, stale_meta
+
 
 def _meta(request: Request, extra: dict[str, Any] | None) -> dict[str, Any]:
     meta: dict[str, Any] = {"correlation_id": str(getattr(request.state, "correlation_id", ""))}
@@ -46,11 +48,32 @@ def error(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def page(request: Request, items: Sequence[Any], *, limit: int, offset: int) -> JSONResponse:
-    """A slice of a short, fully loaded list (members, destinations, activities)."""
-    more = offset + limit < len(items)
+def read_response(request: Request, data: Any, found: Consistent) -> JSONResponse:
+    """Data read from a trip's view: its version as ETag, and whether the view is stale."""
     return ok(
         request,
-        items[offset : offset + limit],
-        meta={"next_offset": offset + limit if more else None, "total": len(items)},
+        data,
+        meta=stale_meta(found),
+        headers={"ETag": f'"{found.view.version}"'},
     )
+
+
+def page(
+    request: Request,
+    items: Sequence[Any],
+    *,
+    limit: int,
+    offset: int,
+    found: Consistent | None = None,
+) -> JSONResponse:
+    """A slice of a short, fully loaded list (members, destinations, activities)."""
+    more = offset + limit < len(items)
+    meta: dict[str, object] = {
+        "next_offset": offset + limit if more else None,
+        "total": len(items),
+    }
+    headers = None
+    if found is not None:
+        meta.update(stale_meta(found))
+        headers = {"ETag": f'"{found.view.version}"'}
+    return ok(request, items[offset : offset + limit], meta=meta, headers=headers)

@@ -18,6 +18,7 @@ from read_side.errors import (
     InvalidCursorError,
     TripViewNotFoundError,
     UserProfileNotFoundError,
+    VersionAheadError,
 )
 from write_side.errors import (
     ActivityNotFoundError,
@@ -67,6 +68,7 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     VersionMismatchError: (412, "version_mismatch"),
     ConcurrencyConflictError: (409, "concurrency_conflict"),
     InvalidCursorError: (400, "invalid_cursor"),
+    VersionAheadError: (422, "min_version_ahead"),
     AuthenticationError: (401, "unauthenticated"),
     InvalidCredentialsError: (401, "invalid_credentials"),
     EmailTakenError: (409, "email_taken"),

@@ -21,7 +21,38 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=8, ge=1)
     worker_app_id: str = "itinera-projections"
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_interval: float = Field(default=0.05, gt=0)
+    relay_poll_interval: float = Field(
+        default=0.05,
+        gt=0,
+        description="Longest wait of the relay (and the embedded projector) between looks at "
+        "an idle log; right after finding events they look again at once.",
+    )
+    event_store_lock_timeout: int = Field(
+        default=5,
+        ge=0,
+        description="Seconds a save waits for the event store's insert lock before failing "
+        "(0: no limit).",
+    )
+    projection_batch_size: int = Field(default=500, ge=1, description="Events per batch.")
+    projection_batch_wait: float = Field(
+        default=0.01, gt=0, description="Seconds a worker batch waits to fill up."
+    )
+    projection_attempts: int = Field(
+        default=3, ge=1, description="Tries of a failing event before it is parked."
+    )
+    projection_retry_backoff: float = Field(
+        default=0.1, gt=0, description="Seconds before the second try, doubling each time."
+    )
+    projection_stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A projection behind and making no progress this long is reported stalled.",
+    )
+    worker_fetch_max_wait_ms: int = Field(
+        default=50,
+        ge=0,
+        description="How long the broker may hold the worker's fetch when no data is there.",
+    )
     consistency_timeout: float = Field(
         default=2.0, gt=0, le=10, description="Longest wait of `GET ...?min_version=N`."
     )
@@ -52,6 +83,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
     log_level: str = "INFO"
+    projection_wrapper: str | None = Field(
+        default=None,
+        description="`module:function` applied to every projection before it runs: a hook "
+        "for fault injection in tests. Never set it in production.",
+    )
 
     @property
     def keys_folder(self) -> Path:

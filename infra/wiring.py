@@ -7,26 +7,50 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
 
+import orjson
+import psycopg
 import redis
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.identity.keys import KeyFolder
 from infra.identity.memory_stores import InMemoryRateLimiter, InMemoryRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter, RedisRevocationStore
+from infra.postgres.changes import PostgresChanges
+from infra.postgres.event_log import PostgresEventLog
 from infra.postgres.idempotency import PostgresIdempotencyStore
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
+from infra.postgres.projections.catalogue import catalogue
+from infra.postgres.projections.dead_letters import DeadLetters
+from infra.postgres.projections.schema import (
+    ProjectionSchema,
+    RebuildRunningError,
+    ensure_live_tables,
+)
+from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.user_directory import PostgresUserDirectory
+from infra.progress import LineProgress
 from infra.settings import Settings
+from projections.catalogue import PROJECTIONS
 from projections.embedded import EmbeddedProjector
-from projections.handler import ReadModels
-from read_side.store import TripReadStore
+from projections.engine.applier import Applier, RetryPolicy
+from projections.engine.lag import ProjectionHealth
+from projections.engine.live import LiveProjection
+from projections.engine.ports import EventSource
+from projections.engine.projection import Projection
+from projections.engine.rebuild import Progress, RebuildReport, rebuild
+from read_side.store import ProjectionChanges, TripReadStore
 from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
 from write_side.event_store import EventStore
@@ -41,7 +65,7 @@ log = logging.getLogger(__name__)
 
 
 def event_store_env(
-    database_url: str, pool_size: int, *, create_tables: bool = False
+    database_url: str, pool_size: int, *, create_tables: bool = False, lock_timeout: int = 5
 ) -> dict[str, str]:
     """eventsourcing's Postgres settings for a PostgreSQL URL (host may be a socket folder)."""
     params = conninfo_to_dict(database_url)
@@ -58,6 +82,9 @@ def event_store_env(
         # commit order equal to notification-id order; see infra/postgres/ordered_recorder.py.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "yes",
         "APPLICATION_RECORDER_TOPIC": ORDERED_RECORDER_TOPIC,
+        # A save that waits longer than this for the insert lock (held by a stuck writer or
+        # an anti-wraparound VACUUM) fails with a clear error instead of queueing forever.
+        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
         # Only `prepare_database` creates tables, under the migration lock: processes starting
         # together would otherwise race on CREATE TYPE.
         "CREATE_TABLE": "yes" if create_tables else "no",
@@ -75,16 +102,37 @@ def require_database_url(settings: Settings) -> str:
 
 def build_event_store(settings: Settings, *, create_tables: bool = False) -> EventStore:
     url = require_database_url(settings)
-    return EventStore(env=event_store_env(url, settings.db_pool_size, create_tables=create_tables))
+    env = event_store_env(
+        url,
+        settings.db_pool_size,
+        create_tables=create_tables,
+        lock_timeout=settings.event_store_lock_timeout,
+    )
+    return EventStore(env=env)
 
 
 def prepare_database(settings: Settings) -> None:
-    """Create the event store tables and apply read-model migrations (safe to run from several
-    processes at once)."""
+    """Create the event store tables, apply migrations and create every projection's tables
+    (safe to run from several processes at once)."""
     url = require_database_url(settings)
     with migration_lock(url):
-        build_event_store(settings, create_tables=True).close()
+        events = build_event_store(settings, create_tables=True)
+        try:
+            empty = events.recorder.max_notification_id() is None
+        finally:
+            events.close()
         migrate(url)
+        created = ensure_live_tables(
+            url,
+            [(tables, projection.version) for projection, tables in catalogue()],
+            nothing_to_project=empty,
+        )
+        for name in created:
+            log.info("created the tables of projection %s", name)
+
+
+async def _json_from_orjson(conn: psycopg.AsyncConnection[Any]) -> None:
+    set_json_loads(orjson.loads, conn)
 
 
 async def open_read_pool(settings: Settings) -> AsyncConnectionPool:
@@ -94,13 +142,98 @@ async def open_read_pool(settings: Settings) -> AsyncConnectionPool:
         max_size=settings.db_pool_size,
         open=False,
         kwargs={"autocommit": True},
+        configure=_json_from_orjson,
     )
     await pool.open(wait=True)
     return pool
 
 
-def read_models(pool: AsyncConnectionPool) -> ReadModels:
-    return ReadModels(trips=PostgresTripReadStore(pool), users=PostgresUserDirectory(pool))
+@dataclass
+class EngineUnit:
+    """One projection, its tables and the applier that writes them."""
+
+    projection: Projection[Any]
+    schema: ProjectionSchema[Any]
+    applier: Applier[Any]
+
+
+@dataclass
+class ProjectionEngine:
+    units: list[EngineUnit]
+    events: PostgresEventLog
+    pool: AsyncConnectionPool
+    source: EventSource
+
+    def dead_letters(self) -> DeadLetters:
+        return DeadLetters(self.pool, [(u.projection, u.schema) for u in self.units], self.source)
+
+    def appliers(self) -> list[Applier[Any]]:
+        return [unit.applier for unit in self.units]
+
+    async def rebuild(self, unit: EngineUnit, progress: Progress | None = None) -> RebuildReport:
+        return await rebuild(unit.projection, unit.schema, self.events, progress=progress)
+
+    async def rebuild_outdated(self) -> None:
+        """Rebuild each projection whose live tables hold another version than the code's
+        (a new or reshaped read model), before anything reads them."""
+        for unit in self.units:
+            built = await unit.schema.built()
+            if built.version != unit.projection.version:
+                log.warning(
+                    "%s: tables hold version %s, the code declares %d; rebuilding",
+                    unit.projection.name,
+                    built.version,
+                    unit.projection.version,
+                )
+                await self.rebuild(unit, LineProgress())
+
+    def live(self) -> dict[str, LiveProjection[Any]]:
+        return {
+            unit.projection.name: LiveProjection(
+                unit.applier,
+                unit.schema,
+                partial(self.rebuild, unit, LineProgress()),
+                rebuild_running=RebuildRunningError,
+            )
+            for unit in self.units
+        }
+
+    def close(self) -> None:
+        self.events.close()
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=settings.projection_attempts, backoff=settings.projection_retry_backoff
+    )
+
+
+def _wrapped(settings: Settings, projection: Projection[Any]) -> Projection[Any]:
+    if settings.projection_wrapper is None:
+        return projection
+    module, _, name = settings.projection_wrapper.partition(":")
+    wrapper = getattr(importlib.import_module(module), name)
+    wrapped: Projection[Any] = wrapper(projection)
+    return wrapped
+
+
+def projection_engine(
+    settings: Settings, pool: AsyncConnectionPool, events: EventStore, source: EventSource
+) -> ProjectionEngine:
+    units = []
+    for declared, tables in catalogue():
+        projection = _wrapped(settings, declared)
+        schema = ProjectionSchema(pool, tables)
+        units.append(
+            EngineUnit(
+                projection,
+                schema,
+                Applier(projection, schema.store(), source, retry_policy(settings)),
+            )
+        )
+    return ProjectionEngine(
+        units, PostgresEventLog(require_database_url(settings), events), pool, source
+    )
 
 
 def security_stores(settings: Settings) -> tuple[RevocationStore, RateLimiter, redis.Redis | None]:
@@ -133,19 +266,32 @@ class Container:
     accounts: Accounts
     trips: TripReadStore
     users: UserDirectory
+    changes: ProjectionChanges
     rate_limiter: RateLimiter
     idempotency: PostgresIdempotencyStore
-    _pool: AsyncConnectionPool
+    pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
+    _closing: list[Any] = field(default_factory=list)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def projection_health(self) -> list[ProjectionHealth]:
+        return await projections_health(
+            self.pool,
+            list(PROJECTIONS),
+            timedelta(seconds=self.settings.projection_stall_seconds),
+        )
 
     async def close(self) -> None:
         for task in self._background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._pool.close()
+        for closable in self._closing:
+            result = closable()
+            if asyncio.iscoroutine(result):
+                await result
+        await self.pool.close()
         self._sync_pool.close()
         if self._redis is not None:
             self._redis.close()
@@ -154,7 +300,8 @@ class Container:
 
 @contextlib.asynccontextmanager
 async def api_container(settings: Settings) -> AsyncIterator[Container]:
-    """The API's adapters. In embedded mode the projector runs beside it, in this process."""
+    """The API's adapters. In embedded mode the projections run beside it, in this process:
+    outdated ones are rebuilt and all catch up before the API serves."""
     events = await asyncio.to_thread(build_event_store, settings)
     keys = KeyFolder(settings.keys_folder)
     revocations, rate_limiter, redis_client = security_stores(settings)
@@ -168,22 +315,31 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         open=False,
     )
     await asyncio.to_thread(sync_pool.open, True)
-    models = read_models(pool)
+    changes = PostgresChanges(require_database_url(settings))
+    await changes.start()
     container = Container(
         settings=settings,
         events=events,
         planner=TripPlanner(events),
         accounts=Accounts(events, tokens),
-        trips=models.trips,
-        users=models.users,
+        trips=PostgresTripReadStore(pool),
+        users=PostgresUserDirectory(pool),
+        changes=changes,
         rate_limiter=rate_limiter,
         idempotency=PostgresIdempotencyStore(sync_pool),
-        _pool=pool,
+        pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,
+        _closing=[changes.close],
     )
     if settings.project_in_process:
-        projector = EmbeddedProjector(OutboxReader(events), models)
+        outbox = OutboxReader(events)
+        engine = projection_engine(settings, pool, events, outbox)
+        container._closing.append(engine.close)
+        await engine.rebuild_outdated()
+        projector = EmbeddedProjector(
+            outbox, engine.appliers(), batch_size=settings.projection_batch_size
+        )
         await projector.catch_up()
         container._background.append(asyncio.create_task(projector.run()))
     try:

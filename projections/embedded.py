@@ -1,71 +1,109 @@
-"""Embedded mode's projector: reads the event store's outbox in-process and applies the same
-projection functions as the Faust worker, with no Kafka in between."""
+"""Embedded mode's driver: reads the event store's log in-process and applies it to every
+projection through the same engine as the Faust worker, with no Kafka in between.
+
+Each projection resumes from its own position (its lane `log`), stored in the same
+transaction as the batch it applied, so a crash at any point re-applies nothing and loses
+nothing. A failing event parks its aggregate; it never stops the loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from projections.handler import ReadModels, apply_event
+from projections.engine.applier import Applier
+from projections.engine.ports import Delivery, LaneMark
 from streams.outbox import OutboxBatch
+from streams.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
-POSITION_NAME = "embedded-projector"
-RETRY_SECONDS = 5.0
+LANE = "log"
+RETRY_SECONDS = 1.0
+HEAD_REPORT_SECONDS = 1.0
 
 
-class OutboxSource(Protocol):
+class LogSource(Protocol):
     def read_after(self, position: int, limit: int) -> OutboxBatch: ...
+
+    def head(self) -> int: ...
 
 
 class EmbeddedProjector:
     def __init__(
         self,
-        source: OutboxSource,
-        models: ReadModels,
+        source: LogSource,
+        appliers: Sequence[Applier[Any]],
         *,
         batch_size: int = 500,
-        poll_interval: float = 0.02,
+        pacer: Pacer | None = None,
     ) -> None:
         self._source = source
-        self._models = models
+        self._appliers = list(appliers)
         self._batch_size = batch_size
-        self._poll_interval = poll_interval
-        self._position: int | None = None  # this process is the only writer of it
+        self._pacer = pacer or Pacer()
+        self._positions: dict[str, int] = {}
+        self._reported = 0.0
 
     async def catch_up(self) -> int:
-        """Apply every notification recorded so far; returns how many were read."""
+        """Apply everything recorded so far; returns how many notifications were read."""
         total = 0
         while (read := await self.project_once()) > 0:
             total += read
         return total
 
     async def project_once(self) -> int:
-        positions = self._models.trips
-        if self._position is None:
-            self._position = await positions.load_position(POSITION_NAME)
-        position = self._position
-        batch = await asyncio.to_thread(self._source.read_after, position, self._batch_size)
-        for message in batch.messages:
-            await apply_event(self._models, message.topic, message.event)
-        if batch.last_position != position:
-            await positions.save_position(POSITION_NAME, batch.last_position)
-            self._position = batch.last_position
-        return batch.last_position - position
+        """Read the next batch and apply it to every projection behind it; returns how many
+        notifications it covered."""
+        if not self._positions:
+            for applier in self._appliers:
+                offsets = await applier.store.offsets()
+                self._positions[applier.projection.name] = max(offsets.get(LANE, 0), 0)
+        start = min(self._positions.values())
+        batch = await asyncio.to_thread(self._source.read_after, start, self._batch_size)
+        for applier in self._appliers:
+            name = applier.projection.name
+            if batch.last_position <= self._positions[name]:
+                continue
+            mine = [
+                m.event
+                for m in batch.messages
+                if m.position > self._positions[name] and m.topic in applier.projection.topics
+            ]
+            mark = LaneMark(LANE, batch.last_position, mine[-1].occurred_at if mine else None)
+            await applier.apply(
+                [Delivery(e.aggregate_id, e.aggregate_version, e) for e in mine], [mark]
+            )
+            self._positions[name] = batch.last_position
+        await self._report_head()
+        return batch.last_position - start
+
+    async def _report_head(self) -> None:
+        """Tell each projection how far the log goes (for its lag), once a second."""
+        now = time.monotonic()
+        if now - self._reported < HEAD_REPORT_SECONDS:
+            return
+        self._reported = now
+        head = await asyncio.to_thread(self._source.head)
+        for applier in self._appliers:
+            await applier.store.report_heads({LANE: head})
 
     async def run(self) -> None:
-        log.info("embedded projector running")
+        log.info("embedded projector running: %s", ", ".join(self._positions) or "starting")
         while True:
             try:
                 read = await self.project_once()
             except Exception:
-                # Reads go stale until this is fixed; say so loudly and retry the same
-                # position (nothing was skipped).
+                # Only a bug of the engine itself gets here (the store being down is retried
+                # inside, and poison is parked): say so loudly and retry the same position.
                 log.exception("embedded projector failed; retrying in %.0f s", RETRY_SECONDS)
-                self._position = None  # re-read what was committed
+                self._positions.clear()
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            if read == 0:
-                await asyncio.sleep(self._poll_interval)
+            if read:
+                self._pacer.found()
+            else:
+                await asyncio.sleep(self._pacer.idle())

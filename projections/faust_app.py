@@ -1,30 +1,32 @@
-"""The Faust worker: consumes the domain topics and keeps the Postgres read models current.
+"""The Faust worker: one agent per projection, each consuming its topics and applying them
+through the projection engine. Read models live in Postgres, not in Faust tables.
 
-Read models live in Postgres (through the read stores), not in Faust tables. An event is
-acknowledged only after its view is committed, so a crash re-delivers it and the version
-check skips it.
+Acknowledgement is manual. Faust acks an event when its stream iterator moves on or closes,
+even on an exception, and then commits it; so the agents take batches without acks
+(`noack_take`) and ack a batch only after the engine applied, skipped or parked every event
+of it. A crash or a kill in between leaves the batch unacknowledged: it is delivered again,
+and the engine skips what it had already applied.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import faust
+import orjson
 
-from projections.handler import ReadModels, apply_event
-from streams.contracts import EventEnvelope, parse_trip_event
-from streams.topics import TRIP_EVENTS, USER_EVENTS
-from streams.user_contracts import parse_user_event
+from projections.engine.live import LiveProjection
+from projections.engine.ports import Delivery, LaneMark
+from projections.faust_transport import ProjectorApp
+from streams.decoding import parse_event
 
 log = logging.getLogger(__name__)
 
-PARSERS: dict[str, Callable[[bytes], EventEnvelope]] = {
-    TRIP_EVENTS: parse_trip_event,
-    USER_EVENTS: parse_user_event,
-}
+NO_AGGREGATE = UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,29 @@ class WorkerConfig:
     broker: str
     partitions: int
     data_dir: str
+    fetch_max_wait_ms: int = 50
+    batch_size: int = 500
+    batch_wait: float = 0.01  # seconds a batch waits to fill up
+    head_report_seconds: float = 1.0
+
+
+@dataclass
+class WorkerRuntime:
+    """What the agents need, opened once the worker starts (no connections at import)."""
+
+    projections: dict[str, LiveProjection[Any]]
 
 
 def build_worker(
     config: WorkerConfig,
-    open_models: Callable[[], Awaitable[ReadModels]],
-    close_models: Callable[[], Awaitable[None]],
+    projections: Iterable[tuple[str, tuple[str, ...]]],
+    open_runtime: Callable[[], Awaitable[WorkerRuntime]],
+    close_runtime: Callable[[], Awaitable[None]],
 ) -> faust.App:
-    app = faust.App(
+    """`projections`: (name, topics) of each projection to run."""
+    app = ProjectorApp(
         config.app_id,
-        broker=f"kafka://{config.broker}",
+        broker=f"itinera://{config.broker}",
         store="memory://",
         topic_partitions=config.partitions,
         topic_allow_declare=False,
@@ -50,46 +65,113 @@ def build_worker(
         broker_rebalance_timeout=6.0,
         broker_heartbeat_interval=1.0,
         consumer_auto_offset_reset="earliest",
+        consumer_fetch_max_wait_ms=config.fetch_max_wait_ms,
         web_enabled=False,
         datadir=config.data_dir,
     )
-    opened: list[ReadModels] = []
+    opened: list[WorkerRuntime] = []
 
-    async def models() -> ReadModels:
+    async def runtime() -> WorkerRuntime:
         if not opened:
-            opened.append(await open_models())
+            opened.append(await open_runtime())
+            for live in opened[0].projections.values():
+                app.add_future(live.rebuild_while_outdated())
         return opened[0]
 
-    def project(topic_name: str) -> None:
-        topic = app.topic(
-            topic_name,
+    def project(name: str, topics: tuple[str, ...]) -> None:
+        channel = app.topic(
+            *topics,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
             partitions=config.partitions,
         )
-        parse = PARSERS[topic_name]
 
         async def agent(values: faust.StreamT[bytes]) -> None:
-            async for raw in values:
+            stream = cast(faust.Stream[bytes], values)  # noack_take is not on StreamT
+            live = (await runtime()).projections[name]
+            async for taken in stream.noack_take(config.batch_size, within=config.batch_wait):
+                events = cast(Sequence[faust.EventT[bytes]], taken)  # typed as values: events
+                deliveries = [_delivery(e) for e in events]
                 try:
-                    await apply_event(await models(), topic_name, parse(raw))
+                    await live.apply(deliveries, _marks(events, deliveries))
                 except Exception as error:
-                    # Skipping would lose the event and break its view for good: stop the
-                    # worker instead; it resumes from the last committed offset once fixed.
-                    log.exception("cannot project a %s event; stopping the worker", topic_name)
+                    # Not poison (the engine parks that) nor an outage (it waits those out):
+                    # a bug of the engine itself. Unacknowledged, the batch comes back after a
+                    # restart; crash rather than let later acks commit past it.
+                    log.exception("%s: cannot apply a batch; stopping the worker", name)
                     await app.crash(error)
-                    raise
+                    return
+                for event in events:
+                    await stream.ack(event)
 
-        app.agent(topic, name=f"project-{topic_name}")(agent)
+        app.agent(channel, name=f"project-{name}")(agent)
 
-    for topic_name in PARSERS:
-        project(topic_name)
+    for name, topics in projections:
+        project(name, topics)
+
+    @app.timer(interval=config.head_report_seconds)  # type: ignore[untyped-decorator]
+    async def report_heads() -> None:
+        """Each projection's lag: the newest offset of each partition it reads."""
+        if not opened:
+            return
+        heads: dict[str, int] = {}
+        for tp in app.consumer.assignment():
+            highwater = app.consumer.highwater(tp)
+            if highwater is not None:
+                heads[f"{tp.topic}/{tp.partition}"] = int(highwater) - 1
+        for live in opened[0].projections.values():
+            topics = live.applier.projection.topics
+            mine = {lane: head for lane, head in heads.items() if lane.split("/")[0] in topics}
+            await live.applier.store.report_heads(mine)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close(sender: Any, **kwargs: Any) -> None:
         if opened:
-            await close_models()
+            await close_runtime()
 
     return app
+
+
+def _delivery(event: faust.EventT[bytes]) -> Delivery:
+    message = event.message
+    raw = bytes(message.value or b"")
+    try:
+        contract = parse_event(message.topic, raw)
+    except ValueError as error:
+        return Delivery(
+            _key_of(message.key),
+            _version_in(raw),
+            None,
+            payload=raw,
+            unreadable=f"{type(error).__name__}: {error}"[:2000],
+        )
+    return Delivery(contract.aggregate_id, contract.aggregate_version, contract, payload=raw)
+
+
+def _key_of(key: bytes | None) -> UUID:
+    try:
+        return UUID((key or b"").decode())
+    except ValueError:
+        return NO_AGGREGATE
+
+
+def _version_in(raw: bytes) -> int | None:
+    try:
+        version = orjson.loads(raw).get("aggregate_version")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return version if isinstance(version, int) else None
+
+
+def _marks(events: Sequence[faust.EventT[bytes]], deliveries: Sequence[Delivery]) -> list[LaneMark]:
+    """The last offset reached on each partition, with the time of the event found there."""
+    last: dict[str, LaneMark] = {}
+    for event, delivery in zip(events, deliveries, strict=True):
+        message = event.message
+        lane = f"{message.topic}/{message.partition}"
+        if lane not in last or message.offset > last[lane].offset:
+            at = delivery.event.occurred_at if delivery.event is not None else None
+            last[lane] = LaneMark(lane, message.offset, at)
+    return list(last.values())

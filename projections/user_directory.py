@@ -1,10 +1,11 @@
-"""The user directory projection: (user contract event, current profile) → new profile."""
+"""The user directory projection: each user's public profile. Pure; no I/O."""
 
 from __future__ import annotations
 
-from projections.versioning import ProjectionGapError, is_next
-from read_side.users import UserProfileView
+from projections.engine.projection import MissingStateError, Projection
+from read_side.documents import UserDocument
 from streams.contracts import EventEnvelope
+from streams.topics import USER_EVENTS
 from streams.user_contracts import (
     UserDeactivated,
     UserPasswordChanged,
@@ -13,28 +14,51 @@ from streams.user_contracts import (
 )
 
 
-def project_user(event: EventEnvelope, current: UserProfileView | None) -> UserProfileView | None:
-    """The new profile for `event`, or None when the profile already reflects it."""
-    if not is_next(event, None if current is None else current.version):
-        return None
-    if isinstance(event, UserRegistered):
-        return UserProfileView(
-            id=event.aggregate_id,
-            version=event.aggregate_version,
-            username=event.payload.username,
-            first_name=event.payload.first_name,
-            last_name=event.payload.last_name,
-            bio="",
-            avatar_url="",
-            is_active=True,
-        )
-    if current is None:
-        raise ProjectionGapError(event, None)
-    changes: dict[str, object] = {"version": event.aggregate_version}
-    if isinstance(event, UserProfileUpdated):
-        changes.update(event.payload.model_dump())
-    elif isinstance(event, UserDeactivated):
-        changes["is_active"] = False
-    elif not isinstance(event, UserPasswordChanged):
-        raise TypeError(f"No user projection for {event.event_type}")
-    return current.model_copy(update=changes)
+def _working_copy(profile: UserDocument) -> UserDocument:
+    return profile.copy()
+
+
+USER_DIRECTORY: Projection[UserDocument] = Projection(
+    name="user_directory", version=1, topics=(USER_EVENTS,), begin=_working_copy
+)
+USER_DIRECTORY.ignores(UserPasswordChanged)  # nothing public changes
+
+
+def _existing(profile: UserDocument | None, event: EventEnvelope) -> UserDocument:
+    if profile is None:
+        raise MissingStateError(event)
+    profile["version"] = event.aggregate_version
+    return profile
+
+
+@USER_DIRECTORY.applies(UserRegistered)
+def _registered(profile: UserDocument | None, event: UserRegistered) -> UserDocument:
+    p = event.payload
+    return UserDocument(
+        id=str(event.aggregate_id),
+        version=event.aggregate_version,
+        username=p.username,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        bio="",
+        avatar_url="",
+        is_active=True,
+    )
+
+
+@USER_DIRECTORY.applies(UserProfileUpdated)
+def _profile_updated(profile: UserDocument | None, event: UserProfileUpdated) -> UserDocument:
+    profile = _existing(profile, event)
+    p = event.payload
+    profile["first_name"] = p.first_name
+    profile["last_name"] = p.last_name
+    profile["bio"] = p.bio
+    profile["avatar_url"] = p.avatar_url
+    return profile
+
+
+@USER_DIRECTORY.applies(UserDeactivated)
+def _deactivated(profile: UserDocument | None, event: UserDeactivated) -> UserDocument:
+    profile = _existing(profile, event)
+    profile["is_active"] = False
+    return profile

@@ -31,3 +31,12 @@ class DestinationViewNotFoundError(ReadSideError):
 class ActivityViewNotFoundError(ReadSideError):
     def __init__(self, activity_id: UUID) -> None:
         super().__init__(f"Activity {activity_id} not found")
+
+
+class VersionAheadError(ReadSideError):
+    """A reader asked to wait for a version the trip has not reached in the event store."""
+
+    def __init__(self, trip_id: UUID, wanted: int) -> None:
+        super().__init__(f"Trip {trip_id} has not reached version {wanted}")
+        self.trip_id = trip_id
+        self.wanted = wanted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from read_side.errors import (
@@ -12,64 +13,126 @@ from read_side.errors import (
     DestinationViewNotFoundError,
     TripViewNotFoundError,
     UserProfileNotFoundError,
+    VersionAheadError,
 )
-from read_side.store import ANY_TRIP, TripFilter, TripReadStore
+from read_side.store import ANY_TRIP, ProjectionChanges, StoredTrip, TripFilter, TripReadStore
 from read_side.users import UserDirectory, UserProfilePage, UserProfileView
 from read_side.views import ActivityView, DestinationView, TripSummaryPage, TripView
 
 MAX_PAGE_SIZE = 100
+TRIP_VIEWS = "trip_views"  # the projection that writes trip views and lists
+POLL_SECONDS = 0.01  # without change notifications (tests' memory store)
+
+PARKED = "projection_parked"  # why a view is stale: its projection is parked
+BEHIND = "not_yet_visible"  # the write has not reached the view within the wait
+
+
+class TripAuthority(Protocol):
+    """The event store's word on a trip, asked when its view cannot be trusted: the view is
+    parked (it may miss a member's removal) or not projected yet."""
+
+    async def readable_by(self, trip_id: UUID, user_id: UUID) -> bool: ...
+
+    async def version(self, trip_id: UUID) -> int | None:
+        """The trip's version in the event store; None if there is no such trip."""
+        ...
 
 
 @dataclass(frozen=True)
 class Consistent:
-    """A view and whether it is older than the version the caller asked for."""
+    """A view, and why it may be older than what the caller asked for."""
 
     view: TripView
-    stale: bool
+    stale_reason: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.stale_reason is not None
 
 
-def _visible(view: TripView | None, viewer_id: UUID) -> TripView | None:
-    return view if view is not None and view.readable_by(viewer_id) else None
+@dataclass(frozen=True)
+class Reading:
+    store: TripReadStore
+    authority: TripAuthority
+    changes: ProjectionChanges | None = None
+    timeout: float = 2.0
+
+
+async def _readable(reading: Reading, stored: StoredTrip | None, viewer_id: UUID) -> bool:
+    if stored is None:
+        return False
+    if stored.parked:
+        return await reading.authority.readable_by(stored.view.id, viewer_id)
+    return stored.view.readable_by(viewer_id)
 
 
 async def trip_detail(
-    store: TripReadStore,
-    trip_id: UUID,
-    viewer_id: UUID,
-    *,
-    min_version: int | None = None,
-    timeout: float = 2.0,
-    poll_interval: float = 0.01,
+    reading: Reading, trip_id: UUID, viewer_id: UUID, *, min_version: int | None = None
 ) -> Consistent:
-    """The trip as its member sees it. With `min_version`, waits (bounded by `timeout`) until
-    the read model reflects at least that version: read-your-writes across the pipeline. On
-    timeout the latest view is returned marked stale; a trip never seen raises not found."""
-    deadline = time.monotonic() + timeout
-    delay = poll_interval
+    """The trip as its member sees it. With `min_version`, waits (bounded) until the view
+    reflects at least that version: read-your-writes across the pipeline. A version the
+    trip has not reached is refused at once; on timeout the view is returned marked stale."""
+    deadline = time.monotonic() + reading.timeout
+    checked = False
     while True:
-        view = await store.get_trip(trip_id)
-        if min_version is None or (view is not None and view.version >= min_version):
+        ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
+        stored = await reading.store.get_trip(trip_id)
+        if stored is not None and not await _readable(reading, stored, viewer_id):
+            raise TripViewNotFoundError(trip_id)
+        reached = stored is not None and stored.view.version >= (min_version or 0)
+        if min_version is None or reached or (stored is not None and stored.parked):
             break
-        if time.monotonic() >= deadline:
+        if not checked:
+            await _check_reachable(reading, trip_id, viewer_id, min_version, stored)
+            checked = True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             break
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
-    visible = _visible(view, viewer_id)
-    if visible is None:
+        if reading.changes is None:
+            await asyncio.sleep(min(POLL_SECONDS, remaining))
+        else:
+            await reading.changes.wait(TRIP_VIEWS, ticket, remaining)
+    if stored is None:
         raise TripViewNotFoundError(trip_id)
-    stale = min_version is not None and visible.version < min_version
-    return Consistent(view=visible, stale=stale)
+    if stored.parked:
+        return Consistent(stored.view, PARKED)
+    behind = min_version is not None and stored.view.version < min_version
+    return Consistent(stored.view, BEHIND if behind else None)
+
+
+async def _check_reachable(
+    reading: Reading, trip_id: UUID, viewer_id: UUID, wanted: int, stored: StoredTrip | None
+) -> None:
+    """Refuse to wait for what will never come: an unknown trip, or a version it lacks."""
+    if stored is None and not await reading.authority.readable_by(trip_id, viewer_id):
+        raise TripViewNotFoundError(trip_id)
+    version = await reading.authority.version(trip_id)
+    if version is None:
+        raise TripViewNotFoundError(trip_id)
+    if version < wanted:
+        raise VersionAheadError(trip_id, wanted)
 
 
 async def my_trips(
-    store: TripReadStore,
+    reading: Reading,
     user_id: UUID,
     *,
     limit: int = 50,
     after: str | None = None,
     where: TripFilter = ANY_TRIP,
 ) -> TripSummaryPage:
-    return await store.list_trips(user_id, max(1, min(limit, MAX_PAGE_SIZE)), after, where)
+    """A page of the user's trips. A parked trip is listed only if the event store says
+    the user may still read it."""
+    page = await reading.store.list_trips(user_id, max(1, min(limit, MAX_PAGE_SIZE)), after, where)
+    if not page.parked:
+        return page
+    kept = [
+        item
+        for item in page.items
+        if item.trip_id not in page.parked
+        or await reading.authority.readable_by(item.trip_id, user_id)
+    ]
+    return page.model_copy(update={"items": tuple(kept)})
 
 
 async def user_profile(directory: UserDirectory, user_id: UUID) -> UserProfileView:
@@ -86,20 +149,50 @@ async def find_users(
     return await directory.search_users(prefix.strip(), max(1, min(limit, MAX_PAGE_SIZE)), after)
 
 
-async def destination_detail(
-    store: TripReadStore, destination_id: UUID, viewer_id: UUID
-) -> DestinationView:
-    view = _visible(await store.trip_holding(destination_id), viewer_id)
-    found = next((d for d in view.destinations if d.id == destination_id), None) if view else None
-    if found is None:
-        raise DestinationViewNotFoundError(destination_id)
-    return found
+def destination_in(found: Consistent, destination_id: UUID) -> DestinationView:
+    for destination in found.view.destinations:
+        if destination.id == destination_id:
+            return destination
+    raise DestinationViewNotFoundError(destination_id)
 
 
-async def activity_detail(store: TripReadStore, activity_id: UUID, viewer_id: UUID) -> ActivityView:
-    view = _visible(await store.trip_holding(activity_id), viewer_id)
-    for destination in view.destinations if view else ():
+def activity_in(found: Consistent, activity_id: UUID) -> ActivityView:
+    for destination in found.view.destinations:
         for activity in destination.activities:
             if activity.id == activity_id:
                 return activity
     raise ActivityViewNotFoundError(activity_id)
+
+
+async def trip_holding(reading: Reading, entity_id: UUID, viewer_id: UUID) -> Consistent | None:
+    """The trip holding a destination or activity, if the viewer may read it."""
+    stored = await reading.store.trip_holding(entity_id)
+    if stored is None or not await _readable(reading, stored, viewer_id):
+        return None
+    return Consistent(stored.view, PARKED if stored.parked else None)
+
+
+async def destination_detail(
+    reading: Reading, destination_id: UUID, viewer_id: UUID
+) -> tuple[DestinationView, Consistent]:
+    found = await trip_holding(reading, destination_id, viewer_id)
+    if found is None:
+        raise DestinationViewNotFoundError(destination_id)
+    return destination_in(found, destination_id), found
+
+
+async def activity_detail(
+    reading: Reading, activity_id: UUID, viewer_id: UUID
+) -> tuple[ActivityView, Consistent]:
+    found = await trip_holding(reading, activity_id, viewer_id)
+    if found is None:
+        raise ActivityViewNotFoundError(activity_id)
+    return activity_in(found, activity_id), found
+
+
+def stale_meta(found: Consistent) -> dict[str, object]:
+    """What a response's `meta` says about the view's freshness."""
+    meta: dict[str, object] = {"stale": found.stale, "version": found.view.version}
+    if found.stale_reason is not None:
+        meta["stale_reason"] = found.stale_reason
+    return meta

@@ -1,18 +1,15 @@
-"""The read store port: what projections write and queries read.
-
-One adapter per backend (Postgres in infra, memory in tests); every adapter passes the same
-contract test suite.
-"""
+"""The read store port: what query functions read. Projections write these read models
+through the projection engine (projections.engine); one adapter per backend (PostgreSQL in
+infra, memory in tests), every adapter passing the same contract test suite."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 from uuid import UUID
 
-from read_side.views import TripSummary, TripSummaryPage, TripView
+from read_side.views import TripSummaryPage, TripView
 
 
 @dataclass(frozen=True)
@@ -29,19 +26,16 @@ ANY_TRIP = TripFilter()
 
 
 @dataclass(frozen=True)
-class TripViewChange:
-    """A trip's new view and the list rows of every member who should see it."""
+class StoredTrip:
+    """A trip's view, and whether its projection is parked (the view is behind the event
+    store until an operator retries or skips the event that failed)."""
 
     view: TripView
-    summaries: list[TripSummary]
-
-
-# Given the stored view (or None), the change to store, or None when there is nothing to do.
-TripViewUpdate = Callable[[TripView | None], TripViewChange | None]
+    parked: bool
 
 
 class TripReadStore(Protocol):
-    async def get_trip(self, trip_id: UUID) -> TripView | None: ...
+    async def get_trip(self, trip_id: UUID) -> StoredTrip | None: ...
 
     async def list_trips(
         self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
@@ -50,15 +44,18 @@ class TripReadStore(Protocol):
         cursor (keyset: stable while trips are added)."""
         ...
 
-    async def trip_holding(self, entity_id: UUID) -> TripView | None:
+    async def trip_holding(self, entity_id: UUID) -> StoredTrip | None:
         """The trip one of whose destinations or activities has this id."""
         ...
 
-    async def update_trip(self, trip_id: UUID, update: TripViewUpdate) -> bool:
-        """Atomically: read the current view, call `update`, store its result (view and list
-        rows together, replacing the trip's rows). Returns whether anything was stored."""
+
+class ProjectionChanges(Protocol):
+    """Wakes readers waiting for a projection to reach a version (read-your-writes)."""
+
+    def ticket(self, projection: str) -> int:
+        """A mark of the changes seen so far; take it before reading."""
         ...
 
-    async def load_position(self, name: str) -> int: ...
-
-    async def save_position(self, name: str, position: int) -> None: ...
+    async def wait(self, projection: str, ticket: int, timeout: float) -> None:
+        """Return once the projection committed after `ticket`, or after `timeout`."""
+        ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
@@ -25,17 +24,10 @@ class UserProfilePage(View):
     next_cursor: str | None
 
 
-UserProfileUpdate = Callable[[UserProfileView | None], UserProfileView | None]
-
-
 class UserDirectory(Protocol):
     async def get_user(self, user_id: UUID) -> UserProfileView | None: ...
 
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         """Active users whose username, first or last name starts with `prefix` (any case),
         ordered by username; `after` is the previous page's cursor."""
-        ...
-
-    async def update_user(self, user_id: UUID, update: UserProfileUpdate) -> bool:
-        """Atomically read the profile, call `update`, store its result unless None."""
         ...

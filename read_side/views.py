@@ -97,3 +97,4 @@ class TripSummary(View):
 class TripSummaryPage(View):
     items: tuple[TripSummary, ...]
     next_cursor: str | None
+    parked: frozenset[UUID] = frozenset()  # trips on the page whose projection is parked

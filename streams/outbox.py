@@ -7,10 +7,13 @@ mode) both read it through this class, so both see the same contracts in the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from streams.contracts import EventEnvelope
-from streams.mapping import is_published, to_contract
+from streams.mapping import stored_topics_of
+from streams.stored import contract_of_stored
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,15 @@ class OutboxReader:
         notifications = self._recorder.select_notifications(start=position + 1, limit=limit)
         messages = []
         for notification in notifications:
-            if not is_published(notification.topic):
+            mapped = contract_of_stored(
+                notification.topic,
+                notification.originator_id,
+                notification.originator_version,
+                notification.state,
+                partial(self._mapper.to_domain_event, notification),
+            )
+            if mapped is None:
                 continue
-            domain_event = self._mapper.to_domain_event(notification)
-            mapped = to_contract(notification.topic, domain_event)
-            assert mapped is not None
             topic, contract = mapped
             messages.append(
                 OutboxMessage(
@@ -55,3 +62,27 @@ class OutboxReader:
             )
         last = notifications[-1].id if notifications else position
         return OutboxBatch(messages=messages, last_position=last)
+
+    def head(self) -> int:
+        """The position of the newest notification (0 when the log is empty)."""
+        return int(self._recorder.max_notification_id() or 0)
+
+    def events_of(
+        self, aggregate_id: UUID, after_version: int, *topics: str
+    ) -> list[EventEnvelope]:
+        """One aggregate's published events after a version, in order (from its stream)."""
+        wanted = set(stored_topics_of(*topics)) if topics else None
+        found = []
+        for stored in self._recorder.select_events(aggregate_id, gt=after_version):
+            if wanted is not None and stored.topic not in wanted:
+                continue
+            mapped = contract_of_stored(
+                stored.topic,
+                stored.originator_id,
+                stored.originator_version,
+                stored.state,
+                partial(self._mapper.to_domain_event, stored),
+            )
+            if mapped is not None:
+                found.append(mapped[1])
+        return found

@@ -3,6 +3,10 @@
 It publishes a batch, waits until the broker acknowledged every message, and only then moves
 its recorded position. A crash between the two re-publishes the batch; consumers skip what
 they have already applied (aggregate id + version), so the effect is exactly once.
+
+One relay is active per event store: it holds a lock, and saves its position only while it
+still holds it. When the connection that holds the lock fails (the database restarted, the
+network dropped), the relay stops publishing until it has the lock again.
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ import threading
 from typing import Protocol
 
 from streams.outbox import OutboxBatch, OutboxMessage
+from streams.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
 RELAY_POSITION = "relay"
 MAX_BACKOFF_SECONDS = 5.0
+
+
+class LockLostError(RuntimeError):
+    """This relay no longer holds the active relay's lock: it must not publish."""
 
 
 class BatchPublisher(Protocol):
@@ -27,7 +36,13 @@ class BatchPublisher(Protocol):
 class PositionStore(Protocol):
     def load(self, name: str) -> int: ...
 
-    def save(self, name: str, position: int) -> None: ...
+    def save(self, name: str, position: int) -> None:
+        """Record the position; raises LockLostError unless this relay holds the lock."""
+        ...
+
+    def reacquire(self, stop: threading.Event) -> None:
+        """Connect again and wait for the lock (another relay may have taken over)."""
+        ...
 
 
 class NotificationSource(Protocol):
@@ -42,13 +57,13 @@ class Relay:
         positions: PositionStore,
         *,
         batch_size: int = 500,
-        poll_interval: float = 0.05,
+        pacer: Pacer | None = None,
     ) -> None:
         self._source = source
         self._publisher = publisher
         self._positions = positions
         self._batch_size = batch_size
-        self._poll_interval = poll_interval
+        self._pacer = pacer or Pacer()
         self._position: int | None = None
 
     def relay_once(self) -> int:
@@ -68,10 +83,15 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         log.info("relay starting from position %d", self._positions.load(RELAY_POSITION))
-        backoff = self._poll_interval
+        backoff = 0.05
         while not stop.is_set():
             try:
                 covered = self.relay_once()
+            except LockLostError as error:
+                log.error("relay stopped publishing: %s; waiting for the lock again", error)
+                self._position = None
+                self._positions.reacquire(stop)
+                continue
             except Exception:
                 # Broker or database unreachable: nothing moved, so retry the same batch.
                 log.exception("relay batch failed; retrying in %.2f s", backoff)
@@ -79,6 +99,8 @@ class Relay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            backoff = self._poll_interval
-            if covered == 0:
-                stop.wait(self._poll_interval)
+            backoff = 0.05
+            if covered:
+                self._pacer.found()
+            else:
+                stop.wait(self._pacer.idle())

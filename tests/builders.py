@@ -12,6 +12,8 @@ from streams.contracts import (
     DestinationAdded,
     DestinationAddedPayload,
     Location,
+    MemberAdded,
+    MemberPayload,
     Moment,
     TripCreated,
     TripCreatedPayload,
@@ -111,3 +113,12 @@ def user_registered(
 
 def user_deactivated(user_id: UUID, version: int) -> UserDeactivated:
     return UserDeactivated(**envelope(user_id, version, user_id))  # type: ignore[arg-type]
+
+
+def member_added(
+    trip_id: UUID, version: int, actor_id: UUID, user_id: UUID, role: str
+) -> MemberAdded:
+    return MemberAdded(
+        **envelope(trip_id, version, actor_id),  # type: ignore[arg-type]
+        payload=MemberPayload(user_id=user_id, role=role),
+    )

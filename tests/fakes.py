@@ -3,95 +3,214 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from projections.handler import ReadModels
+from projections.engine.ports import (
+    Change,
+    Current,
+    DeadLetter,
+    LaneMark,
+    StoreRefusedError,
+    TransientStoreError,
+)
+from projections.trip_views import trip_list_entries
+from read_side.documents import TripDocument, UserDocument
 from read_side.errors import InvalidCursorError
-from read_side.store import ANY_TRIP, TripFilter, TripViewUpdate
-from read_side.users import UserProfilePage, UserProfileUpdate, UserProfileView
+from read_side.store import ANY_TRIP, StoredTrip, TripFilter
+from read_side.users import UserProfilePage, UserProfileView
 from read_side.views import TripSummary, TripSummaryPage, TripView
+
+S = TypeVar("S")
+
+
+class DataRefusedError(StoreRefusedError):
+    """What a fake store raises for a state it was told to refuse (as PostgreSQL refuses a
+    NUL character): a data error, not an outage."""
+
+
+@dataclass
+class _Tables(Generic[S]):
+    states: dict[UUID, S] = field(default_factory=dict)
+    tracking: dict[UUID, tuple[int, bool]] = field(default_factory=dict)
+    letters: dict[tuple[UUID, int | None, int], DeadLetter] = field(default_factory=dict)
+    lanes: dict[str, int] = field(default_factory=dict)
+    heads: dict[str, int] = field(default_factory=dict)
+
+
+class InMemoryProjectionStore(Generic[S]):
+    """A projection's store in memory: batches are atomic (a failed one changes nothing) and
+    serialised. Faults can be injected: `outages` batches fail as if the store were down, and
+    states for which `refuse` returns True are refused like bad data."""
+
+    def __init__(self) -> None:
+        self.tables: _Tables[S] = _Tables()
+        self.outages = 0
+        self.refuse: Any = lambda state: False
+        self.commits = 0
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[_MemoryBatch[S]]:
+        async with self._lock:
+            if self.outages > 0:
+                self.outages -= 1
+                raise TransientStoreError("store unavailable (injected)")
+            staged = copy.copy(self.tables)
+            staged.states = dict(staged.states)
+            staged.tracking = dict(staged.tracking)
+            staged.letters = dict(staged.letters)
+            staged.lanes = dict(staged.lanes)
+            batch = _MemoryBatch(staged, self.refuse)
+            yield batch
+            self.tables = staged
+            self.commits += 1
+
+    async def offsets(self) -> dict[str, int]:
+        return dict(self.tables.lanes)
+
+    async def report_heads(self, heads: Mapping[str, int]) -> None:
+        self.tables.heads.update(heads)
+
+    def letters(self) -> list[DeadLetter]:
+        return sorted(self.tables.letters.values(), key=lambda d: d.aggregate_version or 0)
+
+    def parked(self) -> set[UUID]:
+        return {key for key, (_, parked) in self.tables.tracking.items() if parked}
+
+
+class _MemoryBatch(Generic[S]):
+    def __init__(self, tables: _Tables[S], refuse: Any) -> None:
+        self._t = tables
+        self._refuse = refuse
+
+    async def load(self, ids: Sequence[UUID]) -> dict[UUID, Current[S]]:
+        return {
+            i: Current(*self._t.tracking[i], state=self._t.states.get(i))
+            for i in ids
+            if i in self._t.tracking
+        }
+
+    async def save(self, changes: Mapping[UUID, Change[S]]) -> None:
+        for aggregate_id, change in changes.items():
+            if change.state is not None and self._refuse(change.state):
+                raise DataRefusedError(f"refused the state of {aggregate_id}")
+            parked = self._t.tracking.get(aggregate_id, (0, False))[1]
+            self._t.tracking[aggregate_id] = (change.version, parked)
+            if change.state is None:
+                self._t.states.pop(aggregate_id, None)
+            else:
+                self._t.states[aggregate_id] = copy.deepcopy(change.state)
+
+    async def park(self, aggregate_id: UUID, version: int, letters: Sequence[DeadLetter]) -> None:
+        self._t.tracking[aggregate_id] = (version, True)
+        for letter in letters:
+            key = (letter.aggregate_id, letter.aggregate_version, 0)
+            if letter.aggregate_version is None:
+                key = (letter.aggregate_id, None, len(self._t.letters))
+            known = self._t.letters.get(key)
+            if known is None or letter.failed:
+                attempts = letter.attempts + (known.attempts if known else 0)
+                self._t.letters[key] = DeadLetter(**{**letter.__dict__, "attempts": attempts})
+
+    async def unpark(self, aggregate_id: UUID) -> None:
+        self._t.letters = {k: v for k, v in self._t.letters.items() if k[0] != aggregate_id}
+        if aggregate_id in self._t.tracking:
+            self._t.tracking[aggregate_id] = (self._t.tracking[aggregate_id][0], False)
+
+    async def forget(self, aggregate_id: UUID) -> None:
+        self._t.states.pop(aggregate_id, None)
+        self._t.tracking.pop(aggregate_id, None)
+
+    async def mark(self, marks: Sequence[LaneMark]) -> None:
+        for mark in marks:
+            self._t.lanes[mark.lane] = max(self._t.lanes.get(mark.lane, -1), mark.offset)
 
 
 class InMemoryTripReadStore:
-    def __init__(self) -> None:
-        self.views: dict[UUID, TripView] = {}
-        self.summaries: dict[tuple[UUID, UUID], TripSummary] = {}
-        self.positions: dict[str, int] = {}
-        self._lock = asyncio.Lock()
+    """Reads what the trip views projection stored in an InMemoryProjectionStore."""
 
-    async def get_trip(self, trip_id: UUID) -> TripView | None:
-        return self.views.get(trip_id)
+    def __init__(self, source: InMemoryProjectionStore[TripDocument]) -> None:
+        self._source = source
+
+    def _stored(self, trip_id: UUID) -> StoredTrip | None:
+        document = self._source.tables.states.get(trip_id)
+        if document is None:
+            return None
+        parked = self._source.tables.tracking.get(trip_id, (0, False))[1]
+        return StoredTrip(TripView.model_validate(document), parked)
+
+    async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
+        return self._stored(trip_id)
+
+    async def trip_holding(self, entity_id: UUID) -> StoredTrip | None:
+        wanted = str(entity_id)
+        for trip_id, document in self._source.tables.states.items():
+            for destination in document["destinations"]:
+                if destination["id"] == wanted or any(
+                    a["id"] == wanted for a in destination["activities"]
+                ):
+                    return self._stored(trip_id)
+        return None
 
     async def list_trips(
         self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
     ) -> TripSummaryPage:
-        rows = sorted(
-            (
-                s
-                for (u, _), s in self.summaries.items()
-                if u == user_id
-                and where.status in (None, s.status)
-                and where.role in (None, s.role)
-                and (where.from_date is None or s.end_date >= where.from_date)
-                and (where.to_date is None or s.start_date <= where.to_date)
-            ),
-            key=lambda s: (s.start_date, str(s.trip_id)),
-        )
+        rows = []
+        for trip_id, document in self._source.tables.states.items():
+            for entry in trip_list_entries(document):
+                summary = TripSummary.model_validate(
+                    {**entry, "version": document["version"], "updated_at": document["updated_at"]}
+                )
+                if (
+                    summary.user_id == user_id
+                    and where.status in (None, summary.status)
+                    and where.role in (None, summary.role)
+                    and (where.from_date is None or summary.end_date >= where.from_date)
+                    and (where.to_date is None or summary.start_date <= where.to_date)
+                ):
+                    rows.append((summary, self._source.tables.tracking[trip_id][1]))
+        rows.sort(key=lambda r: (r[0].start_date, str(r[0].trip_id)))
         if after is not None:
             try:
-                start, trip_id = after.split("|")
+                start, trip = after.split("|")
             except ValueError:
                 raise InvalidCursorError("Malformed cursor") from None
             rows = [
-                r for r in rows if (r.start_date.isoformat(), str(r.trip_id)) > (start, trip_id)
+                r for r in rows if (r[0].start_date.isoformat(), str(r[0].trip_id)) > (start, trip)
             ]
         page = rows[:limit]
         more = len(rows) > limit
-        cursor = f"{page[-1].start_date.isoformat()}|{page[-1].trip_id}" if more else None
-        return TripSummaryPage(items=tuple(page), next_cursor=cursor)
-
-    async def trip_holding(self, entity_id: UUID) -> TripView | None:
-        for view in self.views.values():
-            for destination in view.destinations:
-                if destination.id == entity_id or any(
-                    a.id == entity_id for a in destination.activities
-                ):
-                    return view
-        return None
-
-    async def update_trip(self, trip_id: UUID, update: TripViewUpdate) -> bool:
-        async with self._lock:
-            change = update(self.views.get(trip_id))
-            if change is None:
-                return False
-            self.views[trip_id] = change.view
-            for key in [k for k in self.summaries if k[1] == trip_id]:
-                del self.summaries[key]
-            for summary in change.summaries:
-                self.summaries[(summary.user_id, trip_id)] = summary
-            return True
-
-    async def load_position(self, name: str) -> int:
-        return self.positions.get(name, 0)
-
-    async def save_position(self, name: str, position: int) -> None:
-        self.positions[name] = position
+        last = page[-1][0] if page else None
+        cursor = f"{last.start_date.isoformat()}|{last.trip_id}" if more and last else None
+        return TripSummaryPage(
+            items=tuple(s for s, _ in page),
+            next_cursor=cursor,
+            parked=frozenset(s.trip_id for s, parked in page if parked),
+        )
 
 
 class InMemoryUserDirectory:
-    def __init__(self) -> None:
-        self.profiles: dict[UUID, UserProfileView] = {}
-        self._lock = asyncio.Lock()
+    def __init__(self, source: InMemoryProjectionStore[UserDocument]) -> None:
+        self._source = source
+
+    def _profiles(self) -> list[UserProfileView]:
+        return [UserProfileView.model_validate(d) for d in self._source.tables.states.values()]
 
     async def get_user(self, user_id: UUID) -> UserProfileView | None:
-        return self.profiles.get(user_id)
+        document = self._source.tables.states.get(user_id)
+        return None if document is None else UserProfileView.model_validate(document)
 
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         p = prefix.lower()
         rows = sorted(
             (
                 u
-                for u in self.profiles.values()
+                for u in self._profiles()
                 if u.is_active
                 and any(n.lower().startswith(p) for n in (u.username, u.first_name, u.last_name))
             ),
@@ -106,14 +225,14 @@ class InMemoryUserDirectory:
         cursor = f"{page[-1].username.lower()}|{page[-1].id}" if len(rows) > limit else None
         return UserProfilePage(items=tuple(page), next_cursor=cursor)
 
-    async def update_user(self, user_id: UUID, update: UserProfileUpdate) -> bool:
-        async with self._lock:
-            profile = update(self.profiles.get(user_id))
-            if profile is None:
-                return False
-            self.profiles[user_id] = profile
-            return True
 
+class MemoryLog:
+    """An event source over an in-memory eventsourcing application (tests' event store)."""
 
-def in_memory_read_models() -> ReadModels:
-    return ReadModels(trips=InMemoryTripReadStore(), users=InMemoryUserDirectory())
+    def __init__(self, application: Any) -> None:
+        from streams.outbox import OutboxReader
+
+        self._outbox = OutboxReader(application)
+
+    def events_of(self, aggregate_id: UUID, after_version: int) -> list[Any]:
+        return self._outbox.events_of(aggregate_id, after_version)

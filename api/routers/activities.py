@@ -5,9 +5,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
-from api.envelope import ok, page
+from api.deps import (
+    Acting,
+    CurrentUser,
+    ExpectedVersion,
+    Idempotent,
+    MinVersion,
+    Planner,
+    TripReading,
+)
+from api.envelope import page, read_response
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
@@ -58,22 +67,40 @@ def create_activity(
 async def list_activities(
     request: Request,
     destination_id: UUID,
-    store: Trips,
+    reading: TripReading,
+    planner: Planner,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """A destination's activities in order, a page at a time."""
-    destination = await queries.destination_detail(store, destination_id, user_id)
-    return page(request, destination.activities, limit=limit, offset=offset)
+    if min_version is None:
+        destination, found = await queries.destination_detail(reading, destination_id, user_id)
+    else:
+        trip_id = await run_in_threadpool(planner.trip_id_of_destination, destination_id)
+        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+        destination = queries.destination_in(found, destination_id)
+    return page(request, destination.activities, limit=limit, offset=offset, found=found)
 
 
 @router.get("/{activity_id}")
 async def get_activity(
-    request: Request, activity_id: UUID, store: Trips, user_id: CurrentUser
+    request: Request,
+    activity_id: UUID,
+    reading: TripReading,
+    planner: Planner,
+    user_id: CurrentUser,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """One activity."""
-    return ok(request, await queries.activity_detail(store, activity_id, user_id))
+    if min_version is None:
+        activity, found = await queries.activity_detail(reading, activity_id, user_id)
+    else:
+        trip_id = await run_in_threadpool(planner.trip_id_of_activity, activity_id)
+        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+        activity = queries.activity_in(found, activity_id)
+    return read_response(request, activity, found)
 
 
 @router.put("/{activity_id}", operation_id="put_activity")

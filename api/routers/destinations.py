@@ -5,9 +5,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
-from api.envelope import ok, page
+from api.deps import (
+    Acting,
+    CurrentUser,
+    ExpectedVersion,
+    Idempotent,
+    MinVersion,
+    Planner,
+    TripReading,
+)
+from api.envelope import page, read_response
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
@@ -61,22 +70,34 @@ def create_destination(
 async def list_destinations(
     request: Request,
     trip_id: UUID,
-    store: Trips,
+    reading: TripReading,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """A trip's destinations in order, with their activities, a page at a time."""
-    found = await queries.trip_detail(store, trip_id, user_id)
-    return page(request, found.view.destinations, limit=limit, offset=offset)
+    found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    return page(request, found.view.destinations, limit=limit, offset=offset, found=found)
 
 
 @router.get("/{destination_id}")
 async def get_destination(
-    request: Request, destination_id: UUID, store: Trips, user_id: CurrentUser
+    request: Request,
+    destination_id: UUID,
+    reading: TripReading,
+    planner: Planner,
+    user_id: CurrentUser,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """One destination with its activities in order."""
-    return ok(request, await queries.destination_detail(store, destination_id, user_id))
+    if min_version is None:
+        destination, found = await queries.destination_detail(reading, destination_id, user_id)
+    else:
+        trip_id = await run_in_threadpool(planner.trip_id_of_destination, destination_id)
+        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+        destination = queries.destination_in(found, destination_id)
+    return read_response(request, destination, found)
 
 
 @router.put("/{destination_id}")

@@ -6,7 +6,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Acting, CurrentUser, ExpectedVersion, Idempotent, Planner, Trips
+from api.deps import (
+    Acting,
+    CurrentUser,
+    ExpectedVersion,
+    Idempotent,
+    MinVersion,
+    Planner,
+    TripReading,
+)
 from api.envelope import page
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
@@ -50,14 +58,15 @@ def add_member(
 async def list_members(
     request: Request,
     trip_id: UUID,
-    store: Trips,
+    reading: TripReading,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """The trip's members and their roles, a page at a time."""
-    found = await queries.trip_detail(store, trip_id, user_id)
-    return page(request, found.view.members, limit=limit, offset=offset)
+    found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    return page(request, found.view.members, limit=limit, offset=offset, found=found)
 
 
 @router.patch("/{member_id}")

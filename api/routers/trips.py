@@ -9,14 +9,14 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import (
     Acting,
-    ConsistencyTimeout,
     CurrentUser,
     ExpectedVersion,
     Idempotent,
+    MinVersion,
     Planner,
-    Trips,
+    TripReading,
 )
-from api.envelope import ok
+from api.envelope import ok, read_response
 from api.openapi import COMMAND, errors
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
@@ -140,27 +140,19 @@ def trip_history(
 async def get_trip(
     request: Request,
     trip_id: UUID,
-    store: Trips,
+    reading: TripReading,
     user_id: CurrentUser,
-    timeout: ConsistencyTimeout,
-    min_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    min_version: MinVersion = None,
 ) -> JSONResponse:
     """A trip with its members, destinations and activities; `min_version` waits for a write."""
-    found = await queries.trip_detail(
-        store, trip_id, user_id, min_version=min_version, timeout=timeout
-    )
-    return ok(
-        request,
-        found.view,
-        meta={"stale": found.stale, "version": found.view.version},
-        headers={"ETag": f'"{found.view.version}"'},
-    )
+    found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    return read_response(request, found.view, found)
 
 
 @router.get("")
 async def list_trips(
     request: Request,
-    store: Trips,
+    reading: TripReading,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -177,5 +169,5 @@ async def list_trips(
         from_date=from_date,
         to_date=to_date,
     )
-    page = await queries.my_trips(store, user_id, limit=limit, after=cursor, where=where)
+    page = await queries.my_trips(reading, user_id, limit=limit, after=cursor, where=where)
     return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})

@@ -9,7 +9,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from read_side.errors import InvalidCursorError
-from read_side.users import UserProfilePage, UserProfileUpdate, UserProfileView
+from read_side.users import UserProfilePage, UserProfileView
 
 _COLUMNS = "user_id AS id, version, username, first_name, last_name, bio, avatar_url, is_active"
 
@@ -63,36 +63,3 @@ class PostgresUserDirectory:
         return UserProfilePage(
             items=items, next_cursor=_encode_cursor(items[-1]) if len(rows) > limit else None
         )
-
-    async def update_user(self, user_id: UUID, update: UserProfileUpdate) -> bool:
-        async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 1))", (user_id,)
-            )
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(
-                f"SELECT {_COLUMNS} FROM user_directory WHERE user_id = %s", (user_id,)
-            )
-            row = await cursor.fetchone()
-            profile = update(None if row is None else UserProfileView.model_validate(row))
-            if profile is None:
-                return False
-            await conn.execute(
-                "INSERT INTO user_directory (user_id, version, username, first_name, last_name,"
-                " bio, avatar_url, is_active) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET version = excluded.version,"
-                " username = excluded.username, first_name = excluded.first_name,"
-                " last_name = excluded.last_name, bio = excluded.bio,"
-                " avatar_url = excluded.avatar_url, is_active = excluded.is_active",
-                (
-                    profile.id,
-                    profile.version,
-                    profile.username,
-                    profile.first_name,
-                    profile.last_name,
-                    profile.bio,
-                    profile.avatar_url,
-                    profile.is_active,
-                ),
-            )
-        return True

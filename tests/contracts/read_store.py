@@ -1,4 +1,5 @@
-"""The contract every TripReadStore adapter passes (subclassed once per adapter)."""
+"""The contract every TripReadStore adapter passes (subclassed once per adapter), its read
+models fed through the projection engine."""
 
 from __future__ import annotations
 
@@ -7,60 +8,83 @@ from uuid import uuid4
 
 import pytest
 
-from projections.handler import apply_trip_event
+from projections.engine.applier import Applier
+from projections.engine.ports import Delivery
+from projections.trip_views import TRIP_VIEWS
 from read_side.errors import InvalidCursorError
-from read_side.store import TripReadStore
-from tests.builders import destination_added, details_updated, trip_created
+from streams.contracts import MemberRemoved, MemberRemovedPayload
+from tests.builders import (
+    activity_added,
+    destination_added,
+    details_updated,
+    envelope,
+    member_added,
+    trip_created,
+)
+from tests.projected import NO_WAIT, Projected
 
 
 class TripReadStoreContract:
-    """Subclasses provide a `store` fixture yielding an empty adapter."""
+    """Subclasses provide a `models` fixture: empty read models fed through the engine."""
 
     pytestmark = pytest.mark.anyio
 
-    async def test_an_unknown_trip_has_no_view(self, store: TripReadStore) -> None:
-        assert await store.get_trip(uuid4()) is None
+    async def test_an_unknown_trip_has_no_view(self, models: Projected) -> None:
+        assert await models.trips.get_trip(uuid4()) is None
 
-    async def test_applied_events_are_read_back_as_the_view(self, store: TripReadStore) -> None:
-        trip_id, owner = uuid4(), uuid4()
-        assert await apply_trip_event(store, trip_created(trip_id, owner))
-        assert await apply_trip_event(store, destination_added(trip_id, 2, owner, uuid4()))
-        view = await store.get_trip(trip_id)
-        assert view is not None
-        assert view.version == 2
-        assert [d.name for d in view.destinations] == ["Kyoto"]
+    async def test_applied_events_are_read_back_as_the_view(self, models: Projected) -> None:
+        trip_id, owner, kyoto = uuid4(), uuid4(), uuid4()
+        await models.apply(
+            trip_created(trip_id, owner), destination_added(trip_id, 2, owner, kyoto)
+        )
+        stored = await models.trips.get_trip(trip_id)
+        assert stored is not None and not stored.parked
+        assert stored.view.version == 2
+        assert [d.name for d in stored.view.destinations] == ["Kyoto"]
 
-    async def test_an_event_applied_twice_has_one_effect(self, store: TripReadStore) -> None:
+    async def test_an_event_applied_twice_has_one_effect(self, models: Projected) -> None:
         trip_id, owner = uuid4(), uuid4()
         created, added = trip_created(trip_id, owner), destination_added(trip_id, 2, owner, uuid4())
-        assert await apply_trip_event(store, created)
-        assert await apply_trip_event(store, added)
-        assert not await apply_trip_event(store, created)
-        assert not await apply_trip_event(store, added)
-        view = await store.get_trip(trip_id)
-        assert view is not None and len(view.destinations) == 1
+        assert (await models.apply(created, added)).applied == 2
+        assert (await models.apply(created, added)).applied == 0
+        stored = await models.trips.get_trip(trip_id)
+        assert stored is not None and len(stored.view.destinations) == 1
 
-    async def test_concurrent_deliveries_of_one_event_apply_once(
-        self, store: TripReadStore
-    ) -> None:
+    async def test_concurrent_deliveries_of_one_event_apply_once(self, models: Projected) -> None:
         trip_id, owner = uuid4(), uuid4()
-        await apply_trip_event(store, trip_created(trip_id, owner))
+        await models.apply(trip_created(trip_id, owner))
         added = destination_added(trip_id, 2, owner, uuid4())
-        results = await asyncio.gather(*(apply_trip_event(store, added) for _ in range(5)))
-        assert sorted(results) == [False, False, False, False, True]
+        applier = Applier(TRIP_VIEWS, models.trip_store, None, NO_WAIT)
+        delivery = Delivery(trip_id, 2, added)
+        outcomes = await asyncio.gather(*(applier.apply([delivery]) for _ in range(5)))
+        assert sorted(o.applied for o in outcomes) == [0, 0, 0, 0, 1]
+
+    async def test_the_trip_holding_a_destination_or_activity_is_found(
+        self, models: Projected
+    ) -> None:
+        trip_id, owner, kyoto, temple = uuid4(), uuid4(), uuid4(), uuid4()
+        await models.apply(
+            trip_created(trip_id, owner),
+            destination_added(trip_id, 2, owner, kyoto),
+            activity_added(trip_id, 3, owner, kyoto, temple),
+        )
+        for item in (kyoto, temple):
+            holding = await models.trips.trip_holding(item)
+            assert holding is not None and holding.view.id == trip_id
+        assert await models.trips.trip_holding(uuid4()) is None
 
     async def test_each_user_lists_their_trips_by_start_date_in_pages(
-        self, store: TripReadStore
+        self, models: Projected
     ) -> None:
         alice, bob = uuid4(), uuid4()
         trips = [uuid4() for _ in range(5)]
         for n, trip_id in enumerate(trips):
-            await apply_trip_event(store, trip_created(trip_id, alice, title=f"Trip {n}"))
-        await apply_trip_event(store, trip_created(uuid4(), bob))
+            await models.apply(trip_created(trip_id, alice, title=f"Trip {n}"))
+        await models.apply(trip_created(uuid4(), bob))
         seen = []
         cursor = None
         while True:
-            page = await store.list_trips(alice, 2, cursor)
+            page = await models.trips.list_trips(alice, 2, cursor)
             seen.extend(page.items)
             cursor = page.next_cursor
             if cursor is None:
@@ -69,35 +93,39 @@ class TripReadStoreContract:
         assert len(seen) == 5
         assert all(s.user_id == alice and s.role == "owner" for s in seen)
 
-    async def test_list_rows_follow_the_trip(self, store: TripReadStore) -> None:
-        trip_id, owner = uuid4(), uuid4()
-        await apply_trip_event(store, trip_created(trip_id, owner))
-        await apply_trip_event(store, details_updated(trip_id, 2, owner, "Renamed"))
-        (row,) = (await store.list_trips(owner, 10, None)).items
-        assert (row.title, row.version) == ("Renamed", 2)
+    async def test_list_rows_follow_the_trip_and_its_members(self, models: Projected) -> None:
+        trip_id, owner, friend = uuid4(), uuid4(), uuid4()
+        await models.apply(
+            trip_created(trip_id, owner),
+            details_updated(trip_id, 2, owner, "Renamed"),
+            member_added(trip_id, 3, owner, friend, "viewer"),
+        )
+        (row,) = (await models.trips.list_trips(owner, 10, None)).items
+        assert (row.title, row.version) == ("Renamed", 3)
+        (theirs,) = (await models.trips.list_trips(friend, 10, None)).items
+        assert (theirs.role, theirs.title) == ("viewer", "Renamed")
+        removed = MemberRemoved(
+            **envelope(trip_id, 4, owner), payload=MemberRemovedPayload(user_id=friend)
+        )
+        await models.apply(removed)
+        assert (await models.trips.list_trips(friend, 10, None)).items == ()
 
-    async def test_a_malformed_cursor_is_refused(self, store: TripReadStore) -> None:
+    async def test_a_malformed_cursor_is_refused(self, models: Projected) -> None:
         with pytest.raises(InvalidCursorError):
-            await store.list_trips(uuid4(), 10, "!!not-a-cursor!!")
+            await models.trips.list_trips(uuid4(), 10, "!!not-a-cursor!!")
 
-    async def test_positions_start_at_zero_and_are_kept(self, store: TripReadStore) -> None:
-        assert await store.load_position("p") == 0
-        await store.save_position("p", 42)
-        await store.save_position("p", 43)
-        assert await store.load_position("p") == 43
-
-    async def test_paging_is_stable_while_trips_are_added(self, store: TripReadStore) -> None:
+    async def test_paging_is_stable_while_trips_are_added(self, models: Projected) -> None:
         owner = uuid4()
         first_batch = [uuid4() for _ in range(4)]
         for trip_id in first_batch:
-            await apply_trip_event(store, trip_created(trip_id, owner))
-        page = await store.list_trips(owner, 2, None)
+            await models.apply(trip_created(trip_id, owner))
+        page = await models.trips.list_trips(owner, 2, None)
         seen = [s.trip_id for s in page.items]
         for _ in range(3):  # others insert while the client pages (same start date, any id)
-            await apply_trip_event(store, trip_created(uuid4(), owner))
+            await models.apply(trip_created(uuid4(), owner))
         cursor = page.next_cursor
         while cursor is not None:
-            page = await store.list_trips(owner, 2, cursor)
+            page = await models.trips.list_trips(owner, 2, cursor)
             seen.extend(s.trip_id for s in page.items)
             cursor = page.next_cursor
         assert len(seen) == len(set(seen))  # nothing twice

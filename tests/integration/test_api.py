@@ -68,11 +68,25 @@ def test_commands_become_visible_to_a_query_that_names_their_version(client, use
     assert [t["trip_id"] for t in data(listed, 200)] == [trip["id"]]
 
 
-def test_a_version_never_reached_answers_the_stale_view(client, user) -> None:
+def test_a_version_the_trip_has_not_reached_is_refused_at_once(client, user) -> None:
     trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
-    response = client.get(f"/api/v1/trips/{trip['id']}?min_version=99", headers=user)
-    assert data(response, 200)["version"] == 1
-    assert response.json()["meta"]["stale"] is True
+    for path in (f"/api/v1/trips/{trip['id']}", f"/api/v1/trips/{trip['id']}/members"):
+        response = client.get(path, params={"min_version": 99}, headers=user)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "min_version_ahead"
+    reached = client.get(f"/api/v1/trips/{trip['id']}", params={"min_version": 1}, headers=user)
+    assert data(reached, 200)["version"] == 1
+    assert reached.json()["meta"]["stale"] is False
+
+
+def test_a_stranger_cannot_learn_a_trip_exists_through_min_version(client, user, signup) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    stranger = {"Authorization": signup()["Authorization"]}
+    for version in (1, 99):
+        response = client.get(
+            f"/api/v1/trips/{trip['id']}", params={"min_version": version}, headers=stranger
+        )
+        assert response.status_code == 404
 
 
 def test_if_match_refuses_a_stale_version_with_the_current_one(client, user) -> None:

@@ -4,32 +4,43 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from infra.postgres.migrate import migrate
+from infra.postgres.projections.catalogue import TABLES
+from infra.postgres.projections.store import PostgresProjectionStore
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.user_directory import PostgresUserDirectory
 from infra.settings import Settings
-from infra.wiring import open_read_pool
+from infra.wiring import open_read_pool, prepare_database
+from tests.contracts.projection_store import ProjectionStoreContract
 from tests.contracts.read_store import TripReadStoreContract
 from tests.contracts.user_directory import UserDirectoryContract
+from tests.projected import Projected
+
+
+@pytest.fixture
+async def models(database_url: str) -> AsyncIterator[Projected]:
+    settings = Settings(database_url=database_url)
+    prepare_database(settings)
+    pool = await open_read_pool(settings)
+    try:
+        yield Projected(
+            trips=PostgresTripReadStore(pool),
+            users=PostgresUserDirectory(pool),
+            trip_store=PostgresProjectionStore.on_pool(pool, TABLES["trip_views"]),
+            user_store=PostgresProjectionStore.on_pool(pool, TABLES["user_directory"]),
+        )
+    finally:
+        await pool.close()
 
 
 class TestPostgresTripReadStore(TripReadStoreContract):
-    @pytest.fixture
-    async def store(self, database_url: str) -> AsyncIterator[PostgresTripReadStore]:
-        migrate(database_url)
-        pool = await open_read_pool(Settings(database_url=database_url))
-        try:
-            yield PostgresTripReadStore(pool)
-        finally:
-            await pool.close()
+    pass
 
 
 class TestPostgresUserDirectory(UserDirectoryContract):
+    pass
+
+
+class TestPostgresProjectionStore(ProjectionStoreContract):
     @pytest.fixture
-    async def directory(self, database_url: str) -> AsyncIterator[PostgresUserDirectory]:
-        migrate(database_url)
-        pool = await open_read_pool(Settings(database_url=database_url))
-        try:
-            yield PostgresUserDirectory(pool)
-        finally:
-            await pool.close()
+    def store(self, models: Projected):
+        return models.trip_store

@@ -5,10 +5,10 @@ from uuid import uuid4
 
 import pytest
 
-from projections.embedded import POSITION_NAME, EmbeddedProjector
+from projections.embedded import LANE, EmbeddedProjector
 from read_side import queries
 from streams.outbox import OutboxReader
-from tests.fakes import in_memory_read_models
+from tests.projected import in_memory_projected
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
 from write_side.trips.commands import AddDestination, PlanTrip
@@ -17,10 +17,17 @@ from write_side.trips.planner import TripPlanner
 pytestmark = pytest.mark.anyio
 
 
+class Authority:
+    async def readable_by(self, trip_id, user_id) -> bool:
+        return True
+
+    async def version(self, trip_id) -> int | None:
+        return 99
+
+
 async def test_the_embedded_projector_brings_views_up_to_the_event_store() -> None:
     planner = TripPlanner(EventStore())
-    models = in_memory_read_models()
-    store = models.trips
+    models = in_memory_projected()
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     trip = planner.plan_trip(PlanTrip("Alps", "", date(2027, 2, 1), date(2027, 2, 9)), owner)
     planner.add_destination(
@@ -34,17 +41,18 @@ async def test_the_embedded_projector_brings_views_up_to_the_event_store() -> No
         ),
         owner,
     )
-    projector = EmbeddedProjector(OutboxReader(planner.events), models)
+    projector = EmbeddedProjector(OutboxReader(planner.events), models.appliers())
 
     assert await projector.catch_up() == 3
-    found = await queries.trip_detail(store, trip.trip_id, owner.actor_id, min_version=2)
+    reading = queries.Reading(models.trips, Authority())
+    found = await queries.trip_detail(reading, trip.trip_id, owner.actor_id, min_version=2)
     assert not found.stale
     assert [d.name for d in found.view.destinations] == ["Zermatt"]
-    assert await store.load_position(POSITION_NAME) == 3
+    for store in (models.trip_store, models.user_store):
+        assert await store.offsets() == {LANE: 3}
 
-    # Re-reading from the start (a lost position, then a restart) changes nothing: versions
-    # are checked.
-    await store.save_position(POSITION_NAME, 0)
-    restarted = EmbeddedProjector(OutboxReader(planner.events), models)
-    assert await restarted.catch_up() == 3
-    assert (await store.get_trip(trip.trip_id)) == found.view
+    # A new projector (a restart) resumes from the recorded positions: nothing is re-read.
+    restarted = EmbeddedProjector(OutboxReader(planner.events), models.appliers())
+    assert await restarted.catch_up() == 0
+    again = await models.trips.get_trip(trip.trip_id)
+    assert again is not None and again.view == found.view

@@ -15,7 +15,7 @@ from projections.embedded import EmbeddedProjector
 from read_side import queries
 from streams.contracts import ActivityAdded, parse_trip_event
 from streams.outbox import OutboxReader
-from tests.fakes import in_memory_read_models
+from tests.projected import in_memory_projected
 from write_side.context import CommandContext, acting_as
 from write_side.event_store import EventStore
 from write_side.trips.commands import AddActivity, PlanTrip, When
@@ -102,9 +102,9 @@ async def test_old_and_new_events_load_publish_and_project_together() -> None:
     added = [m.event for m in published if isinstance(m.event, ActivityAdded)]
     assert [a.schema_version for a in added] == [2, 2]  # old events leave in the new shape
 
-    models = in_memory_read_models()
-    await EmbeddedProjector(OutboxReader(planner.events), models).catch_up()
-    view = (await queries.trip_detail(models.trips, trip_id, owner.actor_id)).view
+    models = in_memory_projected()
+    await EmbeddedProjector(OutboxReader(planner.events), models.appliers()).catch_up()
+    view = (await queries.trip_detail(models.reading(planner), trip_id, owner.actor_id)).view
     assert [a.title for a in view.destinations[0].activities] == ["Temple", "Tea"]
     assert view.totals == {"JPY": Decimal("1500"), NO_CURRENCY: Decimal("12.50")}
     assert new.version == 4

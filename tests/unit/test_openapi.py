@@ -5,7 +5,12 @@ import warnings
 from api.main import create_app
 from infra.settings import Settings
 
-PUBLIC = {"/health", "/.well-known/jwks.json", "/api/v1/auth/keys/public"}
+PUBLIC = {
+    "/health",
+    "/health/projections",
+    "/.well-known/jwks.json",
+    "/api/v1/auth/keys/public",
+}
 
 
 def test_every_endpoint_has_a_description_and_documents_its_errors() -> None:

@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from streams.outbox import OutboxMessage, OutboxReader
-from streams.relay import RELAY_POSITION, Relay
+from streams.pacing import Pacer
+from streams.relay import RELAY_POSITION, LockLostError, Relay
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
 from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
@@ -29,12 +30,20 @@ class RecordingPublisher:
 class MemoryPositions:
     def __init__(self) -> None:
         self.positions: dict[str, int] = {}
+        self.holds_lock = True
+        self.reacquired = 0
 
     def load(self, name: str) -> int:
         return self.positions.get(name, 0)
 
     def save(self, name: str, position: int) -> None:
+        if not self.holds_lock:
+            raise LockLostError("lost the relay lock")
         self.positions[name] = position
+
+    def reacquire(self, stop: threading.Event) -> None:
+        self.reacquired += 1
+        self.holds_lock = True
 
 
 def planner_with_history(trips: int) -> TripPlanner:
@@ -118,7 +127,7 @@ class FlakyPublisher(RecordingPublisher):
 def test_a_running_relay_retries_a_failed_batch_until_the_broker_is_back() -> None:
     planner = planner_with_history(trips=2)
     publisher, positions = FlakyPublisher(failures=2), MemoryPositions()
-    relay = Relay(OutboxReader(planner.events), publisher, positions, poll_interval=0.001)
+    relay = Relay(OutboxReader(planner.events), publisher, positions, pacer=Pacer(0.001, 0.001))
     stop = threading.Event()
     runner = threading.Thread(target=relay.run, args=(stop,))
     runner.start()
@@ -132,3 +141,26 @@ def test_a_running_relay_retries_a_failed_batch_until_the_broker_is_back() -> No
     assert publisher.failures == 0
     assert positions.load(RELAY_POSITION) == 8
     assert [m.event.aggregate_version for m in publisher.published] == [1, 2, 3] * 2
+
+
+def test_a_relay_that_lost_its_lock_records_nothing_until_it_has_it_again() -> None:
+    planner = planner_with_history(trips=2)
+    publisher, positions = RecordingPublisher(), MemoryPositions()
+    positions.holds_lock = False
+    relay = Relay(OutboxReader(planner.events), publisher, positions, pacer=Pacer(0.001, 0.001))
+    with pytest.raises(LockLostError):
+        relay.relay_once()
+    assert positions.load(RELAY_POSITION) == 0  # published, but the position did not move
+
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while positions.load(RELAY_POSITION) < 8 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert positions.reacquired == 1
+    assert positions.load(RELAY_POSITION) == 8

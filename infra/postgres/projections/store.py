@@ -1,0 +1,222 @@
+"""The projection engine's store on PostgreSQL, for any projection and either generation.
+
+One batch is one transaction. It locks the aggregates it loads (an advisory lock per
+projection and aggregate, taken in a fixed order), so two writers of one aggregate (a worker
+during a rebalance, `itinera dlq retry`, a rebuild's swap) take turns. A live batch ends with
+a NOTIFY on `itinera_projections` (the projection's name), which wakes read-your-writes
+waiters. Errors that say the store is unavailable become TransientStoreError (retried);
+data errors (a value PostgreSQL refuses, a broken constraint) pass through and park.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Generic, TypeVar
+from uuid import UUID
+
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from infra.postgres.projections.names import (
+    LIVE,
+    Generation,
+    dead_letters_table,
+    tracking_table,
+)
+from infra.postgres.projections.tables import StateTables
+from projections.engine.ports import (
+    Change,
+    Current,
+    DeadLetter,
+    LaneMark,
+    StoreRefusedError,
+    TransientStoreError,
+)
+
+S = TypeVar("S")
+
+CHANNEL = "itinera_projections"
+
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
+@asynccontextmanager
+async def transient_errors() -> AsyncIterator[None]:
+    """Store errors that say "not now" become TransientStoreError; those that refuse the
+    data become StoreRefusedError."""
+    try:
+        yield
+    except (psycopg.DataError, psycopg.IntegrityError) as error:
+        raise StoreRefusedError(f"{type(error).__name__}: {error}") from error
+    except (psycopg.Error, PoolTimeout, OSError) as error:
+        raise TransientStoreError(f"{type(error).__name__}: {error}") from error
+
+
+class PostgresProjectionStore(Generic[S]):
+    def __init__(
+        self,
+        connect: Connect,
+        tables: StateTables[S],
+        gen: Generation = LIVE,
+        *,
+        notify: bool = True,
+    ) -> None:
+        self.tables = tables
+        self.gen = gen
+        self._connect = connect
+        self._notify = notify and gen == LIVE
+
+    @classmethod
+    def on_pool(
+        cls, pool: AsyncConnectionPool, tables: StateTables[S], gen: Generation = LIVE
+    ) -> PostgresProjectionStore[S]:
+        return cls(pool.connection, tables, gen)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[PostgresBatch[S]]:
+        async with transient_errors(), self._connect() as conn, conn.transaction():
+            yield PostgresBatch(conn, self.tables, self.gen)
+            if self._notify:
+                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.tables.projection))
+
+    async def offsets(self) -> dict[str, int]:
+        """How far this projection got on each lane."""
+        async with transient_errors(), self._connect() as conn:
+            cursor = await conn.execute(
+                "SELECT lane, applied_offset FROM projection_lanes WHERE projection = %s",
+                (self.tables.projection,),
+            )
+            return {lane: int(offset) for lane, offset in await cursor.fetchall()}
+
+    async def report_heads(self, heads: Mapping[str, int]) -> None:
+        if not heads:
+            return
+        async with transient_errors(), self._connect() as conn:
+            await conn.execute(
+                "INSERT INTO projection_lanes AS l (projection, lane, applied_offset,"
+                " progressed_at, head_offset, behind_since, reported_at)"
+                " SELECT %(p)s, lane, -1, now(), head, CASE WHEN head >= 0 THEN now() END, now()"
+                " FROM unnest(%(lanes)s::text[], %(heads)s::bigint[]) AS h(lane, head)"
+                " ON CONFLICT (projection, lane) DO UPDATE SET head_offset = excluded.head_offset,"
+                " behind_since = CASE WHEN excluded.head_offset <= l.applied_offset THEN NULL"
+                "   ELSE coalesce(l.behind_since, now()) END,"
+                " reported_at = now()",
+                {"p": self.tables.projection, "lanes": list(heads), "heads": list(heads.values())},
+            )
+
+
+class PostgresBatch(Generic[S]):
+    def __init__(self, conn: AsyncConnection, tables: StateTables[S], gen: Generation) -> None:
+        self._conn = conn
+        self._tables = tables
+        self._gen = gen
+        self._projection = tables.projection
+        self._tracking = gen.table(tracking_table(tables.projection))
+        self._letters = gen.table(dead_letters_table(tables.projection))
+
+    async def load(self, ids: Sequence[UUID]) -> dict[UUID, Current[S]]:
+        wanted = sorted(set(ids))
+        await self._conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s || id::text, 0))"
+            " FROM unnest(%s::uuid[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
+            (self._projection + ":", wanted),
+        )
+        cursor = await self._conn.execute(
+            sql.SQL(
+                "SELECT aggregate_id, version, parked FROM {} WHERE aggregate_id = ANY(%s)"
+            ).format(self._tracking),
+            (wanted,),
+        )
+        tracked = {row[0]: (int(row[1]), bool(row[2])) for row in await cursor.fetchall()}
+        states = await self._tables.load(self._conn, self._gen, list(tracked))
+        return {
+            aggregate_id: Current(version=version, parked=parked, state=states.get(aggregate_id))
+            for aggregate_id, (version, parked) in tracked.items()
+        }
+
+    async def save(self, changes: Mapping[UUID, Change[S]]) -> None:
+        if not changes:
+            return
+        await self._conn.execute(
+            sql.SQL(
+                "INSERT INTO {} AS t (aggregate_id, version)"
+                " SELECT * FROM unnest(%s::uuid[], %s::int[])"
+                " ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version"
+            ).format(self._tracking),
+            (list(changes), [change.version for change in changes.values()]),
+        )
+        await self._tables.save(self._conn, self._gen, changes)
+
+    async def park(self, aggregate_id: UUID, version: int, letters: Sequence[DeadLetter]) -> None:
+        await self._conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (aggregate_id, version, parked) VALUES (%s, %s, true)"
+                " ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version,"
+                " parked = true"
+            ).format(self._tracking),
+            (aggregate_id, version),
+        )
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(
+                sql.SQL(
+                    "INSERT INTO {} AS d (aggregate_id, aggregate_version, event_type, payload,"
+                    " error, attempts, failed) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (aggregate_id, aggregate_version) DO UPDATE"
+                    " SET failed = d.failed OR excluded.failed,"
+                    " error = CASE WHEN excluded.failed THEN excluded.error ELSE d.error END,"
+                    " attempts = d.attempts + excluded.attempts"
+                ).format(self._letters),
+                [
+                    (
+                        letter.aggregate_id,
+                        letter.aggregate_version,
+                        letter.event_type,
+                        letter.payload,
+                        letter.error,
+                        letter.attempts,
+                        letter.failed,
+                    )
+                    for letter in letters
+                ],
+            )
+
+    async def unpark(self, aggregate_id: UUID) -> None:
+        await self._conn.execute(
+            sql.SQL("DELETE FROM {} WHERE aggregate_id = %s").format(self._letters),
+            (aggregate_id,),
+        )
+        await self._conn.execute(
+            sql.SQL("UPDATE {} SET parked = false WHERE aggregate_id = %s").format(self._tracking),
+            (aggregate_id,),
+        )
+
+    async def forget(self, aggregate_id: UUID) -> None:
+        await self._tables.forget(self._conn, self._gen, aggregate_id)
+        await self._conn.execute(
+            sql.SQL("DELETE FROM {} WHERE aggregate_id = %s").format(self._tracking),
+            (aggregate_id,),
+        )
+
+    async def mark(self, marks: Sequence[LaneMark]) -> None:
+        if not marks:
+            return
+        await self._conn.execute(
+            "INSERT INTO projection_lanes AS l (projection, lane, applied_offset,"
+            " applied_event_at, progressed_at)"
+            " SELECT %s, lane, applied, event_at, now()"
+            " FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[])"
+            " AS m(lane, applied, event_at)"
+            " ON CONFLICT (projection, lane) DO UPDATE SET"
+            " applied_offset = greatest(l.applied_offset, excluded.applied_offset),"
+            " applied_event_at = coalesce(excluded.applied_event_at, l.applied_event_at),"
+            " progressed_at = CASE WHEN excluded.applied_offset > l.applied_offset"
+            "   THEN now() ELSE l.progressed_at END",
+            (
+                self._projection,
+                [m.lane for m in marks],
+                [m.offset for m in marks],
+                [m.event_at for m in marks],
+            ),
+        )

@@ -1,0 +1,20 @@
+"""Every projection the drivers run. Adding a read model is declaring a projection module
+and listing it here (with its tables' adapter in infra)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.engine.projection import Projection
+from projections.trip_views import TRIP_VIEWS
+from projections.user_directory import USER_DIRECTORY
+
+PROJECTIONS: tuple[Projection[Any], ...] = (TRIP_VIEWS, USER_DIRECTORY)
+
+
+def projection_named(name: str) -> Projection[Any]:
+    for projection in PROJECTIONS:
+        if projection.name == name:
+            return projection
+    known = ", ".join(p.name for p in PROJECTIONS)
+    raise KeyError(f"no projection {name!r} (known: {known})")

@@ -1,0 +1,209 @@
+"""Rebuilding a projection from the event store, blue/green.
+
+1. Note the log's head, and fill shadow tables with every event up to it, read in aggregate
+   order (each aggregate's events together, so each state is written once per batch).
+2. Catch up, in log order, with what arrived meanwhile; index the shadow; catch up again.
+3. Swap: in one transaction the live tables are locked, the last events are applied to the
+   shadow and the shadow takes the live tables' place. Until then the old tables serve.
+
+The same Applier as live processing folds the same contracts, so a rebuild equals live
+processing. Poison parks as it does live (at once: a rebuild has nobody to wait for), and the
+events operators skipped (`itinera dlq skip`) stay skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from projections.engine.applier import Applier, Outcome, RetryPolicy
+from projections.engine.ports import Delivery, EventSource, ProjectionStore
+from projections.engine.projection import Projection
+from streams.contracts import EventEnvelope
+from streams.outbox import OutboxBatch
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+SCAN_BATCH = 5_000  # events per batch when scanning
+TAIL_BATCH = 2_000  # notifications per batch when catching up in log order
+AT_ONCE = RetryPolicy(attempts=1)
+
+
+class EventLog(EventSource, Protocol):
+    def head(self) -> int: ...
+
+    def count(self, topics: tuple[str, ...], up_to: int) -> int: ...
+
+    def by_aggregate(
+        self, topics: tuple[str, ...], up_to: int, after: tuple[UUID, int] | None, limit: int
+    ) -> list[EventEnvelope]: ...
+
+    def read_after(self, position: int, limit: int) -> OutboxBatch: ...
+
+
+class RebuildTarget(Protocol[S]):
+    """Where a projection's tables are created, filled and swapped (its schema)."""
+
+    def rebuild_lock(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def skipped(self) -> dict[UUID, frozenset[int]]: ...
+
+    async def prepare_shadow(self) -> None: ...
+
+    def shadow_store(self) -> ProjectionStore[S]: ...
+
+    async def index_shadow(self) -> None: ...
+
+    async def drop_shadow(self) -> None: ...
+
+    def swap(
+        self, version: int, events: int, seconds: float
+    ) -> AbstractAsyncContextManager[ProjectionStore[S]]: ...
+
+
+class Progress(Protocol):
+    def start(self, projection: str, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, projection: str, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    projection: str
+    version: int
+    events: int
+    parked: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+async def rebuild(
+    projection: Projection[S],
+    target: RebuildTarget[S],
+    events: EventLog,
+    *,
+    progress: Progress | None = None,
+    scan_batch: int = SCAN_BATCH,
+) -> RebuildReport:
+    """Rebuild `projection` into new tables and swap them in; refused (RebuildRunningError)
+    while another rebuild of it runs."""
+    shown = progress or NoProgress()
+    async with target.rebuild_lock():
+        started = time.monotonic()
+        skipped = await target.skipped()
+        await target.prepare_shadow()
+        try:
+            shadow = Applier(projection, target.shadow_store(), events, AT_ONCE, skipped=skipped)
+            outcome = Outcome()
+            head = await asyncio.to_thread(events.head)
+            shown.start(
+                projection.name, await asyncio.to_thread(events.count, projection.topics, head)
+            )
+            await _scan(projection, shadow, events, head, scan_batch, shown, outcome)
+            position = await _catch_up(projection, shadow, events, head, shown, outcome)
+            await target.index_shadow()
+            position = await _catch_up(projection, shadow, events, position, shown, outcome)
+            seconds = time.monotonic() - started
+            async with target.swap(projection.version, outcome.applied, seconds) as final:
+                last = Applier(projection, final, events, AT_ONCE, skipped=skipped)
+                await _catch_up(projection, last, events, position, shown, outcome)
+        except BaseException:
+            await asyncio.shield(target.drop_shadow())
+            raise
+        finally:
+            shown.finish()
+    report = RebuildReport(
+        projection.name, projection.version, outcome.applied, outcome.parked, seconds
+    )
+    log.info(
+        "%s rebuilt: version %d, %d events in %.1f s (%.0f/s), %d parked",
+        report.projection,
+        report.version,
+        report.events,
+        report.seconds,
+        report.rate,
+        report.parked,
+    )
+    return report
+
+
+async def _scan(
+    projection: Projection[S],
+    shadow: Applier[S],
+    events: EventLog,
+    head: int,
+    batch: int,
+    progress: Progress,
+    outcome: Outcome,
+) -> None:
+    """Every event up to `head`, in aggregate order; the next batch is read while one is
+    applied."""
+
+    def read(after: tuple[UUID, int] | None) -> list[EventEnvelope]:
+        return events.by_aggregate(projection.topics, head, after, batch)
+
+    next_read = asyncio.create_task(asyncio.to_thread(read, None))
+    try:
+        while found := await next_read:
+            last = found[-1]
+            next_read = asyncio.create_task(
+                asyncio.to_thread(read, (last.aggregate_id, last.aggregate_version))
+            )
+            _add(outcome, await shadow.apply(_deliveries(found)))
+            progress.advance(len(found))
+    finally:
+        next_read.cancel()
+
+
+async def _catch_up(
+    projection: Projection[S],
+    applier: Applier[S],
+    events: EventLog,
+    position: int,
+    progress: Progress,
+    outcome: Outcome,
+) -> int:
+    """Apply the projection's events after `position` in log order; returns the last
+    position read."""
+    while True:
+        batch = await asyncio.to_thread(events.read_after, position, TAIL_BATCH)
+        if batch.last_position == position:
+            return position
+        mine = [m.event for m in batch.messages if m.topic in projection.topics]
+        _add(outcome, await applier.apply(_deliveries(mine)))
+        progress.advance(len(mine))
+        position = batch.last_position
+
+
+def _deliveries(events: Sequence[EventEnvelope]) -> list[Delivery]:
+    return [Delivery(e.aggregate_id, e.aggregate_version, e) for e in events]
+
+
+def _add(total: Outcome, batch: Outcome) -> None:
+    total.applied += batch.applied
+    total.parked += batch.parked
+    total.parked_aggregates.extend(batch.parked_aggregates)
