@@ -29,6 +29,7 @@ from write_side.errors import (
     DestinationNotFoundError,
     EmailTakenError,
     EndBeforeStartError,
+    EventStoreUnavailableError,
     FieldConflictError,
     ForbiddenError,
     InvalidCredentialsError,
@@ -76,6 +77,7 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     UserNotFoundError: (404, "user_not_found"),
     UserProfileNotFoundError: (404, "user_not_found"),
     RateLimitedError: (429, "rate_limited"),
+    EventStoreUnavailableError: (503, "event_store_unavailable"),
     ForbiddenError: (403, "forbidden"),
     InvalidStatusTransitionError: (422, "invalid_status_transition"),
     LastOwnerError: (422, "last_owner"),
@@ -110,6 +112,8 @@ def _headers(exc: Exception) -> dict[str, str] | None:
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, RateLimitedError):
         return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    if isinstance(exc, EventStoreUnavailableError):
+        return {"Retry-After": "1"}
     return None
 
 

@@ -38,4 +38,5 @@ COMMAND = {
     422: "validation_failed (details list the fields), idempotency_key_reused, or a domain "
     "rule: end_before_start, dates_outside_trip, times_outside_destination, "
     "invalid_status_transition, last_owner, invalid_time_zone, invalid_currency",
+    503: "event_store_unavailable (nothing was recorded; Retry-After)",
 }

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         gt=0,
         description="A projection behind and making no progress this long is reported stalled.",
     )
+    rebuild_jobs: int = Field(
+        default=0,
+        ge=0,
+        description="Processes that scan the event store during a rebuild (0: one per core; "
+        "small histories use one).",
+    )
     worker_fetch_max_wait_ms: int = Field(
         default=50,
         ge=0,

@@ -41,6 +41,7 @@ from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.user_directory import PostgresUserDirectory
 from infra.progress import LineProgress
+from infra.rebuild_jobs import jobs_for, parallel_scan
 from infra.settings import Settings
 from projections.catalogue import PROJECTIONS
 from projections.embedded import EmbeddedProjector
@@ -159,6 +160,7 @@ class EngineUnit:
 
 @dataclass
 class ProjectionEngine:
+    settings: Settings
     units: list[EngineUnit]
     events: PostgresEventLog
     pool: AsyncConnectionPool
@@ -171,7 +173,14 @@ class ProjectionEngine:
         return [unit.applier for unit in self.units]
 
     async def rebuild(self, unit: EngineUnit, progress: Progress | None = None) -> RebuildReport:
-        return await rebuild(unit.projection, unit.schema, self.events, progress=progress)
+        """Rebuild one projection; a large history is scanned by several processes."""
+        topics = unit.projection.topics
+        count = await asyncio.to_thread(self.events.count, topics, self.events.head())
+        jobs = jobs_for(self.settings, count)
+        parallel = parallel_scan(self.settings, unit.projection.name, jobs) if jobs > 1 else None
+        return await rebuild(
+            unit.projection, unit.schema, self.events, progress=progress, parallel=parallel
+        )
 
     async def rebuild_outdated(self) -> None:
         """Rebuild each projection whose live tables hold another version than the code's
@@ -232,7 +241,7 @@ def projection_engine(
             )
         )
     return ProjectionEngine(
-        units, PostgresEventLog(require_database_url(settings), events), pool, source
+        settings, units, PostgresEventLog(require_database_url(settings), events), pool, source
     )
 
 

@@ -71,20 +71,22 @@ async def trip_detail(
 ) -> Consistent:
     """The trip as its member sees it. With `min_version`, waits (bounded) until the view
     reflects at least that version: read-your-writes across the pipeline. A version the
-    trip has not reached is refused at once; on timeout the view is returned marked stale."""
+    trip has not reached is refused at once; on timeout the view is returned marked stale.
+
+    Who may read it comes from the view when the view is current; from the event store when
+    the view cannot be trusted with it (parked, or behind the version asked for)."""
     deadline = time.monotonic() + reading.timeout
-    checked = False
+    vouched = False  # the event store says the viewer may read the trip
     while True:
         ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
         stored = await reading.store.get_trip(trip_id)
-        if stored is not None and not await _readable(reading, stored, viewer_id):
-            raise TripViewNotFoundError(trip_id)
-        reached = stored is not None and stored.view.version >= (min_version or 0)
-        if min_version is None or reached or (stored is not None and stored.parked):
+        if min_version is None or (
+            stored is not None and (stored.parked or stored.view.version >= min_version)
+        ):
             break
-        if not checked:
-            await _check_reachable(reading, trip_id, viewer_id, min_version, stored)
-            checked = True
+        if not vouched:
+            await _check_reachable(reading, trip_id, viewer_id, min_version)
+            vouched = True
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
@@ -94,17 +96,22 @@ async def trip_detail(
             await reading.changes.wait(TRIP_VIEWS, ticket, remaining)
     if stored is None:
         raise TripViewNotFoundError(trip_id)
+    behind = min_version is not None and stored.view.version < min_version
+    if stored.parked or behind:
+        readable = vouched or await reading.authority.readable_by(trip_id, viewer_id)
+    else:
+        readable = stored.view.readable_by(viewer_id)
+    if not readable:
+        raise TripViewNotFoundError(trip_id)
     if stored.parked:
         return Consistent(stored.view, PARKED)
-    behind = min_version is not None and stored.view.version < min_version
     return Consistent(stored.view, BEHIND if behind else None)
 
 
-async def _check_reachable(
-    reading: Reading, trip_id: UUID, viewer_id: UUID, wanted: int, stored: StoredTrip | None
-) -> None:
-    """Refuse to wait for what will never come: an unknown trip, or a version it lacks."""
-    if stored is None and not await reading.authority.readable_by(trip_id, viewer_id):
+async def _check_reachable(reading: Reading, trip_id: UUID, viewer_id: UUID, wanted: int) -> None:
+    """Refuse to wait for what will never come: a trip the viewer may not read (or that does
+    not exist), or a version the trip has not reached."""
+    if not await reading.authority.readable_by(trip_id, viewer_id):
         raise TripViewNotFoundError(trip_id)
     version = await reading.authority.version(trip_id)
     if version is None:

@@ -66,6 +66,9 @@ def _stored_fields(published: Published, state: bytes) -> dict[str, Any] | None:
     if type(raw) is not dict or raw.get("class_version", 1) != published.class_version:
         return None
     try:
-        return {k: _plain(v) if type(v) in (dict, list) else v for k, v in raw.items()}
+        for key, value in raw.items():
+            if type(value) is dict or type(value) is list:
+                raw[key] = _plain(value)
     except _NeedsExactDecoding:
         return None
+    return raw

@@ -48,3 +48,17 @@ def poison_titles_while_fault_file_exists(projection: Projection[Any]) -> Projec
         return projection
     flag = Path(os.environ[FAULT_FILE])
     return failing_on(projection, lambda event: titled_poison(event) and flag.exists())
+
+
+def next_version_shouting(projection: Projection[Any]) -> Projection[Any]:
+    """ITINERA_PROJECTION_WRAPPER hook: the trip views projection as a next version would
+    declare it, with a changed shape (titles in upper case)."""
+    if projection.name != "trip_views":
+        return projection
+    finish = projection.finish
+
+    def shouting(document: Any) -> Any:
+        finished = finish(document)
+        return {**finished, "title": finished["title"].upper()}
+
+    return replace(projection, version=projection.version + 1, finish=shouting)

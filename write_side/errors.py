@@ -9,6 +9,13 @@ class DomainError(Exception):
     """Base of every error the write side raises on purpose."""
 
 
+class EventStoreUnavailableError(DomainError):
+    """The event store could not record the command now; nothing was recorded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The event store is unavailable, try again: {reason}")
+
+
 class NotFoundError(DomainError):
     """The addressed entity does not exist (or does not exist for this actor)."""
 

@@ -4,13 +4,19 @@ every aggregate of Itinera is saved to and loaded from."""
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    InterfaceError,
+    JSONTranscoder,
+    OperationalError,
+    Transcoding,
+)
 
+from write_side.errors import EventStoreUnavailableError
 from write_side.trips.snapshots import TRIP_SNAPSHOT_INTERVAL, trip_state_transcodings
 from write_side.trips.trip import Trip
 
@@ -42,6 +48,14 @@ class EventStore(Application[UUID]):
         transcoder.register(DateAsISO())
         for transcoding in trip_state_transcodings():
             transcoder.register(transcoding)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save, or raise EventStoreUnavailableError when the store cannot record it now (its
+        connection is lost, or its insert lock is held past the lock timeout)."""
+        try:
+            return super().save(*objs, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is a `kind`, else None."""

@@ -70,6 +70,7 @@ def rebuild(
     tables serve until then). Refused while another rebuild of the same projection runs."""
     from infra.postgres.projections.schema import RebuildRunningError
     from infra.progress import progress_display
+    from infra.rebuild_jobs import tune_gc_for_throughput
     from projections.catalogue import projection_named
 
     if (projection is None) == (not every):
@@ -81,6 +82,7 @@ def rebuild(
             raise fail(str(error.args[0])) from None
 
     async def work(settings: Settings, engine: ProjectionEngine) -> None:
+        tune_gc_for_throughput()
         for unit in engine.units:
             if projection is not None and unit.projection.name != projection:
                 continue

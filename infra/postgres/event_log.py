@@ -48,19 +48,25 @@ class PostgresEventLog:
         return int(row[0]) if row else 0
 
     def by_aggregate(
-        self, topics: tuple[str, ...], up_to: int, after: tuple[UUID, int] | None, limit: int
+        self,
+        topics: tuple[str, ...],
+        up_to: int,
+        after: tuple[UUID, int] | None,
+        limit: int,
+        before: UUID | None = None,
     ) -> list[EventEnvelope]:
         """The next `limit` events at or below position `up_to`, ordered by aggregate and
-        version, after the (aggregate, version) `after`."""
+        version, after the (aggregate, version) `after` and of aggregates below `before`."""
         start = after or (UUID(int=0), 0)
         rows = self._conn.execute(
             sql.SQL(
                 "SELECT originator_id, originator_version, topic, state FROM {}"
                 " WHERE (originator_id, originator_version) > (%s, %s)"
+                " AND (%s::uuid IS NULL OR originator_id < %s::uuid)"
                 " AND notification_id <= %s AND topic = ANY(%s)"
                 " ORDER BY originator_id, originator_version LIMIT %s"
             ).format(self._table),
-            (*start, up_to, stored_topics_of(*topics), limit),
+            (*start, before, before, up_to, stored_topics_of(*topics), limit),
             binary=True,
         ).fetchall()
         events = []

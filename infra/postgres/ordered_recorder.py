@@ -10,12 +10,26 @@ save, and commit order equal to id order. The lock is held until the save commit
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Sequence
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 TOPIC = "infra.postgres.ordered_recorder:OrderedPostgresApplicationRecorder"
+
+INSERT_ATTEMPTS = 10  # as eventsourcing retries a lost connection
+INSERT_RETRY_WAIT = 0.2
+_insert_once = PostgresApplicationRecorder.insert_events.__wrapped__  # without its retries
+
+
+class EventStoreBusyError(OperationalError):
+    """The insert lock could not be had within the lock timeout: a stuck writer or an
+    anti-wraparound VACUUM holds it. Retrying at once would only queue behind it again."""
 
 
 class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -51,3 +65,20 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
             table=table,
             channel=Identifier(self.channel_name),
         )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert with eventsourcing's retries on a lost connection, but none when the lock
+        timed out: that fails at once, with its own error."""
+        for attempt in range(1, INSERT_ATTEMPTS + 1):
+            try:
+                ids: Sequence[int] | None = _insert_once(self, stored_events, **kwargs)
+                return ids
+            except (InterfaceError, OperationalError) as error:
+                if isinstance(error.__cause__, psycopg.errors.LockNotAvailable):
+                    raise EventStoreBusyError(str(error)) from error
+                if attempt == INSERT_ATTEMPTS:
+                    raise
+                time.sleep(INSERT_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
+        raise AssertionError("unreachable")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -43,7 +43,12 @@ class EventLog(EventSource, Protocol):
     def count(self, topics: tuple[str, ...], up_to: int) -> int: ...
 
     def by_aggregate(
-        self, topics: tuple[str, ...], up_to: int, after: tuple[UUID, int] | None, limit: int
+        self,
+        topics: tuple[str, ...],
+        up_to: int,
+        after: tuple[UUID, int] | None,
+        limit: int,
+        before: UUID | None = None,
     ) -> list[EventEnvelope]: ...
 
     def read_after(self, position: int, limit: int) -> OutboxBatch: ...
@@ -77,6 +82,29 @@ class Progress(Protocol):
     def finish(self) -> None: ...
 
 
+# Scans the events up to a head into the shadow tables, in several processes at once.
+ParallelScan = Callable[[int, Progress], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Aggregates whose ids are at or above `start` and below `stop` (None: unbounded)."""
+
+    start: UUID | None = None
+    stop: UUID | None = None
+
+
+EVERY_KEY = KeyRange()
+
+
+def key_ranges(count: int) -> list[KeyRange]:
+    """`count` ranges of equal width covering every UUID (aggregate ids are random)."""
+    bounds = [UUID(int=(2**128 * n) // count) for n in range(1, count)]
+    starts: list[UUID | None] = [None, *bounds]
+    stops: list[UUID | None] = [*bounds, None]
+    return [KeyRange(start, stop) for start, stop in zip(starts, stops, strict=True)]
+
+
 class NoProgress:
     def start(self, projection: str, total: int) -> None:
         pass
@@ -108,9 +136,11 @@ async def rebuild(
     *,
     progress: Progress | None = None,
     scan_batch: int = SCAN_BATCH,
+    parallel: ParallelScan | None = None,
 ) -> RebuildReport:
     """Rebuild `projection` into new tables and swap them in; refused (RebuildRunningError)
-    while another rebuild of it runs."""
+    while another rebuild of it runs. With `parallel`, the scan runs there (each process
+    scanning a range of aggregates into the same shadow tables)."""
     shown = progress or NoProgress()
     async with target.rebuild_lock():
         started = time.monotonic()
@@ -123,14 +153,20 @@ async def rebuild(
             shown.start(
                 projection.name, await asyncio.to_thread(events.count, projection.topics, head)
             )
-            await _scan(projection, shadow, events, head, scan_batch, shown, outcome)
+            if parallel is None:
+                await scan(projection, shadow, events, head, scan_batch, shown, outcome)
+            else:
+                _add(outcome, await parallel(head, shown))
+            log.debug("%s: scanned to %d at %.1f s", projection.name, head, _since(started))
             position = await _catch_up(projection, shadow, events, head, shown, outcome)
             await target.index_shadow()
             position = await _catch_up(projection, shadow, events, position, shown, outcome)
+            log.debug("%s: caught up to %d at %.1f s", projection.name, position, _since(started))
             seconds = time.monotonic() - started
             async with target.swap(projection.version, outcome.applied, seconds) as final:
                 last = Applier(projection, final, events, AT_ONCE, skipped=skipped)
                 await _catch_up(projection, last, events, position, shown, outcome)
+            log.debug("%s: swapped at %.1f s", projection.name, _since(started))
         except BaseException:
             await asyncio.shield(target.drop_shadow())
             raise
@@ -151,7 +187,7 @@ async def rebuild(
     return report
 
 
-async def _scan(
+async def scan(
     projection: Projection[S],
     shadow: Applier[S],
     events: EventLog,
@@ -159,14 +195,16 @@ async def _scan(
     batch: int,
     progress: Progress,
     outcome: Outcome,
+    keys: KeyRange = EVERY_KEY,
 ) -> None:
-    """Every event up to `head`, in aggregate order; the next batch is read while one is
-    applied."""
+    """Every event up to `head` of the aggregates in `keys`, in aggregate order; the next
+    batch is read while one is applied."""
 
     def read(after: tuple[UUID, int] | None) -> list[EventEnvelope]:
-        return events.by_aggregate(projection.topics, head, after, batch)
+        return events.by_aggregate(projection.topics, head, after, batch, keys.stop)
 
-    next_read = asyncio.create_task(asyncio.to_thread(read, None))
+    first = None if keys.start is None else (keys.start, 0)
+    next_read = asyncio.create_task(asyncio.to_thread(read, first))
     try:
         while found := await next_read:
             last = found[-1]
@@ -187,16 +225,23 @@ async def _catch_up(
     progress: Progress,
     outcome: Outcome,
 ) -> int:
-    """Apply the projection's events after `position` in log order; returns the last
-    position read."""
-    while True:
+    """Apply the projection's events after `position`, in log order, up to the log's head as
+    it is now (what arrives meanwhile is the next catch-up's, or the live drivers' after the
+    swap); returns the position reached."""
+    head = await asyncio.to_thread(events.head)
+    while position < head:
         batch = await asyncio.to_thread(events.read_after, position, TAIL_BATCH)
         if batch.last_position == position:
-            return position
+            break
         mine = [m.event for m in batch.messages if m.topic in projection.topics]
         _add(outcome, await applier.apply(_deliveries(mine)))
         progress.advance(len(mine))
         position = batch.last_position
+    return position
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started
 
 
 def _deliveries(events: Sequence[EventEnvelope]) -> list[Delivery]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -93,3 +93,11 @@ def test_a_contract_survives_the_wire_unchanged() -> None:
 def test_unknown_or_malformed_messages_are_rejected(raw: bytes) -> None:
     with pytest.raises(ValidationError):
         parse_trip_event(raw)
+
+
+def test_the_contracts_event_id_is_the_uuid5_of_the_stored_event() -> None:
+    from streams.mapping import _event_id_hex
+
+    for version in (1, 2, 99, 123456):
+        aggregate_id = uuid4()
+        assert UUID(_event_id_hex(aggregate_id, version)) == event_id_of(aggregate_id, version)

@@ -1,8 +1,10 @@
 """The projection engine's store on PostgreSQL, for any projection and either generation.
 
 One batch is one transaction. It locks the aggregates it loads (an advisory lock per
-projection and aggregate, taken in a fixed order), so two writers of one aggregate (a worker
-during a rebalance, `itinera dlq retry`, a rebuild's swap) take turns. A live batch ends with
+projection, generation and aggregate, taken in a fixed order), so two writers of one
+aggregate's live state (a worker during a rebalance, `itinera dlq retry`) take turns; a
+rebuild's writers lock in the shadow's name, so a swap never waits on a live batch that waits
+on the swap. A live batch ends with
 a NOTIFY on `itinera_projections` (the projection's name), which wakes read-your-writes
 waiters. Errors that say the store is unavailable become TransientStoreError (retried);
 data errors (a value PostgreSQL refuses, a broken constraint) pass through and park.
@@ -120,12 +122,12 @@ class PostgresBatch(Generic[S]):
         wanted = sorted(set(ids))
         await self._conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s || id::text, 0))"
-            " FROM unnest(%s::uuid[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
-            (self._projection + ":", wanted),
+            " FROM unnest(%b::uuid[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
+            (f"{self._projection}{self._gen.suffix}:", wanted),
         )
         cursor = await self._conn.execute(
             sql.SQL(
-                "SELECT aggregate_id, version, parked FROM {} WHERE aggregate_id = ANY(%s)"
+                "SELECT aggregate_id, version, parked FROM {} WHERE aggregate_id = ANY(%b)"
             ).format(self._tracking),
             (wanted,),
         )
@@ -142,7 +144,7 @@ class PostgresBatch(Generic[S]):
         await self._conn.execute(
             sql.SQL(
                 "INSERT INTO {} AS t (aggregate_id, version)"
-                " SELECT * FROM unnest(%s::uuid[], %s::int[])"
+                " SELECT * FROM unnest(%b::uuid[], %b::int[])"
                 " ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version"
             ).format(self._tracking),
             (list(changes), [change.version for change in changes.values()]),
@@ -206,7 +208,7 @@ class PostgresBatch(Generic[S]):
             "INSERT INTO projection_lanes AS l (projection, lane, applied_offset,"
             " applied_event_at, progressed_at)"
             " SELECT %s, lane, applied, event_at, now()"
-            " FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[])"
+            " FROM unnest(%b::text[], %b::bigint[], %b::timestamptz[])"
             " AS m(lane, applied, event_at)"
             " ON CONFLICT (projection, lane) DO UPDATE SET"
             " applied_offset = greatest(l.applied_offset, excluded.applied_offset),"

@@ -53,7 +53,7 @@ class TripViewTables:
         if not ids:
             return {}
         cursor = await conn.execute(
-            sql.SQL("SELECT trip_id, view FROM {} WHERE trip_id = ANY(%s)").format(
+            sql.SQL("SELECT trip_id, view FROM {} WHERE trip_id = ANY(%b)").format(
                 gen.table("trip_views")
             ),
             (ids,),
@@ -85,7 +85,7 @@ class TripViewTables:
                 sql.SQL(
                     "INSERT INTO {} (trip_id, version, view, updated_at)"
                     " SELECT id, v, doc::jsonb, at::timestamptz"
-                    " FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::text[])"
+                    " FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::text[])"
                     " AS t(id, v, doc, at)"
                     " ON CONFLICT (trip_id) DO UPDATE SET version = excluded.version,"
                     " view = excluded.view, updated_at = excluded.updated_at"
@@ -99,7 +99,7 @@ class TripViewTables:
             )
         if gone:
             await conn.execute(
-                sql.SQL("DELETE FROM {} WHERE trip_id = ANY(%s)").format(views), (gone,)
+                sql.SQL("DELETE FROM {} WHERE trip_id = ANY(%b)").format(views), (gone,)
             )
 
     async def _save_lists(
@@ -117,7 +117,7 @@ class TripViewTables:
             await conn.execute(
                 sql.SQL(
                     "DELETE FROM {} WHERE (user_id, trip_id) IN"
-                    " (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))"
+                    " (SELECT * FROM unnest(%b::uuid[], %b::uuid[]))"
                 ).format(lists),
                 ([user for user, _ in removed], [trip for _, trip in removed]),
             )
@@ -127,8 +127,8 @@ class TripViewTables:
             await conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (user_id, trip_id, role, title, start_date, end_date, status)"
-                    " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[],"
-                    " %s::date[], %s::date[], %s::text[])"
+                    " SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::text[],"
+                    " %b::date[], %b::date[], %b::text[])"
                     " ON CONFLICT (user_id, trip_id) DO UPDATE SET role = excluded.role,"
                     " title = excluded.title, start_date = excluded.start_date,"
                     " end_date = excluded.end_date, status = excluded.status"
@@ -148,13 +148,13 @@ class TripViewTables:
         items = gen.table("trip_items")
         if removed:
             await conn.execute(
-                sql.SQL("DELETE FROM {} WHERE item_id = ANY(%s::uuid[])").format(items), (removed,)
+                sql.SQL("DELETE FROM {} WHERE item_id = ANY(%b::uuid[])").format(items), (removed,)
             )
         if added:
             await conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (item_id, trip_id)"
-                    " SELECT * FROM unnest(%s::uuid[], %s::uuid[])"
+                    " SELECT * FROM unnest(%b::uuid[], %b::uuid[])"
                     " ON CONFLICT (item_id) DO UPDATE SET trip_id = excluded.trip_id"
                 ).format(items),
                 (list(added), list(added.values())),

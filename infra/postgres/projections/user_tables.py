@@ -48,7 +48,7 @@ class UserDirectoryTables:
             return {}
         cursor = conn.cursor(row_factory=dict_row)
         await cursor.execute(
-            sql.SQL("SELECT user_id, {} FROM {} WHERE user_id = ANY(%s)").format(
+            sql.SQL("SELECT user_id, {} FROM {} WHERE user_id = ANY(%b)").format(
                 sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)), gen.table("user_directory")
             ),
             (ids,),
@@ -75,7 +75,7 @@ class UserDirectoryTables:
         table = gen.table("user_directory")
         if stored:
             arrays = sql.SQL(", ").join(
-                sql.SQL("%s::{}[]").format(sql.SQL(kind)) for kind in ("uuid", *_TYPES)
+                sql.SQL("%b::{}[]").format(sql.SQL(kind)) for kind in ("uuid", *_TYPES)
             )
             names = sql.SQL(", ").join(map(sql.Identifier, ("user_id", *_COLUMNS)))
             updates = sql.SQL(", ").join(
@@ -91,7 +91,7 @@ class UserDirectoryTables:
             )
         if gone:
             await conn.execute(
-                sql.SQL("DELETE FROM {} WHERE user_id = ANY(%s)").format(table), (gone,)
+                sql.SQL("DELETE FROM {} WHERE user_id = ANY(%b)").format(table), (gone,)
             )
 
     async def forget(self, conn: AsyncConnection, gen: Generation, aggregate_id: UUID) -> None:
