@@ -24,7 +24,9 @@ from eventsourcing.utils import get_topic
 from streams import contracts as c
 from streams import user_contracts as u
 from streams.topics import TRIP_EVENTS, USER_EVENTS
-from write_side.identity.user import User
+from write_side.identity.user import EmailIndex, User, UsernameIndex
+from write_side.trips.activity_index import ActivityIndex
+from write_side.trips.destination_index import DestinationIndex
 from write_side.trips.trip import Trip
 
 Fields = Mapping[str, Any]
@@ -205,6 +207,10 @@ PUBLISHED: tuple[Published, ...] = (
     Published(_event(User, "PasswordChanged"), USER_EVENTS, u.UserPasswordChanged, _nothing),
     Published(_event(User, "Deactivated"), USER_EVENTS, u.UserDeactivated, _nothing),
 )
+
+# Aggregates whose events never leave the event store: lookups the write side keeps for
+# itself (uniqueness of emails and usernames, which trip holds a destination or activity).
+UNPUBLISHED: tuple[type[Any], ...] = (EmailIndex, UsernameIndex, DestinationIndex, ActivityIndex)
 
 _BY_STORED_TOPIC = {published.stored_topic: published for published in PUBLISHED}
 

