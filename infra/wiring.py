@@ -30,6 +30,7 @@ from infra.postgres.event_log import PostgresEventLog
 from infra.postgres.idempotency import PostgresIdempotencyStore
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
+from infra.postgres.ordered_recorder import notice_channel
 from infra.postgres.projections.catalogue import catalogue
 from infra.postgres.projections.dead_letters import DeadLetters
 from infra.postgres.projections.schema import (
@@ -54,6 +55,7 @@ from projections.engine.rebuild import Progress, RebuildReport, rebuild
 from read_side.store import ProjectionChanges, TripReadStore
 from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
+from streams.pacing import Pacer
 from write_side.event_store import EventStore
 from write_side.identity.accounts import Accounts
 from write_side.identity.ports import RateLimiter, RevocationStore
@@ -207,6 +209,20 @@ class ProjectionEngine:
             for unit in self.units
         }
 
+    async def report_parked(self) -> None:
+        """Say at start which projections hold parked trips (they serve what they can)."""
+        found = await projections_health(
+            self.pool, [u.projection for u in self.units], timedelta(days=1)
+        )
+        for health in found:
+            if health.parked:
+                log.warning(
+                    "%s: %d aggregates parked (%d dead letters); see `itinera dlq list`",
+                    health.name,
+                    health.parked,
+                    health.dead_letters,
+                )
+
     def close(self) -> None:
         self.events.close()
 
@@ -281,8 +297,7 @@ class Container:
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
-    _closing: list[Any] = field(default_factory=list)
-    _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _closing: list[Any] = field(default_factory=list)  # called (and awaited) in order
 
     async def projection_health(self) -> list[ProjectionHealth]:
         return await projections_health(
@@ -292,10 +307,6 @@ class Container:
         )
 
     async def close(self) -> None:
-        for task in self._background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         for closable in self._closing:
             result = closable()
             if asyncio.iscoroutine(result):
@@ -324,7 +335,10 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         open=False,
     )
     await asyncio.to_thread(sync_pool.open, True)
-    changes = PostgresChanges(require_database_url(settings))
+    in_process = settings.project_in_process
+    changes = PostgresChanges(
+        require_database_url(settings), notice_channel(events) if in_process else None
+    )
     await changes.start()
     container = Container(
         settings=settings,
@@ -347,10 +361,16 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         container._closing.append(engine.close)
         await engine.rebuild_outdated()
         projector = EmbeddedProjector(
-            outbox, engine.appliers(), batch_size=settings.projection_batch_size
+            outbox,
+            engine.appliers(),
+            batch_size=settings.projection_batch_size,
+            pacer=Pacer(slowest=settings.relay_poll_interval),
+            new_events=changes.appends(),
         )
         await projector.catch_up()
-        container._background.append(asyncio.create_task(projector.run()))
+        await engine.report_parked()
+        running = asyncio.create_task(projector.run(), name="embedded-projector")
+        container._closing.insert(0, partial(projector.stop, running))
     try:
         yield container
     finally:

@@ -9,6 +9,7 @@ nothing. A failing event parks its aggregate; it never stops the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -26,6 +27,15 @@ RETRY_SECONDS = 1.0
 HEAD_REPORT_SECONDS = 1.0
 
 
+class NewEvents(Protocol):
+    """Notices of appends to the event store: take a ticket before reading the log, then
+    wait for a notice after it (or the timeout)."""
+
+    def ticket(self) -> int: ...
+
+    async def wait(self, ticket: int, timeout: float) -> None: ...
+
+
 class LogSource(Protocol):
     def read_after(self, position: int, limit: int) -> OutboxBatch: ...
 
@@ -40,13 +50,16 @@ class EmbeddedProjector:
         *,
         batch_size: int = 500,
         pacer: Pacer | None = None,
+        new_events: NewEvents | None = None,
     ) -> None:
         self._source = source
         self._appliers = list(appliers)
         self._batch_size = batch_size
         self._pacer = pacer or Pacer()
+        self._new_events = new_events
         self._positions: dict[str, int] = {}
         self._reported = 0.0
+        self._stopping = asyncio.Event()
 
     async def catch_up(self) -> int:
         """Apply everything recorded so far; returns how many notifications were read."""
@@ -93,7 +106,8 @@ class EmbeddedProjector:
 
     async def run(self) -> None:
         log.info("embedded projector running: %s", ", ".join(self._positions) or "starting")
-        while True:
+        while not self._stopping.is_set():
+            ticket = self._new_events.ticket() if self._new_events else 0
             try:
                 read = await self.project_once()
             except Exception:
@@ -101,9 +115,24 @@ class EmbeddedProjector:
                 # inside, and poison is parked): say so loudly and retry the same position.
                 log.exception("embedded projector failed; retrying in %.0f s", RETRY_SECONDS)
                 self._positions.clear()
-                await asyncio.sleep(RETRY_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), RETRY_SECONDS)
                 continue
             if read:
                 self._pacer.found()
+            elif self._new_events is not None:
+                await self._new_events.wait(ticket, self._pacer.slowest)
             else:
                 await asyncio.sleep(self._pacer.idle())
+
+    async def stop(self, running: asyncio.Task[None], grace: float = 10.0) -> None:
+        """Let the batch in hand finish (it commits or rolls back whole), then stop; cancel
+        only after `grace` seconds."""
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(running), grace)
+        except TimeoutError:
+            log.warning("embedded projector did not stop within %.0f s; cancelling", grace)
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running

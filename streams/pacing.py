@@ -13,6 +13,10 @@ class Pacer:
         self._slowest = slowest
         self._delay = 0.0
 
+    @property
+    def slowest(self) -> float:
+        return self._slowest
+
     def found(self) -> None:
         self._delay = 0.0
 

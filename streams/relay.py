@@ -49,6 +49,12 @@ class NotificationSource(Protocol):
     def read_after(self, position: int, limit: int) -> OutboxBatch: ...
 
 
+class NewEvents(Protocol):
+    def wait(self, timeout: float) -> None:
+        """Return when events may have been appended (a notice), or after `timeout`."""
+        ...
+
+
 class Relay:
     def __init__(
         self,
@@ -58,12 +64,14 @@ class Relay:
         *,
         batch_size: int = 500,
         pacer: Pacer | None = None,
+        new_events: NewEvents | None = None,
     ) -> None:
         self._source = source
         self._publisher = publisher
         self._positions = positions
         self._batch_size = batch_size
         self._pacer = pacer or Pacer()
+        self._new_events = new_events
         self._position: int | None = None
 
     def relay_once(self) -> int:
@@ -102,5 +110,7 @@ class Relay:
             backoff = 0.05
             if covered:
                 self._pacer.found()
+            elif self._new_events is not None:
+                self._new_events.wait(self._pacer.slowest)
             else:
                 stop.wait(self._pacer.idle())

@@ -5,7 +5,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     Acting,
@@ -18,6 +17,7 @@ from api.deps import (
 )
 from api.envelope import page, read_response
 from api.openapi import COMMAND, errors
+from api.reading import activity_read, destination_read
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
 from read_side import queries
@@ -75,12 +75,9 @@ async def list_activities(
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """A destination's activities in order, a page at a time."""
-    if min_version is None:
-        destination, found = await queries.destination_detail(reading, destination_id, user_id)
-    else:
-        trip_id = await run_in_threadpool(planner.trip_id_of_destination, destination_id)
-        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
-        destination = queries.destination_in(found, destination_id)
+    destination, found = await destination_read(
+        reading, planner, destination_id, user_id, min_version
+    )
     return page(request, destination.activities, limit=limit, offset=offset, found=found)
 
 
@@ -94,12 +91,7 @@ async def get_activity(
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """One activity."""
-    if min_version is None:
-        activity, found = await queries.activity_detail(reading, activity_id, user_id)
-    else:
-        trip_id = await run_in_threadpool(planner.trip_id_of_activity, activity_id)
-        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
-        activity = queries.activity_in(found, activity_id)
+    activity, found = await activity_read(reading, planner, activity_id, user_id, min_version)
     return read_response(request, activity, found)
 
 

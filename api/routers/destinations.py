@@ -5,7 +5,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     Acting,
@@ -18,6 +17,7 @@ from api.deps import (
 )
 from api.envelope import page, read_response
 from api.openapi import COMMAND, errors
+from api.reading import destination_read
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
 from read_side import queries
@@ -91,12 +91,9 @@ async def get_destination(
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """One destination with its activities in order."""
-    if min_version is None:
-        destination, found = await queries.destination_detail(reading, destination_id, user_id)
-    else:
-        trip_id = await run_in_threadpool(planner.trip_id_of_destination, destination_id)
-        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
-        destination = queries.destination_in(found, destination_id)
+    destination, found = await destination_read(
+        reading, planner, destination_id, user_id, min_version
+    )
     return read_response(request, destination, found)
 
 

@@ -99,6 +99,8 @@ def migrate() -> None:
 def relay() -> None:
     """Publish the event store's notification log to Kafka, in order, at least once."""
     from infra.kafka import KafkaBatchPublisher
+    from infra.postgres.notices import NewEventNotices
+    from infra.postgres.ordered_recorder import notice_channel
     from infra.postgres.positions import PostgresPositionStore
     from infra.wiring import build_event_store, prepare_database, require_database_url
     from streams.outbox import OutboxReader
@@ -112,6 +114,7 @@ def relay() -> None:
     positions.wait_until_sole_relay()
     events = build_event_store(settings)
     publisher = KafkaBatchPublisher(settings.kafka_bootstrap_servers)
+    notices = NewEventNotices(require_database_url(settings), notice_channel(events))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -122,8 +125,10 @@ def relay() -> None:
             positions,
             batch_size=settings.relay_batch_size,
             pacer=Pacer(slowest=settings.relay_poll_interval),
+            new_events=notices,
         ).run(stop)
     finally:
+        notices.close()
         publisher.close()
         positions.close()
         events.close()
@@ -134,6 +139,7 @@ def worker() -> None:
     """The Faust projector: consume domain topics, keep the read models current."""
     import faust
 
+    from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.wiring import (
         build_event_store,
         open_read_pool,
@@ -145,6 +151,7 @@ def worker() -> None:
     from streams.outbox import OutboxReader
 
     settings = load_settings()
+    tune_gc_for_throughput()
     prepare_database(settings)
     faust_dir = settings.data_dir / "faust"
     faust_dir.mkdir(parents=True, exist_ok=True)  # Faust makes its own folder, not parents
@@ -155,6 +162,7 @@ def worker() -> None:
         pool = await open_read_pool(settings)
         engine = projection_engine(settings, pool, events, OutboxReader(events))
         opened.extend([engine, pool, events])
+        await engine.report_parked()
         return WorkerRuntime(projections=engine.live())
 
     async def close_runtime() -> None:

@@ -1,5 +1,6 @@
-"""Read-your-writes wake-ups: LISTEN for the NOTIFY every live projection batch sends when
-it commits, and wake the readers waiting for that projection.
+"""Wake-ups: LISTEN for the NOTIFY every live projection batch sends when it commits (readers
+waiting for a version, read-your-writes), and, when asked, for the event store's notice of
+each append (the embedded projector, which then reads the log at once).
 
 While the listening connection is down, waiters poll instead (briefly sleeping), and the
 connection is opened again in the background.
@@ -19,12 +20,14 @@ from infra.postgres.projections.store import CHANNEL
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.02
+APPENDED = "<events appended>"  # the key counting the event store's notices
 RECONNECT_SECONDS = 1.0
 
 
 class PostgresChanges:
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, events_channel: str | None = None) -> None:
         self._conninfo = conninfo
+        self._events_channel = events_channel
         self._commits: defaultdict[str, int] = defaultdict(int)
         self._changed = asyncio.Condition()
         self._listening = False
@@ -41,6 +44,11 @@ class PostgresChanges:
 
     def ticket(self, projection: str) -> int:
         return self._commits[projection]
+
+    def appends(self) -> NewEventWaits:
+        """Tickets and waits for the event store's appends (needs `events_channel`)."""
+        assert self._events_channel, "not listening to the event store"
+        return NewEventWaits(self)
 
     async def wait(self, projection: str, ticket: int, timeout: float) -> None:
         if not self._listening:
@@ -61,9 +69,12 @@ class PostgresChanges:
                 conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    if self._events_channel:
+                        await conn.execute(f'LISTEN "{self._events_channel}"')
                     await self._set_listening(True)
                     async for notice in conn.notifies():
-                        self._commits[notice.payload] += 1
+                        key = notice.payload if notice.channel == CHANNEL else APPENDED
+                        self._commits[key] += 1
                         async with self._changed:
                             self._changed.notify_all()
             except (psycopg.Error, OSError) as error:
@@ -75,3 +86,14 @@ class PostgresChanges:
         self._listening = listening
         async with self._changed:
             self._changed.notify_all()
+
+
+class NewEventWaits:
+    def __init__(self, changes: PostgresChanges) -> None:
+        self._changes = changes
+
+    def ticket(self) -> int:
+        return self._changes.ticket(APPENDED)
+
+    async def wait(self, ticket: int, timeout: float) -> None:
+        await self._changes.wait(APPENDED, ticket, timeout)

@@ -82,3 +82,12 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
                     raise
                 time.sleep(INSERT_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
         raise AssertionError("unreachable")
+
+
+def notice_channel(application: Any) -> str:
+    """The channel the insert function NOTIFYs on, for an application using this recorder."""
+    recorder = application.recorder
+    if not isinstance(recorder, OrderedPostgresApplicationRecorder):
+        raise TypeError(f"{type(recorder).__name__} is not the ordered recorder")
+    channel: str = recorder.channel_name
+    return channel

@@ -113,7 +113,7 @@ class Applier(Generic[S]):
         self, groups: dict[UUID, list[Delivery]], marks: Sequence[LaneMark], outcome: Outcome
     ) -> dict[UUID, Failure]:
         failures: dict[UUID, Failure] = {}
-        applied = 0
+        applied = parked = 0
         async with self.store.batch() as batch:
             current = await batch.load(list(groups))
             changes: dict[UUID, Change[S]] = {}
@@ -124,7 +124,7 @@ class Applier(Generic[S]):
                     continue
                 if now.parked:
                     await batch.park(aggregate_id, now.version, _letters(pending, None, 0))
-                    outcome.parked += len(pending)
+                    parked += len(pending)
                     continue
                 pending = await self._fill_gap(aggregate_id, now.version, pending)
                 change, failure = self._fold(now, pending)
@@ -136,7 +136,8 @@ class Applier(Generic[S]):
             await batch.save(changes)
             if marks:
                 await batch.mark(marks)
-        outcome.applied += applied
+        outcome.applied += applied  # counted once the batch committed
+        outcome.parked += parked
         return failures
 
     def _fold(

@@ -4,7 +4,7 @@ at rising rates to find the highest this machine sustains; each beside the PATCH
 measured in the same run. The load generator is lean (tests/benchmarks/load.py): its own CPU
 per command is reported.
 
-    .venv/bin/python tests/benchmarks/latency.py [--seconds 20] [--write-docs]
+    .venv/bin/python -m tests.benchmarks.latency [--seconds 20] [--write-docs]
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ from tests.services import (
 PARTITIONS = 4
 USERS = 20
 TRIPS = 1_000  # one command in flight per trip at most
-RATES = (200, 300, 400, 500, 600, 800)
+RATES = (50, 100, 150, 200, 250, 300, 400)
+ISSUE_RATE = 200  # the rate the projections issue names: always measured
+CAPACITY_TRIPS = 100
+CAPACITY_SECONDS = 10
 PASSWORD = "Benchmark pass 2030"
 LIMITS = {"ITINERA_LOGIN_ATTEMPTS_PER_ADDRESS": "100000", "ITINERA_WRITES_PER_USER": "10000000"}
 
@@ -130,14 +133,18 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             wait_for_http(f"{base}/health", running)
             trips = asyncio.run(prepare(base))
-            driver = Driver("127.0.0.1", port, as_url(db), trips)
+            # The API's own PATCH capacity, on trips the rate ladder does not use.
+            spare = Driver("127.0.0.1", port, as_url(db), trips[-CAPACITY_TRIPS:])
+            capacity, capacity_p50 = asyncio.run(spare.capacity(CAPACITY_SECONDS))
+            print(f"API capacity: {capacity:,.0f} PATCH/s, p50 {ms(capacity_p50)}")
+            driver = Driver("127.0.0.1", port, as_url(db), trips[:-CAPACITY_TRIPS])
             runs: list[Run] = []
             for target in RATES:
                 run = asyncio.run(driver.run(target, args.seconds))
                 running.check()
                 runs.append(run)
                 print(_row(run))
-                if not sustained(run):
+                if not sustained(run) and target >= ISSUE_RATE:
                     break
         header = [
             "rate (target / sent)",
@@ -149,7 +156,9 @@ def main() -> None:
         rows = [_row(run) for run in runs]
         print_table("Command → visible", header, rows)
         if args.write_docs:
-            write_section("latency", _doc(machine(admin), header, rows, runs))
+            write_section(
+                "latency", _doc(machine(admin), header, rows, runs, capacity, capacity_p50)
+            )
 
 
 def _row(run: Run) -> list[str]:
@@ -166,7 +175,14 @@ def _row(run: Run) -> list[str]:
     ]
 
 
-def _doc(where: str, header: list[str], rows: list[list[str]], runs: list[Run]) -> str:
+def _doc(
+    where: str,
+    header: list[str],
+    rows: list[list[str]],
+    runs: list[Run],
+    capacity: float,
+    capacity_p50: float,
+) -> str:
     best = max((r for r in runs if sustained(r)), key=lambda r: r.rate, default=None)
     highest = (
         f"The highest rate sustained here is **{best.rate:,.0f} commands/s**, command → visible "
@@ -178,7 +194,7 @@ def _doc(where: str, header: list[str], rows: list[list[str]], runs: list[Run]) 
 
 {where}
 
-Reproduce (about 4 minutes): `.venv/bin/python tests/benchmarks/latency.py --write-docs`
+Reproduce (about 4 minutes): `.venv/bin/python -m tests.benchmarks.latency --write-docs`
 
 `itinera api` (one uvicorn worker), `itinera relay` and `itinera worker` (Faust, fetch wait
 {os.environ.get("ITINERA_WORKER_FETCH_MAX_WAIT_MS", "50")} ms from the default setting,
@@ -186,14 +202,25 @@ through the registered transport) as processes over a fresh database, Tansu ({PA
 partitions) and Redis (revocation checks and write quotas, as several API instances would
 share them). {USERS} users own {TRIPS:,} trips; each command is a `PATCH /api/v1/trips/{{id}}`
 with a bearer token, sent open-loop at the target rate (a trip has at most one command in
-flight), and is *visible* when a poll of `trip_views` (every 2 ms) shows its version.
-Latencies run from when a command was due. The generator speaks raw HTTP/1.1 over 64
+flight), and is *visible* when `trip_views` shows its version: the generator LISTENs to the
+NOTIFY each projection batch sends at commit, then reads the versions of the trips in flight.
+Latencies run from when a command was due. The generator speaks raw HTTP/1.1 over 32
 kept-alive connections; its own CPU per command is in the last column.
+
+**Baseline, the API alone:** {CAPACITY_TRIPS} other trips patched closed-loop by 16
+clients for {CAPACITY_SECONDS} s (each sends its next PATCH when the last is answered, nothing
+waits for a projection): **{capacity:,.0f} PATCH/s**, p50 {ms(capacity_p50)}, with the relay
+and the worker running beside it. That is the ceiling of every rate below: a PATCH costs the
+API about 7 ms of CPU here (a token check, two Redis round trips, loading the trip and
+appending; cutting it is the next performance issue's work), and the API shares the two
+cores with the relay, the worker, PostgreSQL, Redis, Tansu and the load generator.
 
 {markdown_table(header, rows)}
 
-{highest} The rate ladder stops at the first rate not sustained (a command skipped because
-all trips were busy, a failure, one never visible, or a send lag p99 over 50 ms).
+{highest} The rate ladder runs up to 200/s whatever happens, then stops at the first rate
+not sustained (a command skipped because all trips were busy, a failure, one never visible,
+or a send lag p99 over 50 ms). Beyond the highest sustained rate, commands queue in the API
+and both columns grow with the queue: those rows measure the queue, not the pipeline.
 """
 
 

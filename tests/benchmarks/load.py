@@ -104,8 +104,7 @@ class Driver:
     port: int
     conninfo: str
     trips: Sequence[Trip]
-    connections: int = 64
-    poll_seconds: float = 0.002
+    connections: int = 32
     free: deque[Trip] = field(default_factory=deque)
     in_flight: dict[UUID, Command] = field(default_factory=dict)
 
@@ -149,6 +148,32 @@ class Driver:
             pool.get_nowait().close()
         return Run(rate, elapsed, commands, skipped, generator_cpu)
 
+    async def capacity(self, seconds: float, connections: int = 16) -> tuple[float, float]:
+        """Closed loop: `connections` clients each sending the next PATCH as soon as the last
+        was answered (no projection waited for). Returns PATCHes per second and the p50."""
+        answered: list[float] = []
+        stop = time.perf_counter() + seconds
+
+        async def client(n: int) -> None:
+            connection = await Connection.open(self.host, self.port)
+            trips = self.trips[n::connections]
+            k = 0
+            while time.perf_counter() < stop:
+                trip = trips[k % len(trips)]
+                k += 1
+                started = time.perf_counter()
+                status, _ = await connection.request(
+                    patch_request(self.host, trip.id, trip.token, f"capacity {k}")
+                )
+                if status == 200:
+                    answered.append(time.perf_counter() - started)
+            connection.close()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n) for n in range(connections)))
+        answered.sort()
+        return len(answered) / (time.perf_counter() - started), answered[len(answered) // 2]
+
     async def _send(self, pool: asyncio.Queue[Connection], command: Command, title: str) -> None:
         connection = await pool.get()
         command.sent = time.perf_counter()
@@ -164,18 +189,25 @@ class Driver:
             command.expected = int(orjson.loads(body)["data"]["version"])
 
     async def _poll(self, db: psycopg.AsyncConnection[Any], sending: Any) -> None:
-        while sending() or self.in_flight:
-            if self.in_flight:
+        """After each projection commit (the NOTIFY every projection batch sends), or every
+        50 ms at the latest, the in-flight trips whose view reached the command's version:
+        the database compares, so only those rows come back."""
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as ears:
+            await ears.execute("LISTEN itinera_projections")
+            while sending() or self.in_flight:
+                async for _ in ears.notifies(timeout=0.05, stop_after=1):
+                    pass
+                if not self.in_flight:
+                    continue
+                commands = list(self.in_flight.values())
                 looked = time.perf_counter()  # the query's snapshot is taken just after
                 cursor = await db.execute(
-                    "SELECT trip_id, version FROM trip_views WHERE trip_id = ANY(%b)",
-                    (list(self.in_flight),),
+                    "SELECT t.id, v.version FROM unnest(%b::uuid[], %b::int[]) AS t(id, wanted)"
+                    " JOIN trip_views v ON v.trip_id = t.id WHERE v.version >= t.wanted",
+                    ([c.trip.id for c in commands], [c.expected for c in commands]),
                 )
                 for trip_id, version in await cursor.fetchall():
-                    command = self.in_flight.get(trip_id)
-                    if command is not None and version >= command.expected:
-                        command.visible = looked
-                        command.trip.version = version
-                        del self.in_flight[trip_id]
-                        self.free.append(command.trip)
-            await asyncio.sleep(self.poll_seconds)
+                    command = self.in_flight.pop(trip_id)
+                    command.visible = looked
+                    command.trip.version = version
+                    self.free.append(command.trip)

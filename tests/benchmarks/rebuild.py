@@ -3,7 +3,7 @@ two baselines measured in the same run on the same database: a bare SELECT scan 
 events table (what reading costs) and a bare batched upsert of as many rows (what writing a
 row per event costs).
 
-    .venv/bin/python tests/benchmarks/rebuild.py [--trips 5000] [--write-docs]
+    .venv/bin/python -m tests.benchmarks.rebuild [--trips 5000] [--write-docs]
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _doc(where: str, trips: int, total: int, header: list[str], rows: list[list[
 
 {where}
 
-Reproduce (about 3 minutes): `.venv/bin/python tests/benchmarks/rebuild.py --write-docs`
+Reproduce (about 3 minutes): `.venv/bin/python -m tests.benchmarks.rebuild --write-docs`
 
 A history of {trips:,} trips, {total:,} events, written through the `Trip` aggregate
 (members, destinations, timed and costed activities in four time zones, reorders, renames,

@@ -2,12 +2,13 @@
 full of trip events into PostgreSQL, beside a bare kafka-python consumer reading the same
 topic and a bare Faust worker counting it (same transport and batching), in the same run.
 
-    .venv/bin/python tests/benchmarks/worker.py [--trips 2500] [--write-docs]
+    .venv/bin/python -m tests.benchmarks.worker [--trips 2500] [--write-docs]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import subprocess
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import psycopg
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from infra.settings import Settings
 from infra.wiring import build_event_store
@@ -53,22 +54,20 @@ def applied(url: str) -> int:
 
 
 def bare_consumer(bootstrap: str, expected: int) -> float:
+    """Read every message of the topic with a plain consumer (partitions assigned, no group)."""
     consumer = KafkaConsumer(
-        TRIP_EVENTS,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-{uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10_000,
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=10_000
     )
-    started = 0.0
-    for count, _ in enumerate(consumer, start=1):
-        if count == 1:
-            started = time.perf_counter()
-        if count >= expected:
-            break
+    partitions = [TopicPartition(TRIP_EVENTS, p) for p in range(PARTITIONS)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    started = time.perf_counter()
+    count = sum(1 for _ in itertools.islice(consumer, expected))
+    seconds = time.perf_counter() - started
     consumer.close()
-    return time.perf_counter() - started
+    if count < expected:
+        raise RuntimeError(f"the bare consumer read {count} of {expected} messages")
+    return seconds
 
 
 def bare_faust(bootstrap: str, expected: int) -> float:
@@ -177,7 +176,7 @@ def _doc(where: str, trips: int, total: int, header: list[str], rows: list[list[
 
 {where}
 
-Reproduce (about 3 minutes): `.venv/bin/python tests/benchmarks/worker.py --write-docs`
+Reproduce (about 3 minutes): `.venv/bin/python -m tests.benchmarks.worker --write-docs`
 
 A history of {trips:,} trips ({total:,} events, as in the rebuild benchmark) is relayed to
 `trip-events` ({PARTITIONS} partitions) first; then one `itinera worker` consumes it from the

@@ -126,3 +126,30 @@ class Burst:
 
     def close(self) -> None:
         self.planner.events.close()
+
+
+def kill_at_random_during(
+    burst: Burst, kill_and_restart: Callable[[], None], pause: tuple[float, float]
+) -> int:
+    """Run the burst; meanwhile kill (SIGKILL: no clean-up runs) and restart a process at
+    random moments, `pause` seconds apart. Returns how many times it was killed."""
+    rng = random.Random()
+    kills = 0
+    writer = threading.Thread(target=burst.run)
+    writer.start()
+    while not burst.done.is_set():
+        time.sleep(rng.uniform(*pause))
+        kill_and_restart()
+        kills += 1
+    writer.join()
+    return kills
+
+
+def assert_equals_a_rebuild(database_url: str, rebuild: Callable[[], str]) -> None:
+    """What the live drivers built equals, row by row, what a fresh rebuild builds."""
+    live = snapshot(database_url)
+    assert "trip_views: version" in rebuild()
+    rebuilt = snapshot(database_url)
+    assert live["trip_views"], "nothing was projected"
+    for table in live:
+        assert live[table] == rebuilt[table], f"{table} differs from a rebuild"

@@ -5,8 +5,6 @@ the worker built equals a fresh rebuild from the event store, row by row."""
 
 from __future__ import annotations
 
-import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +14,12 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from tests.e2e.load import Burst, snapshot, wait_until_projected
+from tests.e2e.load import (
+    Burst,
+    assert_equals_a_rebuild,
+    kill_at_random_during,
+    wait_until_projected,
+)
 from tests.e2e.processes import Role, run_once
 from tests.faults import FAULT_FILE
 from tests.services import as_url, fresh_database, tansu_broker
@@ -137,26 +140,46 @@ def test_a_worker_killed_at_random_points_loses_nothing_and_equals_a_rebuild(
     pipeline: Pipeline,
 ) -> None:
     burst = Burst(pipeline.database_url, trips=60, commands=5_000)
-    rng = random.Random()
-    kills = 0
+
+    def kill_and_restart() -> None:
+        pipeline.worker.kill()  # mid-batch or not
+        pipeline.worker.start()
+
     try:
         burst.plan()
-        writer = threading.Thread(target=burst.run)
-        writer.start()
-        while not burst.done.is_set():
-            time.sleep(rng.uniform(2.0, 5.0))
-            pipeline.worker.kill()  # SIGKILL, mid-batch or not: no clean-up runs
-            kills += 1
-            pipeline.worker.start()
-        writer.join()
+        kills = kill_at_random_during(burst, kill_and_restart, pause=(2.0, 5.0))
         assert kills >= 2 and burst.sent == 5_000
         wait_until_projected(pipeline.database_url, pipeline.check, timeout=180)
     finally:
         burst.close()
-    live = snapshot(pipeline.database_url)
-    out = run_once(["rebuild", "--all"], pipeline.env)
-    assert "trip_views: version 1" in out
-    rebuilt = snapshot(pipeline.database_url)
-    assert len(live["trip_views"]) >= 60
-    for table in live:
-        assert live[table] == rebuilt[table], f"{table} differs from a rebuild"
+    assert_equals_a_rebuild(
+        pipeline.database_url, lambda: run_once(["rebuild", "--all"], pipeline.env)
+    )
+
+
+def test_a_worker_whose_code_declares_a_new_version_rebuilds_it_by_itself(
+    pipeline: Pipeline,
+) -> None:
+    burst = Burst(pipeline.database_url, trips=3)
+    try:
+        burst.plan()
+        wait_until_projected(pipeline.database_url, pipeline.check, timeout=90)
+    finally:
+        burst.close()
+    pipeline.worker.stop()
+    # The new code: the trip views projection at its next version (titles in upper case).
+    pipeline.worker.env["ITINERA_PROJECTION_WRAPPER"] = "tests.faults:next_version_shouting"
+    pipeline.worker.start()
+
+    def built() -> int | None:
+        with psycopg.connect(pipeline.database_url) as conn:
+            row = conn.execute(
+                "SELECT version FROM projection_state WHERE name = 'trip_views'"
+            ).fetchone()
+        return None if row is None else row[0]
+
+    wait_for(lambda: built() == 2, pipeline, what="the worker's rebuild of version 2")
+    with psycopg.connect(pipeline.database_url) as conn:
+        titles = {row[0] for row in conn.execute("SELECT view->>'title' FROM trip_views")}
+    assert titles and all(title == title.upper() for title in titles)
+    assert "rebuilding" in pipeline.worker.tail(200)

@@ -5,7 +5,6 @@ killed at random points; nothing is lost and nothing applied twice."""
 from __future__ import annotations
 
 import contextlib
-import random
 import shutil
 import tempfile
 import threading
@@ -19,7 +18,12 @@ from kafka import KafkaConsumer
 
 from streams.contracts import parse_trip_event
 from streams.topics import TRIP_EVENTS
-from tests.e2e.load import Burst, snapshot, wait_until_projected
+from tests.e2e.load import (
+    Burst,
+    assert_equals_a_rebuild,
+    kill_at_random_during,
+    wait_until_projected,
+)
 from tests.e2e.processes import Role, run_once, wait_for_http
 from tests.e2e.proxy import CuttableProxy
 from tests.services import as_url, free_port, fresh_database, tansu_broker
@@ -183,25 +187,17 @@ def test_an_embedded_projector_killed_at_random_points_loses_nothing(
 
         start()
         burst = Burst(url, trips=40, commands=5_000)
-        rng = random.Random()
-        kills = 0
+
+        def kill_and_restart() -> None:
+            serve.kill()
+            start()
+
         try:
             burst.plan()
-            writer = threading.Thread(target=burst.run)
-            writer.start()
-            while not burst.done.is_set():
-                time.sleep(rng.uniform(0.5, 3.0))
-                serve.kill()
-                kills += 1
-                start()
-            writer.join()
+            kills = kill_at_random_during(burst, kill_and_restart, pause=(0.5, 3.0))
             wait_until_projected(url, serve.check_alive, timeout=120)
         finally:
             burst.close()
             serve.stop()
         assert kills >= 2
-        live = snapshot(url)
-        run_once(["rebuild", "--all"], env)
-        rebuilt = snapshot(url)
-        for table in live:
-            assert live[table] == rebuilt[table], f"{table} differs from a rebuild"
+        assert_equals_a_rebuild(url, lambda: run_once(["rebuild", "--all"], env))

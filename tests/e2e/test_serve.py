@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.processes import Role, signup, wait_for_http
+from tests.e2e.processes import ITINERA, Role, signup, wait_for_http
 from tests.services import free_port
 
 # A verifier that shares nothing with Itinera but the JWKS URL (an analytics consumer, say).
@@ -78,3 +78,61 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
         assert [t["title"] for t in listed.json()["data"]] == ["Lisbon"]
     finally:
         server.stop()
+
+
+def test_operators_rebuild_and_inspect_an_embedded_data_dir_with_serve_running_or_not(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITINERA_")}
+    base = f"http://127.0.0.1:{port}"
+
+    def itinera(*args: str) -> str:
+        done = subprocess.run(
+            [ITINERA, *args, "--data-dir", str(data_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    server = Role(
+        "serve", ["serve", "--port", str(port), "--data-dir", str(data_dir)], {}, tmp_path
+    )
+    server.env = env
+    server.start()
+    try:
+        wait_for_http(f"{base}/health", server, timeout=60)
+        with httpx.Client(base_url=base, timeout=10) as client:
+            me = signup(client)
+            trip = client.post(
+                "/api/v1/trips/",
+                headers=me,
+                json={"title": "Porto", "start_date": "2027-05-01", "end_date": "2027-05-05"},
+            ).json()["data"]
+            client.get(f"/api/v1/trips/{trip['id']}?min_version=1", headers=me)
+
+            # With serve running: the rebuild joins its embedded PostgreSQL and swaps live.
+            rebuilt = itinera("rebuild", "--all")
+            assert "trip_views: version 1, 1 events" in rebuilt
+            assert "trip_views" in itinera("status") and "no dead letters" in itinera("dlq", "list")
+            again = client.get(f"/api/v1/trips/{trip['id']}", headers=me)
+            assert again.status_code == 200 and again.json()["data"]["title"] == "Porto"
+            renamed = client.patch(
+                f"/api/v1/trips/{trip['id']}", headers=me, json={"title": "Porto!"}
+            ).json()["data"]
+            shown = client.get(
+                f"/api/v1/trips/{trip['id']}",
+                params={"min_version": renamed["version"]},
+                headers=me,
+            )
+            assert shown.json()["data"]["title"] == "Porto!"  # the live projector flows on
+    finally:
+        server.stop()
+
+    # With serve stopped: the command starts the embedded PostgreSQL and stops it after.
+    assert "trip_views: version 1, 2 events" in itinera("rebuild", "trip_views")
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()

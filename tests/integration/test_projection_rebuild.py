@@ -13,6 +13,7 @@ import pytest
 
 from infra.postgres.projections.schema import RebuildRunningError
 from infra.rebuild_jobs import parallel_scan
+from infra.settings import Settings
 from projections.engine.rebuild import rebuild
 from projections.trip_views import TRIP_VIEWS
 from tests.benchmarks.history import write_history
@@ -138,3 +139,26 @@ async def _title(stack, trip_id: UUID) -> str:
         )
         row = await cursor.fetchone()
     return str(row[0])
+
+
+async def test_serve_rebuilds_a_projection_whose_version_changed_before_it_serves(
+    database_url: str, tmp_path
+) -> None:
+    from infra.identity.keys import rotate_key
+    from infra.wiring import api_container
+
+    async with engine_stack(database_url) as old_code:
+        (trip_id,) = plan_trips(old_code.planner, 1)
+        await old_code.projector().catch_up()
+    rotate_key(tmp_path / "keys")
+    settings = Settings(
+        database_url=database_url,
+        project_in_process=True,
+        keys_dir=tmp_path / "keys",
+        projection_wrapper="tests.faults:next_version_shouting",
+    )
+    async with api_container(settings) as container:  # what `itinera serve` starts with
+        stored = await container.trips.get_trip(trip_id)
+        assert stored is not None and stored.view.title == "T0.1".upper()
+        health = {h.name: h for h in await container.projection_health()}
+        assert health["trip_views"].built_version == TRIP_VIEWS.version + 1
