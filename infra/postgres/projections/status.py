@@ -17,12 +17,12 @@ from projections.engine.projection import Projection
 
 @dataclass(frozen=True)
 class RelayHealth:
-    position: int
+    position: int | None  # None: no relay ever ran on this event store (embedded mode)
     head: int
 
     @property
     def backlog(self) -> int:
-        return max(self.head - self.position, 0)
+        return max(self.head - (self.position or 0), 0)
 
 
 async def projections_health(
@@ -48,7 +48,8 @@ async def relay_health(
             (relay_name,),
         )
         row = await cursor.fetchone()
-    return RelayHealth(position=int((row or (0, 0))[0] or 0), head=int((row or (0, 0))[1] or 0))
+    position, head = row if row else (None, 0)
+    return RelayHealth(None if position is None else int(position), int(head or 0))
 
 
 async def _now(conn: AsyncConnection[Any]) -> datetime:
