@@ -23,6 +23,7 @@ from read_side.errors import (
 from write_side.errors import (
     ActivityNotFoundError,
     AlreadyMemberError,
+    AmbiguousLocalTimeError,
     AuthenticationError,
     ConcurrencyConflictError,
     DatesOutsideTripError,
@@ -32,13 +33,16 @@ from write_side.errors import (
     EventStoreUnavailableError,
     FieldConflictError,
     ForbiddenError,
+    InvalidAmountError,
     InvalidCredentialsError,
     InvalidCurrencyError,
     InvalidStatusTransitionError,
     InvalidTimeZoneError,
     LastOwnerError,
     MemberNotFoundError,
+    NonexistentLocalTimeError,
     RateLimitedError,
+    TimeOutOfRangeError,
     TimesOutsideDestinationError,
     TripNotFoundError,
     UsernameTakenError,
@@ -88,6 +92,10 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     DestinationViewNotFoundError: (404, "destination_not_found"),
     InvalidTimeZoneError: (422, "invalid_time_zone"),
     InvalidCurrencyError: (422, "invalid_currency"),
+    InvalidAmountError: (422, "invalid_amount"),
+    NonexistentLocalTimeError: (422, "nonexistent_local_time"),
+    AmbiguousLocalTimeError: (422, "ambiguous_local_time"),
+    TimeOutOfRangeError: (422, "time_out_of_range"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
 from api.schemas import Body
+from api.text import Name, Text, one_line
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,30}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 # Bounded above: hashing an unbounded input is a denial of service.
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
@@ -40,7 +40,9 @@ class RegisterBody(Body):
 
 class LoginBody(Body):
     login: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=254),
+        AfterValidator(one_line),
     ] = Field(description="Email or username")
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
@@ -56,8 +58,12 @@ class LogoutBody(Body):
 class ProfileBody(Body):
     first_name: Name = ""
     last_name: Name = ""
-    bio: Annotated[str, StringConstraints(max_length=2000)] = ""
-    avatar_url: Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https://\S+)?$")] = ""
+    bio: Annotated[Text, StringConstraints(max_length=2000)] = ""
+    avatar_url: Annotated[
+        str,
+        StringConstraints(max_length=2048, pattern=r"^(https://\S+)?$"),
+        AfterValidator(one_line),
+    ] = ""
 
 
 class ChangePasswordBody(Body):

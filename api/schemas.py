@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,12 +17,10 @@ from pydantic import (
     model_validator,
 )
 
+from api.text import Line, Text, Title
 from write_side.trips.access import Role, TripStatus, Visibility
 from write_side.trips.commands import When
 from write_side.trips.itinerary import ActivityType
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=5000)]
 
 
 class Body(BaseModel):
@@ -57,7 +55,7 @@ class UpdateTripBody(Body):
 class LocationBody(Body):
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
-    address: Annotated[str, StringConstraints(max_length=500)] = ""
+    address: Line = ""
 
 
 class CreateDestinationBody(Body):
@@ -91,6 +89,11 @@ class WhenBody(Body):
     time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="IANA name, e.g. Asia/Tokyo"
     )
+    fold: Literal[0, 1] | None = Field(
+        default=None,
+        description="For a time that happens twice (clocks going back): 0 the first, 1 the "
+        "second; refused with ambiguous_local_time when needed and missing",
+    )
 
     @field_validator("local")
     @classmethod
@@ -109,10 +112,11 @@ class WhenBody(Body):
         return value
 
     def when(self) -> When:
-        return When(local=self.local, time_zone=self.time_zone)
+        return When(local=self.local, time_zone=self.time_zone, fold=self.fold)
 
 
-Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+# Decimal places are checked against the currency's own (JPY none, EUR 2, KWD 3).
+Amount = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=4, allow_inf_nan=False)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -148,9 +152,9 @@ class UpdateActivityBody(Body):
     def _something_changes(self) -> UpdateActivityBody:
         if not self.model_fields_set:
             raise ValueError("Name at least one field to change")
-        for name in ("title", "activity_type", "currency"):
+        for name in ("title", "description", "activity_type", "currency"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+                raise ValueError(f'{name} cannot be null (send "" to clear a description)')
         return self
 
     def changes(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
+import iso4217
 from fractional_indexing import generate_key_between
 
 from projections.engine.projection import MissingStateError, Projection
@@ -72,8 +73,17 @@ def _finished(draft: TripDocument) -> TripDocument:
                 totals[currency] = totals.get(currency, Decimal(0)) + Decimal(cost)
         destination["activities"] = activities
     draft["destinations"] = destinations
-    draft["totals"] = {currency: str(totals[currency]) for currency in sorted(totals)}
+    draft["totals"] = {c: str(_in_minor_units(totals[c], c)) for c in sorted(totals)}
     return draft
+
+
+def _in_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """The amount with as many decimal places as the currency has (JPY 0, EUR 2, KWD 3)."""
+    try:
+        exponent = iso4217.Currency(currency).exponent
+    except ValueError:
+        exponent = None
+    return amount if exponent is None else amount.quantize(Decimal(1).scaleb(-exponent))
 
 
 TRIP_VIEWS: Projection[TripDocument] = Projection(

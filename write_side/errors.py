@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 
@@ -148,7 +149,39 @@ class InvalidTimeZoneError(InvariantError):
 
 class InvalidCurrencyError(InvariantError):
     def __init__(self, code: str | None) -> None:
-        super().__init__(f"{code!r} is not an ISO 4217 currency code (three capital letters)")
+        super().__init__(f"{code!r} is not an ISO 4217 currency with minor units (such as EUR)")
+
+
+class InvalidAmountError(InvariantError):
+    def __init__(self, currency: str, exponent: int) -> None:
+        super().__init__(f"{currency} amounts have at most {exponent} decimal places")
+        self.currency = currency
+        self.exponent = exponent
+
+
+class NonexistentLocalTimeError(InvariantError):
+    """A wall-clock time skipped by a daylight-saving change (02:30 when clocks jump to 03:00)."""
+
+    def __init__(self, local: datetime, time_zone: str) -> None:
+        super().__init__(f"{local.isoformat()} does not exist in {time_zone} (clocks skip it)")
+
+
+class AmbiguousLocalTimeError(InvariantError):
+    """A wall-clock time that happens twice (the hour repeated when clocks go back)."""
+
+    def __init__(self, local: datetime, time_zone: str) -> None:
+        super().__init__(
+            f"{local.isoformat()} happens twice in {time_zone}: say which with fold 0 (the "
+            "first, before clocks go back) or 1 (the second)"
+        )
+
+
+class TimeOutOfRangeError(InvariantError):
+    def __init__(self, local: datetime) -> None:
+        super().__init__(f"{local.isoformat()} is out of range (years {MIN_YEAR} to {MAX_YEAR})")
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 class FieldConflictError(VersionMismatchError):

@@ -5,12 +5,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from api.deps import AccountsService, Acting, CurrentUser, Users
 from api.envelope import ok
 from api.identity_schemas import ChangePasswordBody, ProfileBody
 from api.openapi import AUTHENTICATED, errors
 from api.routers.auth import token_body
+from api.text import one_line
 from read_side import queries
 from write_side.identity.accounts import UpdateProfile
 from write_side.identity.user import User
@@ -88,7 +90,7 @@ async def search_users(
     request: Request,
     _: CurrentUser,
     users: Users,
-    q: Annotated[str, Query(min_length=1, max_length=50)],
+    q: Annotated[str, Query(min_length=1, max_length=50), AfterValidator(one_line)],
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:

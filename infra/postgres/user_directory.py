@@ -22,6 +22,8 @@ def _encode_cursor(profile: UserProfileView) -> str:
 def _decode_cursor(cursor: str) -> tuple[str, UUID]:
     try:
         username, user_id = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
+        if not username.isprintable():  # a NUL would reach PostgreSQL, which refuses it
+            raise ValueError("control characters in a cursor")
         return username, UUID(user_id)
     except ValueError as error:
         raise InvalidCursorError("Malformed cursor") from error

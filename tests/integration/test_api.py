@@ -47,7 +47,7 @@ def test_commands_become_visible_to_a_query_that_names_their_version(client, use
                 "activity_type": "sightseeing",
                 "start": {"local": "2027-04-03T09:00", "time_zone": "Asia/Tokyo"},
                 "cost": "12.50",
-                "currency": "JPY",
+                "currency": "EUR",
             },
             headers=user,
         ),

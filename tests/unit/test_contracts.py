@@ -41,7 +41,7 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
             ActivityType.SIGHTSEEING,
             start=When(datetime(2027, 4, 3, 9), "Asia/Tokyo"),
             cost=Decimal("9.99"),
-            currency="JPY",
+            currency="EUR",
         ),
         context,
     )
@@ -67,7 +67,7 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
     activity = batch.messages[2].event
     assert isinstance(activity, ActivityAdded)
     assert activity.payload.cost == Decimal("9.99")
-    assert activity.payload.currency == "JPY"
+    assert activity.payload.currency == "EUR"
     assert activity.payload.start is not None
     assert activity.payload.start.utc == datetime(2027, 4, 3, 0, tzinfo=UTC)  # 9:00 in Tokyo
 

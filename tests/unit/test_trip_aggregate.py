@@ -120,7 +120,7 @@ def test_activity_times_must_lie_within_the_destination(planner, owner) -> None:
                 start=When(start, "Asia/Tokyo") if start else None,
                 end=When(end, "Asia/Tokyo") if end else None,
                 cost=Decimal("12.50"),
-                currency="JPY",
+                currency="EUR",
             ),
             owner,
         )

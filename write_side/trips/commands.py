@@ -108,6 +108,7 @@ class When:
 
     local: datetime
     time_zone: str
+    fold: int | None = None  # which of a time that happens twice (0: the first, 1: the second)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,19 @@ from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import iso4217
 from fractional_indexing import generate_key_between
 
-from write_side.errors import InvalidCurrencyError, InvalidTimeZoneError
+from write_side.errors import (
+    MAX_YEAR,
+    MIN_YEAR,
+    AmbiguousLocalTimeError,
+    InvalidAmountError,
+    InvalidCurrencyError,
+    InvalidTimeZoneError,
+    NonexistentLocalTimeError,
+    TimeOutOfRangeError,
+)
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": costs recorded before currencies
@@ -46,18 +56,47 @@ class LocalTime:
     utc: datetime
 
     @classmethod
-    def at(cls, local: datetime, time_zone: str) -> LocalTime:
+    def at(cls, local: datetime, time_zone: str, fold: int | None = None) -> LocalTime:
+        """The instant a wall-clock time is in a zone. A time skipped by a daylight-saving
+        change is refused; one that happens twice needs `fold` (0: the first, 1: the
+        second)."""
         try:
             zone = ZoneInfo(time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidTimeZoneError(time_zone) from None
         wall = local.replace(tzinfo=None)
-        return cls(local=wall, time_zone=time_zone, utc=wall.replace(tzinfo=zone).astimezone(UTC))
+        if not MIN_YEAR <= wall.year <= MAX_YEAR:
+            raise TimeOutOfRangeError(wall)
+        first, second = (wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+        if first.astimezone(zone).replace(tzinfo=None) != wall:
+            raise NonexistentLocalTimeError(wall, time_zone)
+        if first != second and fold is None:
+            raise AmbiguousLocalTimeError(wall, time_zone)
+        return cls(local=wall, time_zone=time_zone, utc=second if fold == 1 else first)
 
 
-def check_currency(code: str | None) -> None:
+def currency_exponent(code: str | None) -> int | None:
+    """The number of decimal places of an ISO 4217 currency; None for no such currency (or
+    one without minor units, such as XXX, "no currency", or gold)."""
     if code is None or not _CURRENCY.match(code):
-        raise InvalidCurrencyError(code)
+        return None
+    try:
+        exponent: int | None = iso4217.Currency(code).exponent
+    except ValueError:
+        return None
+    return exponent
+
+
+def check_money(cost: Decimal | None, currency: str | None) -> None:
+    """A cost is an amount of a real currency, in no finer units than the currency has."""
+    if cost is None:
+        return
+    exponent = currency_exponent(currency)
+    if currency is None or exponent is None:
+        raise InvalidCurrencyError(currency)
+    places = -cost.normalize().as_tuple().exponent  # type: ignore[operator]
+    if places > exponent:
+        raise InvalidAmountError(currency, exponent)
 
 
 @dataclass

@@ -385,7 +385,7 @@ class TripPlanner:
 
 
 def _local_time(when: When | None) -> LocalTime | None:
-    return None if when is None else LocalTime.at(when.local, when.time_zone)
+    return None if when is None else LocalTime.at(when.local, when.time_zone, when.fold)
 
 
 def _history_name(event_class: str) -> str:

@@ -44,7 +44,7 @@ from write_side.trips.itinerary import (
     ById,
     Destination,
     LocalTime,
-    check_currency,
+    check_money,
     rank_after,
     rank_last,
 )
@@ -239,8 +239,7 @@ class Trip(TracedAggregate):
     ) -> UUID:
         destination = self.destination(destination_id)
         _check_times(destination.arrival_date, destination.departure_date, start, end)
-        if cost is not None:
-            check_currency(currency)
+        check_money(cost, currency)
         activity_id = uuid4()
         self._activity_added(
             destination_id=destination_id,
@@ -273,10 +272,10 @@ class Trip(TracedAggregate):
         start = changes.get("start", activity.start)
         end = changes.get("end", activity.end)
         _check_times(destination.arrival_date, destination.departure_date, start, end)
-        cost = changes.get("cost", activity.cost)
-        currency = changes.get("currency", activity.currency)
-        if cost is not None:
-            check_currency(currency)
+        if "cost" in changes or "currency" in changes:  # a legacy XXX cost stays editable
+            check_money(
+                changes.get("cost", activity.cost), changes.get("currency", activity.currency)
+            )
         recorded: dict[str, Any] = {
             k: str(v) if k == "activity_type" else v
             for k, v in changes.items()
