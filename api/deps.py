@@ -71,9 +71,18 @@ def _command_context(
     return CommandContext(actor_id=user_id, correlation_id=request.state.correlation_id)
 
 
-def _expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
-    """The version named by `If-Match: "N"`, if any."""
-    if if_match is None:
+IF_MATCH = (
+    'The trip version you last saw, as its ETag (`"3"`; `W/"3"` and `3` are read alike): the '
+    "change is refused with 412 and the current version if the trip has moved on (for an "
+    "activity, only if a field you change has). `*` matches any current version (RFC 9110)."
+)
+
+
+def _expected_version(
+    if_match: Annotated[str | None, Header(description=IF_MATCH)] = None,
+) -> int | None:
+    """The version named by `If-Match: "N"`; None without a precondition (or `*`)."""
+    if if_match is None or if_match.strip() == "*":
         return None
     match = _ETAG.match(if_match)
     if match is None:

@@ -147,6 +147,14 @@ class InvalidTimeZoneError(InvariantError):
         super().__init__(f"{name!r} is not an IANA time zone (such as 'Europe/Lisbon')")
 
 
+class TripClosedError(InvariantError):
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"The trip is {status}: its destinations, activities and dates can no longer change"
+        )
+        self.status = status
+
+
 class InvalidCurrencyError(InvariantError):
     def __init__(self, code: str | None) -> None:
         super().__init__(f"{code!r} is not an ISO 4217 currency with minor units (such as EUR)")

@@ -46,3 +46,7 @@ NEXT_STATUSES: dict[TripStatus, frozenset[TripStatus]] = {
     TripStatus.COMPLETED: frozenset(),
     TripStatus.CANCELLED: frozenset(),
 }
+
+
+# The statuses in which a trip's itinerary (destinations, activities) and dates are frozen.
+CLOSED: frozenset[TripStatus] = frozenset({TripStatus.COMPLETED, TripStatus.CANCELLED})

@@ -26,11 +26,14 @@ from write_side.errors import (
     LastOwnerError,
     MemberNotFoundError,
     TimesOutsideDestinationError,
+    TripClosedError,
     TripNotFoundError,
+    VersionMismatchError,
 )
 from write_side.traced_aggregate import TracedAggregate
 from write_side.trips.access import (
     ALLOWED,
+    CLOSED,
     NEXT_STATUSES,
     Action,
     Role,
@@ -120,6 +123,8 @@ class Trip(TracedAggregate):
         start_date: date | None = None,
         end_date: date | None = None,
     ) -> None:
+        if start_date is not None or end_date is not None:
+            self._check_open()
         new_start = start_date or self.start_date
         new_end = end_date or self.end_date
         _check_ordered(new_start, new_end, "The trip")
@@ -175,6 +180,7 @@ class Trip(TracedAggregate):
         arrival_date: date,
         departure_date: date,
     ) -> UUID:
+        self._check_open()
         self._check_destination_dates(arrival_date, departure_date)
         destination_id = uuid4()
         self._destination_added(
@@ -198,6 +204,7 @@ class Trip(TracedAggregate):
         arrival_date: date,
         departure_date: date,
     ) -> None:
+        self._check_open()
         destination = self.destination(destination_id)
         self._check_destination_dates(arrival_date, departure_date)
         for activity in destination.activities.values():
@@ -213,10 +220,12 @@ class Trip(TracedAggregate):
 
     def remove_destination(self, destination_id: UUID) -> None:
         """Its activities go with it."""
+        self._check_open()
         self.destination(destination_id)
         self._destination_removed(destination_id=destination_id)
 
     def move_destination(self, destination_id: UUID, after_id: UUID | None) -> None:
+        self._check_open()
         self.destination(destination_id)
         if after_id is not None:
             self.destination(after_id)
@@ -237,6 +246,7 @@ class Trip(TracedAggregate):
         cost: Decimal | None,
         currency: str | None,
     ) -> UUID:
+        self._check_open()
         destination = self.destination(destination_id)
         _check_times(destination.arrival_date, destination.departure_date, start, end)
         check_money(cost, currency)
@@ -264,7 +274,10 @@ class Trip(TracedAggregate):
         """Change the named fields (title, description, activity_type, start, end, cost,
         currency). With `seen_version`, refuse only if one of these fields changed since
         that version: editors changing different fields do not conflict."""
+        self._check_open()
         destination, activity = self._activity(activity_id)
+        if seen_version is not None and seen_version > self.version:
+            raise VersionMismatchError(seen_version, self.version)  # a version never seen
         if seen_version is not None:
             clashing = sorted(f for f in changes if activity.changed_at.get(f, 0) > seen_version)
             if clashing:
@@ -288,10 +301,12 @@ class Trip(TracedAggregate):
         self._activity_updated(activity_id=activity_id, changes=recorded)
 
     def remove_activity(self, activity_id: UUID) -> None:
+        self._check_open()
         self._activity(activity_id)
         self._activity_removed(activity_id=activity_id)
 
     def move_activity(self, activity_id: UUID, after_id: UUID | None) -> None:
+        self._check_open()
         destination, _ = self._activity(activity_id)
         if after_id is not None and after_id not in destination.activities:
             raise ActivityNotFoundError(after_id)
@@ -523,6 +538,11 @@ class Trip(TracedAggregate):
     def _check_another_owner(self, user_id: UUID) -> None:
         if not any(r == Role.OWNER for u, r in self.members.items() if u != user_id):
             raise LastOwnerError()
+
+    def _check_open(self) -> None:
+        """A completed or cancelled trip keeps its itinerary and dates as they were."""
+        if self.status in CLOSED:
+            raise TripClosedError(self.status)
 
     def _activity(self, activity_id: UUID) -> tuple[Destination, Activity]:
         for destination in self.destinations.values():
