@@ -69,8 +69,14 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Insert with eventsourcing's retries on a lost connection, but none when the lock
-        timed out: that fails at once, with its own error."""
+        """Insert, retrying a lost connection as eventsourcing does, but:
+
+        - not when the insert lock timed out: that fails at once, with its own error;
+        - not when the lost reply was the commit's: a connection can drop after the server
+          committed and before the client heard. Before retrying, look: if these very events
+          are stored (same state, byte for byte), the insert happened, and it is not made a
+          second time (the retry would find the versions taken, and the application would
+          take that for a concurrent writer and run the command again)."""
         for attempt in range(1, INSERT_ATTEMPTS + 1):
             try:
                 ids: Sequence[int] | None = _insert_once(self, stored_events, **kwargs)
@@ -81,7 +87,37 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 if attempt == INSERT_ATTEMPTS:
                     raise
                 time.sleep(INSERT_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
+                committed = self._already_stored(stored_events)
+                if committed is not None:
+                    return committed
         raise AssertionError("unreachable")
+
+    def _already_stored(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        """The notification ids of these events if every one of them is stored as given;
+        None if none is (or the store cannot be asked now: the retry will tell)."""
+        keys = [(e.originator_id, e.originator_version) for e in stored_events]
+        try:
+            with self.datastore.get_connection() as conn:
+                rows = conn.execute(
+                    SQL(
+                        "SELECT originator_id, originator_version, state, notification_id"
+                        " FROM {}.{} WHERE (originator_id, originator_version) IN"
+                        " (SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
+                    ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                    ([k[0] for k in keys], [k[1] for k in keys]),
+                ).fetchall()
+        except psycopg.Error:
+            return None
+        found = {(r["originator_id"], r["originator_version"]): r for r in rows}
+        if not found:
+            return None
+        mine = all(
+            (key in found and bytes(found[key]["state"]) == event.state)
+            for key, event in zip(keys, stored_events, strict=True)
+        )
+        if not mine:
+            return None  # someone else's events: the retry meets the versions taken, as it should
+        return [int(found[key]["notification_id"]) for key in keys]
 
 
 def notice_channel(application: Any) -> str:

@@ -7,6 +7,8 @@ import contextlib
 import socket
 import threading
 
+_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends a reset
+
 
 class CuttableProxy:
     def __init__(self, listen_port: int, target_port: int) -> None:
@@ -15,6 +17,10 @@ class CuttableProxy:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._marker: bytes | None = None
+        self._muted: set[socket.socket] = set()
+        self._armed: set[socket.socket] = set()
+        self._after = 0.0
         self.restore()
 
     def restore(self) -> None:
@@ -33,13 +39,27 @@ class CuttableProxy:
                 self._listener = None
             for sock in self._sockets:
                 with contextlib.suppress(OSError):
-                    sock.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
                     sock.close()
             self._sockets.clear()
 
     close = cut
+
+    def reset_connections(self) -> None:
+        """Reset the open connections; new ones are still accepted."""
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+                    sock.close()
+            self._sockets.clear()
+
+    def lose_the_reply_to(self, marker: bytes, after: float = 0.3) -> None:
+        """The next prepared statement whose text holds `marker` is executed by the server,
+        but its reply never reaches the client: `after` seconds later (the server has done
+        it, autocommit included) the connection is reset. (psycopg prepares a statement,
+        waits for the answer, then executes it: what is lost is the execution's reply.)"""
+        self._marker, self._after = marker, after
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -54,13 +74,33 @@ class CuttableProxy:
                 continue
             with self._lock:
                 self._sockets.update((client, upstream))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            for source, sink, outbound in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(
+                    target=self._pipe, args=(source, sink, outbound), daemon=True
+                ).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _reset(self, *sockets: socket.socket) -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked reading it
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, outbound: bool) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if outbound and source in self._armed:
+                    # The statement's execution (the message after its Parse) goes through;
+                    # no reply comes back, and the connection is reset once it is done.
+                    self._armed.discard(source)
+                    self._muted.add(source)
+                    threading.Timer(self._after, self._reset, (source, sink)).start()
+                elif outbound and self._marker is not None and self._marker in data:
+                    self._marker = None
+                    self._armed.add(source)
+                if sink not in self._muted:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
