@@ -52,6 +52,9 @@ def planned_trip(rng: random.Random, owner: UUID, events: int) -> Trip:
                 destination = trip.destination(rng.choice(destinations))
                 at = datetime.combine(destination.arrival_date, datetime.min.time())
                 zone = rng.choice(ZONES)
+                currency = rng.choice(["EUR", "JPY", "USD"])
+                cents = Decimal(rng.randrange(100, 10_000)) / 100
+                cost = cents.to_integral_value() if currency == "JPY" else cents
                 activities.append(
                     trip.add_activity(
                         destination_id=destination.id,
@@ -60,8 +63,8 @@ def planned_trip(rng: random.Random, owner: UUID, events: int) -> Trip:
                         activity_type=rng.choice(list(ActivityType)),
                         start=LocalTime.at(at + timedelta(hours=9), zone),
                         end=LocalTime.at(at + timedelta(hours=11), zone),
-                        cost=Decimal(rng.randrange(100, 10_000)) / 100,
-                        currency=rng.choice(["EUR", "JPY", "USD"]),
+                        cost=cost,
+                        currency=currency,
                     )
                 )
             elif roll < 0.75 and activities:
