@@ -12,11 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import ApiError
 from api.idempotency import IdempotentCall
 from api.reading import PlannerAuthority
+from api.throttle import Limit, count
 from infra.wiring import Container
 from read_side.queries import Reading
 from read_side.users import UserDirectory
 from write_side.context import CommandContext
-from write_side.errors import AuthenticationError, RateLimitedError
+from write_side.errors import AuthenticationError
 from write_side.identity.accounts import Accounts
 from write_side.identity.tokens import Claims
 from write_side.trips.planner import TripPlanner
@@ -63,11 +64,10 @@ def _command_context(
 ) -> CommandContext:
     """The actor of a write, within the per-user write quota."""
     settings = _container(request).settings
-    retry_after = _container(request).rate_limiter.hit(
-        f"writes:{user_id}", settings.writes_per_user, settings.writes_window_seconds
+    count(
+        _container(request).rate_limiter,
+        Limit(f"writes:{user_id}", settings.writes_per_user, settings.writes_window_seconds),
     )
-    if retry_after is not None:
-        raise RateLimitedError(retry_after)
     return CommandContext(actor_id=user_id, correlation_id=request.state.correlation_id)
 
 

@@ -6,9 +6,11 @@ import logging
 import math
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
 from api.envelope import error
@@ -27,6 +29,7 @@ from write_side.errors import (
     AuthenticationError,
     ConcurrencyConflictError,
     DatesOutsideTripError,
+    DependencyUnavailableError,
     DestinationNotFoundError,
     EmailTakenError,
     EndBeforeStartError,
@@ -83,6 +86,10 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     UserProfileNotFoundError: (404, "user_not_found"),
     RateLimitedError: (429, "rate_limited"),
     EventStoreUnavailableError: (503, "event_store_unavailable"),
+    DependencyUnavailableError: (503, "dependency_unavailable"),
+    # The read side's PostgreSQL unreachable, or no connection free in time.
+    psycopg.OperationalError: (503, "dependency_unavailable"),
+    PoolTimeout: (503, "dependency_unavailable"),
     ForbiddenError: (403, "forbidden"),
     InvalidStatusTransitionError: (422, "invalid_status_transition"),
     LastOwnerError: (422, "last_owner"),
@@ -122,7 +129,9 @@ def _headers(exc: Exception) -> dict[str, str] | None:
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, RateLimitedError):
         return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
-    if isinstance(exc, EventStoreUnavailableError):
+    if isinstance(exc, DependencyUnavailableError):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    if isinstance(exc, (EventStoreUnavailableError, psycopg.OperationalError, PoolTimeout)):
         return {"Retry-After": "1"}
     return None
 
@@ -139,6 +148,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status_code, code = _lookup(exc) or (500, "internal_error")
         if isinstance(exc, AuthenticationError):
             log.info("authentication failed: %s", exc.reason)
+        elif status_code == 503:
+            log.warning("%s %s: %s (%r)", request.method, request.url.path, code, exc)
         return error(request, status_code, code, str(exc), _details(exc), headers=_headers(exc))
 
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -75,15 +75,37 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis for token revocation and rate limits, shared by every API "
-        "instance. Unset: kept in the process (embedded mode, or a single API process).",
+        description="Redis for rate limits, shared by every API instance (required for "
+        "`itinera api --workers N` with N > 1). Unset: counted in the process.",
     )
     redis_namespace: str = Field(default="itinera", description="Prefix of every Redis key.")
+    redis_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="Longest a Redis call may take; past it the request is refused with 503 "
+        "dependency_unavailable (fail closed).",
+    )
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
-    login_attempts_per_account: int = Field(default=5, ge=1)
-    login_attempts_per_address: int = Field(default=20, ge=1)
+    refresh_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=120,
+        description="How long the refresh token just replaced may be presented again and get "
+        "the same new pair (the reply was lost); past it, reuse revokes the whole family.",
+    )
+    login_attempts_per_account: int = Field(
+        default=5, ge=1, description="Failed logins per account (by username or email)."
+    )
+    login_attempts_per_address: int = Field(
+        default=20, ge=1, description="Failed logins per client address."
+    )
     login_window_seconds: int = Field(default=300, ge=1)
+    registrations_per_address: int = Field(default=10, ge=1)
+    registration_window_seconds: int = Field(default=3600, ge=1)
+    refreshes_per_address: int = Field(default=120, ge=1)
+    refresh_window_seconds: int = Field(default=60, ge=1)
     writes_per_user: int = Field(default=120, ge=1)
     writes_window_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)

@@ -23,8 +23,9 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.identity.keys import KeyFolder
-from infra.identity.memory_stores import InMemoryRateLimiter, InMemoryRevocationStore
-from infra.identity.redis_stores import RedisRateLimiter, RedisRevocationStore
+from infra.identity.memory_stores import InMemoryRateLimiter
+from infra.identity.postgres_stores import PostgresRevocationStore
+from infra.identity.redis_stores import RedisRateLimiter
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.event_log import PostgresEventLog
 from infra.postgres.idempotency import PostgresIdempotencyStore
@@ -58,13 +59,18 @@ from streams.outbox import OutboxReader
 from streams.pacing import Pacer
 from write_side.event_store import EventStore
 from write_side.identity.accounts import Accounts
-from write_side.identity.ports import RateLimiter, RevocationStore
+from write_side.identity.ports import RateLimiter
 from write_side.identity.tokens import TokenPolicy, TokenService
 from write_side.trips.planner import TripPlanner
 
 __all__ = ["Container", "Settings", "api_container"]
 
 log = logging.getLogger(__name__)
+
+# How long a request waits for a connection of the API's synchronous pool (token checks,
+# idempotency keys) before it is refused with 503: an unreachable PostgreSQL must not hold
+# every request for psycopg_pool's default 30 s.
+SYNC_POOL_TIMEOUT = 5.0
 
 
 def event_store_env(
@@ -261,23 +267,23 @@ def projection_engine(
     )
 
 
-def security_stores(settings: Settings) -> tuple[RevocationStore, RateLimiter, redis.Redis | None]:
+def rate_limiter(settings: Settings) -> tuple[RateLimiter, redis.Redis | None]:
     """Redis when configured (shared by every API instance), else in this process."""
     if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url)
-        namespace = settings.redis_namespace
-        return (
-            RedisRevocationStore(client, namespace),
-            RedisRateLimiter(client, namespace),
-            client,
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout,
+            socket_connect_timeout=settings.redis_timeout,
         )
-    return InMemoryRevocationStore(), InMemoryRateLimiter(), None
+        return RedisRateLimiter(client, settings.redis_namespace), client
+    return InMemoryRateLimiter(), None
 
 
 def token_policy(settings: Settings) -> TokenPolicy:
     return TokenPolicy(
         access_ttl_seconds=settings.access_token_ttl_seconds,
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        refresh_grace_seconds=settings.refresh_grace_seconds,
     )
 
 
@@ -324,8 +330,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     outdated ones are rebuilt and all catch up before the API serves."""
     events = await asyncio.to_thread(build_event_store, settings)
     keys = KeyFolder(settings.keys_folder)
-    revocations, rate_limiter, redis_client = security_stores(settings)
-    tokens = TokenService(keys, revocations, token_policy(settings))
+    limiter, redis_client = rate_limiter(settings)
     pool = await open_read_pool(settings)
     sync_pool = ConnectionPool(
         require_database_url(settings),
@@ -333,8 +338,10 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         max_size=settings.db_pool_size,
         kwargs={"autocommit": True},
         open=False,
+        timeout=SYNC_POOL_TIMEOUT,
     )
     await asyncio.to_thread(sync_pool.open, True)
+    tokens = TokenService(keys, PostgresRevocationStore(sync_pool), token_policy(settings))
     in_process = settings.project_in_process
     changes = PostgresChanges(
         require_database_url(settings), notice_channel(events) if in_process else None
@@ -348,7 +355,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         trips=PostgresTripReadStore(pool),
         users=PostgresUserDirectory(pool),
         changes=changes,
-        rate_limiter=rate_limiter,
+        rate_limiter=limiter,
         idempotency=PostgresIdempotencyStore(sync_pool),
         pool=pool,
         _sync_pool=sync_pool,

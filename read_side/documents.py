@@ -76,6 +76,15 @@ class UserDocument(TypedDict):
     is_active: bool
 
 
+class CredentialsDocument(TypedDict):
+    """When a user's credentials last changed (password change, deactivation): every token
+    issued before `revoked_before` (epoch seconds) is revoked. Never served by the API."""
+
+    id: str
+    version: int
+    revoked_before: float
+
+
 class TripListEntry(TypedDict):
     """One row of a member's trip list: only what lists show, filter and sort by, so a row
     changes only when one of these does (the trip's version comes from its view)."""

@@ -17,6 +17,16 @@ class EventStoreUnavailableError(DomainError):
         super().__init__(f"The event store is unavailable, try again: {reason}")
 
 
+class DependencyUnavailableError(DomainError):
+    """A service the request needs (Redis, PostgreSQL) did not answer in time. Nothing was
+    decided on a guess: the request is refused, and a retry later may pass."""
+
+    def __init__(self, dependency: str, retry_after: float = 1.0) -> None:
+        super().__init__(f"{dependency} is unavailable, try again shortly")
+        self.dependency = dependency
+        self.retry_after = retry_after
+
+
 class NotFoundError(DomainError):
     """The addressed entity does not exist (or does not exist for this actor)."""
 

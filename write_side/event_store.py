@@ -63,4 +63,6 @@ class EventStore(Application[UUID]):
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+        except (OperationalError, InterfaceError) as error:
+            raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
         return aggregate if isinstance(aggregate, kind) else None

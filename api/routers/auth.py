@@ -10,6 +10,7 @@ from api.deps import AccountsService, AppContainer, CurrentClaims
 from api.envelope import ok
 from api.identity_schemas import LoginBody, LogoutBody, RefreshBody, RegisterBody
 from api.openapi import errors
+from api.throttle import Limit, client_address, count, forgive
 from write_side.errors import RateLimitedError
 from write_side.identity.accounts import Register
 from write_side.identity.tokens import TokenPair
@@ -24,6 +25,7 @@ router = APIRouter(
             413: "payload_too_large",
             422: "validation_failed",
             429: "rate_limited (Retry-After)",
+            503: "dependency_unavailable (Retry-After): Redis or PostgreSQL did not answer",
         }
     ),
 )
@@ -40,8 +42,20 @@ def token_body(pair: TokenPair) -> dict[str, Any]:
 
 
 @router.post("/register", status_code=201)
-def register(request: Request, body: RegisterBody, accounts: AccountsService) -> JSONResponse:
-    """Create an account (public). Errors: 409 email_taken / username_taken, 422."""
+def register(
+    request: Request, body: RegisterBody, accounts: AccountsService, container: AppContainer
+) -> JSONResponse:
+    """Create an account (public). Throttled per client address: 429.
+    Errors: 409 email_taken / username_taken, 422."""
+    settings = container.settings
+    count(
+        container.rate_limiter,
+        Limit(
+            f"register:address:{client_address(request)}",
+            settings.registrations_per_address,
+            settings.registration_window_seconds,
+        ),
+    )
     user_id = accounts.register(
         Register(
             email=body.email,
@@ -60,32 +74,49 @@ def register(request: Request, body: RegisterBody, accounts: AccountsService) ->
 def login(
     request: Request, body: LoginBody, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:
-    """Exchange an email or username and password for tokens (public). Throttled: 429."""
+    """Exchange an email or username and password for tokens (public). Failed attempts are
+    counted per client address and per account (named either way): past the limit, 429."""
     settings, limiter = container.settings, container.rate_limiter
-    address = request.client.host if request.client else "unknown"
-    waits = [
-        limiter.hit(
+    address = client_address(request)
+    attempts = (
+        Limit(
             f"login:address:{address}",
             settings.login_attempts_per_address,
             settings.login_window_seconds,
         ),
-        limiter.hit(
-            f"login:account:{body.login.lower()}",
+        Limit(
+            f"login:account:{accounts.login_subject(body.login)}",
             settings.login_attempts_per_account,
             settings.login_window_seconds,
         ),
-    ]
-    if any(wait is not None for wait in waits):
+    )
+    try:
+        count(limiter, *attempts)
+    except RateLimitedError:
         log.warning("action=login throttled address=%s", address)
-        raise RateLimitedError(max(wait for wait in waits if wait is not None))
+        raise
     session = accounts.login(body.login, body.password)
+    forgive(limiter, *attempts)  # only failures count
     log.info("action=login entity=user id=%s actor=%s", session.user_id, session.user_id)
     return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 
 
 @router.post("/refresh")
-def refresh(request: Request, body: RefreshBody, accounts: AccountsService) -> JSONResponse:
-    """Spend a refresh token for a new pair; reusing a spent one revokes its family (public)."""
+def refresh(
+    request: Request, body: RefreshBody, accounts: AccountsService, container: AppContainer
+) -> JSONResponse:
+    """Spend a refresh token for a new pair (public). Reusing a spent one revokes its family,
+    except a retry within ITINERA_REFRESH_GRACE_SECONDS of the rotation, which gets the same
+    pair again. Throttled per client address: 429."""
+    settings = container.settings
+    count(
+        container.rate_limiter,
+        Limit(
+            f"refresh:address:{client_address(request)}",
+            settings.refreshes_per_address,
+            settings.refresh_window_seconds,
+        ),
+    )
     session = accounts.refresh(body.refresh_token)
     return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 

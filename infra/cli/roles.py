@@ -78,6 +78,11 @@ def api(
     from infra.wiring import prepare_database
 
     settings = load_settings()
+    if workers > 1 and not settings.redis_url:
+        raise fail(
+            f"--workers {workers} needs ITINERA_REDIS_URL: without it each worker counts rate"
+            " limits on its own, and every limit would be multiplied by the worker count"
+        )
     try:
         load_key_ring(settings.keys_folder)
     except KeyFolderError as error:

@@ -1,12 +1,22 @@
-"""In-process revocation store and rate limiter: embedded mode (one process, no Redis)."""
+"""In-process revocation store (the fake of unit tests) and rate limiter (embedded mode: one
+process, no Redis)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-_REVOKED = "revoked"
+from write_side.identity.ports import Issue
+
+
+@dataclass(frozen=True)
+class _Family:
+    current: str | None
+    previous: str | None = None
+    issue: Issue | None = None  # the issue that replaced `previous`
+    revoked: bool = False
 
 
 class _Expiring:
@@ -63,20 +73,31 @@ class InMemoryRevocationStore:
 
     def start_family(self, family: str, jti: str, ttl_seconds: int) -> None:
         with self._lock:
-            self._entries.set(f"fam:{family}", jti, ttl_seconds)
+            self._entries.set(f"fam:{family}", _Family(current=jti), ttl_seconds)
 
-    def rotate_family(self, family: str, presented: str, successor: str, ttl_seconds: int) -> bool:
+    def rotate_family(
+        self, family: str, presented: str, successor: Issue, ttl_seconds: int, grace_seconds: float
+    ) -> Issue | None:
         with self._lock:
-            current = self._entries.get(f"fam:{family}")
-            if current is not None and current != _REVOKED and current == presented:
-                self._entries.set(f"fam:{family}", successor, ttl_seconds)
-                return True
-            self._entries.set(f"fam:{family}", _REVOKED, ttl_seconds)
-            return False
+            found = self._entries.get(f"fam:{family}")
+            if isinstance(found, _Family) and not found.revoked:
+                if found.current == presented:
+                    rotated = _Family(successor.refresh_jti, presented, successor)
+                    self._entries.set(f"fam:{family}", rotated, ttl_seconds)
+                    return successor
+                if (
+                    found.previous == presented
+                    and found.issue is not None
+                    and grace_seconds > 0
+                    and successor.issued_at - found.issue.issued_at <= grace_seconds
+                ):
+                    return found.issue
+            self._entries.set(f"fam:{family}", _Family(current=None, revoked=True), ttl_seconds)
+            return None
 
     def revoke_family(self, family: str, ttl_seconds: int) -> None:
         with self._lock:
-            self._entries.set(f"fam:{family}", _REVOKED, ttl_seconds)
+            self._entries.set(f"fam:{family}", _Family(current=None, revoked=True), ttl_seconds)
 
 
 class InMemoryRateLimiter:
@@ -99,3 +120,10 @@ class InMemoryRateLimiter:
             if count + 1 <= limit:
                 return None
             return max(expires - self._clock(), 0.001)
+
+    def forgive(self, key: str) -> None:
+        with self._lock:
+            count = self._entries.get(key)
+            expires = self._entries.expiry(key)
+            if isinstance(count, int) and count > 0 and expires is not None:
+                self._entries.set(key, count - 1, expires - self._clock())

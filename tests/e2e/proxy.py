@@ -21,6 +21,7 @@ class CuttableProxy:
         self._muted: set[socket.socket] = set()
         self._armed: set[socket.socket] = set()
         self._after = 0.0
+        self._stalled = threading.Event()
         self.restore()
 
     def restore(self) -> None:
@@ -35,6 +36,10 @@ class CuttableProxy:
         """Refuse new connections and reset the open ones."""
         with self._lock:
             if self._listener is not None:
+                # shutdown wakes the thread blocked in accept(); a bare close would leave
+                # the kernel socket listening until that accept returned.
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
             for sock in self._sockets:
@@ -44,6 +49,13 @@ class CuttableProxy:
             self._sockets.clear()
 
     close = cut
+
+    def stall(self) -> None:
+        """Keep every connection open but pass nothing either way: a service that hangs."""
+        self._stalled.set()
+
+    def unstall(self) -> None:
+        self._stalled.clear()
 
     def reset_connections(self) -> None:
         """Reset the open connections; new ones are still accepted."""
@@ -99,7 +111,7 @@ class CuttableProxy:
                 elif outbound and self._marker is not None and self._marker in data:
                     self._marker = None
                     self._armed.add(source)
-                if sink not in self._muted:
+                if sink not in self._muted and not self._stalled.is_set():
                     sink.sendall(data)
         except OSError:
             pass

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from api.main import create_app
 from infra.identity.keys import load_key_ring
 from infra.settings import Settings
 from tests import forgery
@@ -248,13 +249,28 @@ def test_tampered_and_misused_tokens_get_the_same_401(client: TestClient, signup
         unauthenticated(client.get("/api/v1/trips", headers=headers))
 
 
-def test_a_reused_refresh_token_revokes_its_family(client: TestClient, signup: Signup) -> None:
+def test_a_reused_refresh_token_revokes_its_family(api_settings: Settings) -> None:
+    settings = api_settings.model_copy(update={"refresh_grace_seconds": 0.0})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        data(register(client, "eve"), 201)
+        first = data(login(client, "eve"), 200)["refresh_token"]
+        second = data(client.post("/api/v1/auth/refresh", json={"refresh_token": first}), 200)
+        unauthenticated(client.post("/api/v1/auth/refresh", json={"refresh_token": first}))
+        unauthenticated(
+            client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+        )
+
+
+def test_a_refresh_retried_within_the_grace_gets_the_same_pair(
+    client: TestClient, signup: Signup
+) -> None:
+    """The client whose reply was lost retries with the token it still holds: it gets the pair
+    it missed, not a logout."""
     first = signup()["X-Refresh-Token"]
     second = data(client.post("/api/v1/auth/refresh", json={"refresh_token": first}), 200)
-    unauthenticated(client.post("/api/v1/auth/refresh", json={"refresh_token": first}))
-    unauthenticated(
-        client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
-    )
+    again = data(client.post("/api/v1/auth/refresh", json={"refresh_token": first}), 200)
+    assert again == second
+    data(client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}), 200)
 
 
 def test_a_deactivated_users_tokens_are_refused(client: TestClient, signup: Signup) -> None:

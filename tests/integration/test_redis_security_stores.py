@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from infra.identity.redis_stores import RedisRateLimiter, RedisRevocationStore
-from tests.contracts.security_stores import RateLimiterContract, RevocationStoreContract
+from infra.identity.redis_stores import RedisRateLimiter
+from tests.contracts.security_stores import RateLimiterContract
 
 
 @pytest.fixture
@@ -19,12 +19,6 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 def namespace() -> str:
     return f"itinera-test-{uuid.uuid4().hex[:8]}"
-
-
-class TestRedisRevocationStore(RevocationStoreContract):
-    @pytest.fixture
-    def revocations(self, client: redis.Redis) -> RedisRevocationStore:
-        return RedisRevocationStore(client, namespace())
 
 
 class TestRedisRateLimiter(RateLimiterContract):

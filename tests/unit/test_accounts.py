@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -78,14 +79,31 @@ def test_no_password_or_hash_leaves_the_event_store(accounts: Accounts) -> None:
     assert b"ada@example.org" not in wire
 
 
-def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(accounts: Accounts) -> None:
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(keys: KeyFolder) -> None:
+    now = [time.time()]
+    tokens = TokenService(keys, InMemoryRevocationStore(), TokenPolicy(), clock=lambda: now[0])
+    accounts = Accounts(EventStore(), tokens)
+    register(accounts)
+    first = accounts.login("ada", PASSWORD).tokens
+    now[0] += 1
+    second = accounts.refresh(first.refresh_token).tokens
+    now[0] += TokenPolicy().refresh_grace_seconds + 1
+    with pytest.raises(AuthenticationError):
+        accounts.refresh(first.refresh_token)  # stolen copy replayed after the grace
+    with pytest.raises(AuthenticationError):
+        accounts.refresh(second.refresh_token)  # so the legitimate holder is logged out too
+
+
+def test_a_refresh_retried_within_the_grace_gets_the_same_pair(keys: KeyFolder) -> None:
+    now = [time.time()]
+    tokens = TokenService(keys, InMemoryRevocationStore(), TokenPolicy(), clock=lambda: now[0])
+    accounts = Accounts(EventStore(), tokens)
     register(accounts)
     first = accounts.login("ada", PASSWORD).tokens
     second = accounts.refresh(first.refresh_token).tokens
-    with pytest.raises(AuthenticationError):
-        accounts.refresh(first.refresh_token)  # stolen copy replayed
-    with pytest.raises(AuthenticationError):
-        accounts.refresh(second.refresh_token)  # so the legitimate holder is logged out too
+    now[0] += TokenPolicy().refresh_grace_seconds - 1
+    assert accounts.refresh(first.refresh_token).tokens == second  # the reply was lost
+    assert accounts.refresh(second.refresh_token).tokens != second  # and the family lives on
 
 
 def test_logout_revokes_the_access_token_and_the_refresh_family(accounts: Accounts) -> None:

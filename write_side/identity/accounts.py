@@ -18,7 +18,13 @@ from write_side.errors import (
 from write_side.event_store import EventStore
 from write_side.identity.passwords import hash_password, verify_password
 from write_side.identity.tokens import Claims, TokenPair, TokenService
-from write_side.identity.user import EmailIndex, User, UsernameIndex, normalize_email
+from write_side.identity.user import (
+    EmailIndex,
+    User,
+    UsernameIndex,
+    normalize_email,
+    normalize_username,
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,14 @@ class Accounts:
         if not user.is_active:
             raise InvalidCredentialsError()
         return Session(user_id=user.id, tokens=self._tokens.issue(user.id))
+
+    def login_subject(self, login: str) -> str:
+        """Whom a login names, to count attempts against: the account's id, however it is
+        named (email or username), or the normalized login when no account has it."""
+        user = self._find_by_login(login)
+        if user is not None:
+            return str(user.id)
+        return normalize_email(login) if "@" in login else normalize_username(login)
 
     def refresh(self, refresh_token: str) -> Session:
         claims, pair = self._tokens.refresh(refresh_token)

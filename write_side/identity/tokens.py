@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from jwt.algorithms import RSAAlgorithm
 
 from write_side.errors import AuthenticationError
-from write_side.identity.ports import RevocationStore
+from write_side.identity.ports import Issue, RevocationStore
 
 ALGORITHM = "RS256"
 ACCESS = "access"
@@ -48,6 +48,7 @@ class TokenPolicy:
     access_ttl_seconds: int = 15 * 60
     refresh_ttl_seconds: int = 30 * 24 * 3600
     leeway_seconds: int = 5
+    refresh_grace_seconds: float = 10.0  # a retried refresh gets the same pair back
 
 
 @dataclass(frozen=True)
@@ -90,23 +91,29 @@ class TokenService:
     def issue(self, user_id: UUID) -> TokenPair:
         """A new session: an access token and the first refresh token of a new family."""
         family = uuid.uuid4().hex
-        refresh_jti = uuid.uuid4().hex
-        self._revocations.start_family(family, refresh_jti, self._policy.refresh_ttl_seconds)
-        return self._pair(user_id, family, refresh_jti)
+        first = self._new_issue()
+        self._revocations.start_family(family, first.refresh_jti, self._policy.refresh_ttl_seconds)
+        return self._pair(user_id, family, first)
 
     def verify_access(self, token: str) -> Claims:
         return self._verify(token, ACCESS)
 
     def refresh(self, refresh_token: str) -> tuple[Claims, TokenPair]:
         """Rotate: the presented refresh token is spent and a new pair issued. A token that
-        was already spent revokes its family (someone else holds a copy)."""
+        was already spent revokes its family (someone else holds a copy), except the one
+        spent last, within the grace window: its retry gets the same new pair again."""
         claims = self._verify(refresh_token, REFRESH)
         assert claims.family is not None
-        successor = uuid.uuid4().hex
-        ttl = self._policy.refresh_ttl_seconds
-        if not self._revocations.rotate_family(claims.family, claims.jti, successor, ttl):
+        granted = self._revocations.rotate_family(
+            claims.family,
+            claims.jti,
+            self._new_issue(),
+            self._policy.refresh_ttl_seconds,
+            self._policy.refresh_grace_seconds,
+        )
+        if granted is None:
             raise AuthenticationError("refresh token reused or family revoked")
-        return claims, self._pair(claims.user_id, claims.family, successor)
+        return claims, self._pair(claims.user_id, claims.family, granted)
 
     def refresh_claims(self, refresh_token: str) -> Claims:
         return self._verify(refresh_token, REFRESH)
@@ -124,13 +131,18 @@ class TokenService:
             str(user_id), self._clock(), self._policy.refresh_ttl_seconds
         )
 
-    def _pair(self, user_id: UUID, family: str, refresh_jti: str) -> TokenPair:
-        now = self._clock()
-        access = self._sign(user_id, ACCESS, uuid.uuid4().hex, now, self._policy.access_ttl_seconds)
+    def _new_issue(self) -> Issue:
+        return Issue(uuid.uuid4().hex, uuid.uuid4().hex, self._clock())
+
+    def _pair(self, user_id: UUID, family: str, issue: Issue) -> TokenPair:
+        """The pair of an issue; the same issue signs to the same tokens (RS256 signatures
+        are deterministic)."""
+        at, access_ttl = issue.issued_at, self._policy.access_ttl_seconds
+        access = self._sign(user_id, ACCESS, issue.access_jti, at, access_ttl)
         refresh = self._sign(
-            user_id, REFRESH, refresh_jti, now, self._policy.refresh_ttl_seconds, fam=family
+            user_id, REFRESH, issue.refresh_jti, at, self._policy.refresh_ttl_seconds, fam=family
         )
-        return TokenPair(access, refresh, self._policy.access_ttl_seconds)
+        return TokenPair(access, refresh, access_ttl)
 
     def _sign(self, user_id: UUID, kind: str, jti: str, now: float, ttl: int, **extra: str) -> str:
         claims = {

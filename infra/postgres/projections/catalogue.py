@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.postgres.projections.credential_tables import CredentialTables
 from infra.postgres.projections.tables import StateTables
 from infra.postgres.projections.trip_tables import TripViewTables
 from infra.postgres.projections.user_tables import UserDirectoryTables
 from projections.catalogue import PROJECTIONS
 from projections.engine.projection import Projection
 
-_ALL: list[StateTables[Any]] = [TripViewTables(), UserDirectoryTables()]
+_ALL: list[StateTables[Any]] = [TripViewTables(), UserDirectoryTables(), CredentialTables()]
 TABLES: dict[str, StateTables[Any]] = {tables.projection: tables for tables in _ALL}
 
 
