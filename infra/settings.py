@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="How long the refresh token just replaced may be presented again and get "
         "the same new pair (the reply was lost); past it, reuse revokes the whole family.",
     )
+    key_activation_delay_seconds: float = Field(
+        default=30.0,
+        ge=10.0,
+        description="How long after `itinera keys rotate` the new key starts signing: longer "
+        "than the 5 s in which every API instance reloads the keys folder and publishes it.",
+    )
     login_attempts_per_account: int = Field(
         default=5, ge=1, description="Failed logins per account (by username or email)."
     )

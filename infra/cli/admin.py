@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
 import typer
 
 from infra.cli.app import fail, keys_cli, load_settings, topics_cli
@@ -24,23 +28,46 @@ def topics_create() -> None:
 
 
 @keys_cli.command("rotate")
-def keys_rotate() -> None:
-    """Add a new signing key; older keys keep verifying until retired."""
-    from infra.identity.keys import rotate_key
+def keys_rotate(
+    now: Annotated[
+        bool, typer.Option("--now", help="Sign with it at once (a compromised key).")
+    ] = False,
+) -> None:
+    """Add a new signing key: published at once, signing after
+    ITINERA_KEY_ACTIVATION_DELAY_SECONDS; older keys keep verifying until retired."""
+    from infra.identity.keys import activation_of, rotate_key
 
     settings = load_settings()
-    kid = rotate_key(settings.keys_folder)
-    typer.echo(f"new signing key {kid} in {settings.keys_folder}")
+    delay = 0.0 if now else settings.key_activation_delay_seconds
+    kid = rotate_key(settings.keys_folder, activate_after=delay)
+    active_from = activation_of(settings.keys_folder, kid)
+    when = (
+        "signs now"
+        if active_from <= time.time()
+        else f"signs from {_instant(active_from)} (in {delay:g} s: every instance reloads"
+        " the folder within 5 s)"
+    )
+    typer.echo(f"new signing key {kid} in {settings.keys_folder}: published now, {when}")
+
+
+def _instant(epoch: float) -> str:
+    return f"{datetime.fromtimestamp(epoch, UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 @keys_cli.command("list")
 def keys_list() -> None:
-    """The keys that verify tokens, and which one signs."""
-    from infra.identity.keys import load_key_ring
+    """The keys that verify tokens, which one signs, and which are scheduled to."""
+    from infra.identity.keys import load_key_ring, read_schedule
 
-    ring = load_key_ring(load_settings().keys_folder)
+    folder = load_settings().keys_folder
+    ring, pending = load_key_ring(folder), dict(read_schedule(folder))
     for kid in sorted(ring.public_keys):
-        typer.echo(f"{kid}{'  (signing)' if kid == ring.signing_kid else ''}")
+        if kid == ring.signing_kid:
+            typer.echo(f"{kid}  (signing)")
+        elif pending.get(kid, 0.0) > time.time():
+            typer.echo(f"{kid}  (signs from {_instant(pending[kid])})")
+        else:
+            typer.echo(kid)
 
 
 @keys_cli.command("retire")

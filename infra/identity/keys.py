@@ -1,6 +1,9 @@
-"""Signing keys kept as PEM files in a folder: `<kid>.pem` each, `signing` names the one that
-signs. `itinera keys rotate` adds a key and makes it the signer; older keys keep verifying
-until `itinera keys retire <kid>` removes them. API processes notice changes by themselves."""
+"""Signing keys kept as PEM files in a folder: `<kid>.pem` each, and `signing`, the schedule
+of signers (a line `<kid> <active from, epoch seconds>` per rotation; the latest one whose time
+has come signs). `itinera keys rotate` adds a key that every instance publishes at once (they
+reload the folder within RELOAD_EVERY_SECONDS) and that signs only from a later instant, so no
+instance ever meets a token signed with a key it has not loaded. Older keys keep verifying
+until `itinera keys retire <kid>` removes them."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,8 +28,9 @@ class KeyFolderError(RuntimeError):
     pass
 
 
-def rotate_key(folder: Path) -> str:
-    """Add a new RSA key and make it the signing key; returns its kid."""
+def rotate_key(folder: Path, activate_after: float = 0.0) -> str:
+    """Add a new RSA key that signs from `activate_after` seconds on (at once when the folder
+    has no signer yet); returns its kid."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     kid = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -38,14 +43,46 @@ def rotate_key(folder: Path) -> str:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
-    _write_atomically(folder / SIGNING_FILE, kid)
+    schedule = read_schedule(folder)
+    active_from = time.time() + activate_after if schedule else 0.0
+    _write_schedule(folder, [*schedule, (kid, active_from)])
     return kid
 
 
-def retire_key(folder: Path, kid: str) -> None:
-    if (folder / SIGNING_FILE).read_text().strip() == kid:
+def activation_of(folder: Path, kid: str) -> float:
+    """When `kid` starts signing (epoch seconds; 0 for a first key)."""
+    return dict(read_schedule(folder))[kid]
+
+
+def retire_key(folder: Path, kid: str, now: float | None = None) -> None:
+    schedule, at_now = read_schedule(folder), time.time() if now is None else now
+    signer, _ = _signer(schedule, at_now)
+    if kid == signer:
         raise KeyFolderError(f"{kid} signs tokens; rotate before retiring it")
+    if any(k == kid and at > at_now for k, at in schedule):
+        raise KeyFolderError(f"{kid} is scheduled to sign; it cannot be retired yet")
     (folder / f"{kid}.pem").unlink()
+    _write_schedule(folder, [(k, at) for k, at in schedule if k != kid])
+
+
+def read_schedule(folder: Path) -> list[tuple[str, float]]:
+    """The signers in rotation order; a bare kid (the older format) signs since always."""
+    try:
+        lines = (folder / SIGNING_FILE).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    schedule = []
+    for line in filter(None, (line.strip() for line in lines)):
+        kid, _, active_from = line.partition(" ")
+        schedule.append((kid, float(active_from or 0.0)))
+    return schedule
+
+
+def _signer(schedule: list[tuple[str, float]], now: float) -> tuple[str | None, float | None]:
+    """The kid that signs at `now`, and when the next scheduled one takes over."""
+    due = [(at, index, kid) for index, (kid, at) in enumerate(schedule) if at <= now]
+    pending = [at for _, at in schedule if at > now]
+    return (max(due)[2] if due else None), (min(pending) if pending else None)
 
 
 def ensure_keys(folder: Path) -> None:
@@ -54,13 +91,17 @@ def ensure_keys(folder: Path) -> None:
         rotate_key(folder)
 
 
-def load_key_ring(folder: Path) -> KeyRing:
-    try:
-        signing_kid = (folder / SIGNING_FILE).read_text().strip()
-    except FileNotFoundError:
+def load_key_ring(folder: Path, now: float | None = None) -> KeyRing:
+    return _load(folder, time.time() if now is None else now)[0]
+
+
+def _load(folder: Path, now: float) -> tuple[KeyRing, float | None]:
+    """The ring signing at `now`, and when the next scheduled signer takes over."""
+    signing_kid, next_change = _signer(read_schedule(folder), now)
+    if signing_kid is None:
         raise KeyFolderError(
             f"No signing key in {folder}: run `itinera keys rotate` (ITINERA_KEYS_DIR)"
-        ) from None
+        )
     private_keys = {}
     for path in sorted(folder.glob("*.pem")):
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -69,34 +110,43 @@ def load_key_ring(folder: Path) -> KeyRing:
         private_keys[path.stem] = key
     if signing_kid not in private_keys:
         raise KeyFolderError(f"The signing key {signing_kid} is missing from {folder}")
-    return KeyRing(
+    ring = KeyRing(
         signing_kid=signing_kid,
         signing_key=private_keys[signing_kid],
         public_keys={kid: key.public_key() for kid, key in private_keys.items()},
     )
+    return ring, next_change
 
 
 class KeyFolder:
-    """The current key ring of a folder, reloaded when the folder changes."""
+    """The current key ring of a folder: reloaded when the folder changes (checked every
+    RELOAD_EVERY_SECONDS) and when a scheduled signer's time comes."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
         self._folder = folder
+        self._clock = clock
         self._lock = threading.Lock()
-        self._ring = load_key_ring(folder)
+        self._ring, self._next_change = _load(folder, clock())
         self._stamp = self._folder_stamp()
         self._checked = time.monotonic()
 
     def __call__(self) -> KeyRing:
-        if time.monotonic() - self._checked >= RELOAD_EVERY_SECONDS:
+        due = self._next_change is not None and self._clock() >= self._next_change
+        if due or time.monotonic() - self._checked >= RELOAD_EVERY_SECONDS:
             with self._lock:
                 self._checked = time.monotonic()
                 stamp = self._folder_stamp()
-                if stamp != self._stamp:
-                    self._ring, self._stamp = load_key_ring(self._folder), stamp
+                if due or stamp != self._stamp:
+                    self._ring, self._next_change = _load(self._folder, self._clock())
+                    self._stamp = stamp
         return self._ring
 
     def _folder_stamp(self) -> tuple[tuple[str, float], ...]:
         return tuple(sorted((p.name, p.stat().st_mtime) for p in self._folder.iterdir()))
+
+
+def _write_schedule(folder: Path, schedule: list[tuple[str, float]]) -> None:
+    _write_atomically(folder / SIGNING_FILE, "".join(f"{kid} {at}\n" for kid, at in schedule))
 
 
 def _write_atomically(path: Path, text: str) -> None:
