@@ -59,6 +59,7 @@ def stack(
             "ITINERA_REDIS_NAMESPACE": f"itinera-e2e-{uuid4().hex[:8]}",
             # Every test user logs in from 127.0.0.1.
             "ITINERA_LOGIN_ATTEMPTS_PER_ADDRESS": "10000",
+            "ITINERA_REGISTRATIONS_PER_ADDRESS": "10000",  # every test user comes from here
         }
         run_once(["keys", "rotate"], env)
         run_once(["topics", "create"], env)
