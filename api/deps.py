@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
-from api.idempotency import IdempotentCall
+from api.idempotency import IdempotencyKey
 from api.reading import PlannerAuthority
 from api.throttle import Limit, count
 from infra.wiring import Container
@@ -92,19 +92,19 @@ def _expected_version(
 
 def _idempotent(
     request: Request,
-    user_id: Annotated[UUID, Depends(_current_user)],
     idempotency_key: Annotated[
         str | None,
         Header(
             min_length=1,
             max_length=255,
-            description="Send the same key to retry safely: the first response is replayed",
+            description="Name the command to retry it safely: it runs once, and a retry with "
+            "the same key and body gets the first result (`Idempotent-Replayed: true`); the "
+            "same key with another request is refused (422 idempotency_key_reused). Keys are "
+            "per user and kept with the command's events.",
         ),
     ] = None,
-) -> IdempotentCall:
-    return IdempotentCall(
-        _container(request).idempotency, user_id, idempotency_key, request.url.path.rstrip("/")
-    )
+) -> IdempotencyKey:
+    return IdempotencyKey(idempotency_key, request.url.path.rstrip("/"))
 
 
 def _reading(request: Request) -> Reading:
@@ -134,4 +134,4 @@ Acting = Annotated[CommandContext, Depends(_command_context)]
 ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
 TripReading = Annotated[Reading, Depends(_reading)]
 MinVersion = Annotated[int | None, Query(ge=1, le=2**31 - 1, description=MIN_VERSION_DESCRIPTION)]
-Idempotent = Annotated[IdempotentCall, Depends(_idempotent)]
+Idempotent = Annotated[IdempotencyKey, Depends(_idempotent)]

@@ -27,6 +27,7 @@ from write_side.errors import (
     AlreadyMemberError,
     AmbiguousLocalTimeError,
     AuthenticationError,
+    CommandKeyReusedError,
     ConcurrencyConflictError,
     DatesOutsideTripError,
     DependencyUnavailableError,
@@ -87,6 +88,7 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     RateLimitedError: (429, "rate_limited"),
     EventStoreUnavailableError: (503, "event_store_unavailable"),
     DependencyUnavailableError: (503, "dependency_unavailable"),
+    CommandKeyReusedError: (422, "idempotency_key_reused"),
     # The read side's PostgreSQL unreachable, or no connection free in time.
     psycopg.OperationalError: (503, "dependency_unavailable"),
     PoolTimeout: (503, "dependency_unavailable"),

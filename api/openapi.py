@@ -32,12 +32,12 @@ COMMAND = {
     **AUTHENTICATED,
     400: "invalid_if_match",
     403: "forbidden (your role does not allow it)",
-    409: "concurrency_conflict, idempotency_key_in_progress, trip_closed (a completed or "
+    409: "concurrency_conflict, trip_closed (a completed or "
     "cancelled trip's itinerary and dates are frozen)",
     412: "version_mismatch (details.current_version; for activities, conflicting_fields)",
     413: "payload_too_large",
     422: "validation_failed (details list the fields), idempotency_key_reused, or a domain "
     "rule: end_before_start, dates_outside_trip, times_outside_destination, "
     "invalid_status_transition, last_owner, invalid_time_zone, invalid_currency",
-    503: "event_store_unavailable (nothing was recorded; Retry-After)",
+    503: "event_store_unavailable (nothing was recorded), dependency_unavailable; Retry-After",
 }

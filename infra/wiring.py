@@ -28,7 +28,6 @@ from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.event_log import PostgresEventLog
-from infra.postgres.idempotency import PostgresIdempotencyStore
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
 from infra.postgres.ordered_recorder import notice_channel
@@ -68,7 +67,7 @@ __all__ = ["Container", "Settings", "api_container"]
 log = logging.getLogger(__name__)
 
 # How long a request waits for a connection of the API's synchronous pool (token checks,
-# idempotency keys) before it is refused with 503: an unreachable PostgreSQL must not hold
+# revocations) before it is refused with 503: an unreachable PostgreSQL must not hold
 # every request for psycopg_pool's default 30 s.
 SYNC_POOL_TIMEOUT = 5.0
 
@@ -299,7 +298,6 @@ class Container:
     users: UserDirectory
     changes: ProjectionChanges
     rate_limiter: RateLimiter
-    idempotency: PostgresIdempotencyStore
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
@@ -356,7 +354,6 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         users=PostgresUserDirectory(pool),
         changes=changes,
         rate_limiter=limiter,
-        idempotency=PostgresIdempotencyStore(sync_pool),
         pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,

@@ -26,6 +26,7 @@ from streams import user_contracts as u
 from streams.topics import TRIP_EVENTS, USER_EVENTS
 from write_side.identity.user import EmailIndex, User, UsernameIndex
 from write_side.trips.activity_index import ActivityIndex
+from write_side.trips.command_record import CommandRecord
 from write_side.trips.destination_index import DestinationIndex
 from write_side.trips.trip import Trip
 
@@ -209,8 +210,15 @@ PUBLISHED: tuple[Published, ...] = (
 )
 
 # Aggregates whose events never leave the event store: lookups the write side keeps for
-# itself (uniqueness of emails and usernames, which trip holds a destination or activity).
-UNPUBLISHED: tuple[type[Any], ...] = (EmailIndex, UsernameIndex, DestinationIndex, ActivityIndex)
+# itself (uniqueness of emails and usernames, which trip holds a destination or activity,
+# the outcome of each command a client named with a key).
+UNPUBLISHED: tuple[type[Any], ...] = (
+    EmailIndex,
+    UsernameIndex,
+    DestinationIndex,
+    ActivityIndex,
+    CommandRecord,
+)
 
 _BY_STORED_TOPIC = {published.stored_topic: published for published in PUBLISHED}
 

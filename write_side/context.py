@@ -10,9 +10,19 @@ from uuid import UUID
 
 
 @dataclass(frozen=True)
+class CommandKey:
+    """The client's own name for a command (an `Idempotency-Key`, a sync mutation id) and a
+    digest of what it asked: the command runs once per key, a retry gets the first result."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class CommandContext:
     actor_id: UUID
     correlation_id: UUID
+    key: CommandKey | None = None
 
 
 _current: ContextVar[CommandContext] = ContextVar("command_context")

@@ -27,6 +27,13 @@ class DependencyUnavailableError(DomainError):
         self.retry_after = retry_after
 
 
+class CommandKeyReusedError(DomainError):
+    """The client's key already names another command (another route or body)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"The key {key!r} was used for a different request")
+
+
 class NotFoundError(DomainError):
     """The addressed entity does not exist (or does not exist for this actor)."""
 

@@ -4,7 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from api.deps import (
     Acting,
@@ -38,29 +38,25 @@ def create_activity(
     acting: Acting,
     expected_version: ExpectedVersion,
     idempotent: Idempotent,
-) -> Response:
+) -> JSONResponse:
     """Add an activity to a destination, last; times are optional (an idea), local + zone."""
-
-    def respond() -> JSONResponse:
-        result = planner.add_activity(
-            AddActivity(
-                destination_id=body.destination_id,
-                title=body.title,
-                description=body.description,
-                activity_type=body.activity_type,
-                start=body.start.when() if body.start else None,
-                end=body.end.when() if body.end else None,
-                cost=body.cost,
-                currency=body.currency,
-                expected_version=expected_version,
-            ),
-            acting,
-        )
-        return command_response(
-            request, result, action="create", entity="activity", context=acting, status_code=201
-        )
-
-    return idempotent.run(body, respond)
+    result = planner.add_activity(
+        AddActivity(
+            destination_id=body.destination_id,
+            title=body.title,
+            description=body.description,
+            activity_type=body.activity_type,
+            start=body.start.when() if body.start else None,
+            end=body.end.when() if body.end else None,
+            cost=body.cost,
+            currency=body.currency,
+            expected_version=expected_version,
+        ),
+        idempotent.applied_to(acting, body),
+    )
+    return command_response(
+        request, result, action="create", entity="activity", context=acting, status_code=201
+    )
 
 
 @router.get("")

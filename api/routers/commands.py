@@ -37,5 +37,8 @@ def command_response(
         request,
         {"id": result.id, "trip_id": result.trip_id, "version": result.version},
         status_code=status_code,
-        headers={"ETag": f'"{result.version}"'},
+        headers={
+            "ETag": f'"{result.version}"',
+            **({"Idempotent-Replayed": "true"} if result.replayed else {}),
+        },
     )

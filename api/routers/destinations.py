@@ -4,7 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from api.deps import (
     Acting,
@@ -43,27 +43,23 @@ def create_destination(
     acting: Acting,
     expected_version: ExpectedVersion,
     idempotent: Idempotent,
-) -> Response:
+) -> JSONResponse:
     """Add a destination to a trip, last; its dates must lie within the trip's."""
-
-    def respond() -> JSONResponse:
-        result = planner.add_destination(
-            AddDestination(
-                trip_id=body.trip_id,
-                name=body.name,
-                description=body.description,
-                location=body.location_dict(),
-                arrival_date=body.arrival_date,
-                departure_date=body.departure_date,
-                expected_version=expected_version,
-            ),
-            acting,
-        )
-        return command_response(
-            request, result, action="create", entity="destination", context=acting, status_code=201
-        )
-
-    return idempotent.run(body, respond)
+    result = planner.add_destination(
+        AddDestination(
+            trip_id=body.trip_id,
+            name=body.name,
+            description=body.description,
+            location=body.location_dict(),
+            arrival_date=body.arrival_date,
+            departure_date=body.departure_date,
+            expected_version=expected_version,
+        ),
+        idempotent.applied_to(acting, body),
+    )
+    return command_response(
+        request, result, action="create", entity="destination", context=acting, status_code=201
+    )
 
 
 @router.get("")

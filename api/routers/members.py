@@ -4,7 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from api.deps import (
     Acting,
@@ -40,18 +40,15 @@ def add_member(
     acting: Acting,
     expected_version: ExpectedVersion,
     idempotent: Idempotent,
-) -> Response:
+) -> JSONResponse:
     """Add a user to the trip with a role (owners). Errors: 409 already_member, 404."""
-
-    def respond() -> JSONResponse:
-        result = planner.add_member(
-            AddMember(trip_id, body.user_id, body.role, expected_version), acting
-        )
-        return command_response(
-            request, result, action="add", entity="member", context=acting, status_code=201
-        )
-
-    return idempotent.run(body, respond)
+    result = planner.add_member(
+        AddMember(trip_id, body.user_id, body.role, expected_version),
+        idempotent.applied_to(acting, body),
+    )
+    return command_response(
+        request, result, action="add", entity="member", context=acting, status_code=201
+    )
 
 
 @router.get("")

@@ -5,7 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from api.deps import (
     Acting,
@@ -39,24 +39,20 @@ def create_trip(
     planner: Planner,
     acting: Acting,
     idempotent: Idempotent,
-) -> Response:
+) -> JSONResponse:
     """Plan a new trip; the caller becomes its owner."""
-
-    def respond() -> JSONResponse:
-        result = planner.plan_trip(
-            PlanTrip(
-                title=body.title,
-                description=body.description,
-                start_date=body.start_date,
-                end_date=body.end_date,
-            ),
-            acting,
-        )
-        return command_response(
-            request, result, action="create", entity="trip", context=acting, status_code=201
-        )
-
-    return idempotent.run(body, respond)
+    result = planner.plan_trip(
+        PlanTrip(
+            title=body.title,
+            description=body.description,
+            start_date=body.start_date,
+            end_date=body.end_date,
+        ),
+        idempotent.applied_to(acting, body),
+    )
+    return command_response(
+        request, result, action="create", entity="trip", context=acting, status_code=201
+    )
 
 
 @router.put("/{trip_id}", operation_id="put_trip")
@@ -107,14 +103,12 @@ def restore_trip(
     acting: Acting,
     expected_version: ExpectedVersion,
     idempotent: Idempotent,
-) -> Response:
+) -> JSONResponse:
     """Bring an archived trip back (its owners only)."""
-
-    def respond() -> JSONResponse:
-        result = planner.restore_trip(RestoreTrip(trip_id, expected_version), acting)
-        return command_response(request, result, action="restore", entity="trip", context=acting)
-
-    return idempotent.run(None, respond)
+    result = planner.restore_trip(
+        RestoreTrip(trip_id, expected_version), idempotent.applied_to(acting, None)
+    )
+    return command_response(request, result, action="restore", entity="trip", context=acting)
 
 
 @router.get("/{trip_id}/history")

@@ -1,12 +1,21 @@
-"""Idempotency-Key on POST, through the API over real PostgreSQL."""
+"""Idempotency-Key on POST, through the API over real PostgreSQL: a command runs once per key,
+whatever crashed or raced."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
+from api.idempotency import IdempotencyKey
+from api.schemas import CreateDestinationBody
+from infra.settings import Settings
+from infra.wiring import build_event_store
 from tests.integration.test_api import KYOTO, TRIP, data, error
+from write_side.context import CommandContext
+from write_side.trips.commands import AddDestination
+from write_side.trips.planner import TripPlanner
 
 
 def test_a_retry_with_the_same_key_gets_the_first_response_and_no_second_trip(
@@ -77,9 +86,44 @@ def test_concurrent_duplicates_run_the_command_once(
                 lambda _: client.post("/api/v1/destinations", json=body, headers=headers), range(4)
             )
         )
-    created = {r.json()["data"]["id"] for r in responses if r.status_code == 201}
-    in_progress = [r for r in responses if r.status_code == 409]
-    assert len(created) == 1
-    assert all(r.json()["error"]["code"] == "idempotency_key_in_progress" for r in in_progress)
+    assert [r.status_code for r in responses] == [201] * 4
+    assert len({r.json()["data"]["id"] for r in responses}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 3
     view = client.get(f"/api/v1/trips/{trip['id']}?min_version=2", headers=user).json()["data"]
     assert len(view["destinations"]) == 1
+
+
+def test_a_command_that_committed_in_a_process_that_died_is_answered_on_retry(
+    client: TestClient, user: dict[str, str], api_settings: Settings
+) -> None:
+    """The first attempt committed, then its API process died before answering (or before
+    writing anything else): the client's retry gets that result, and the command ran once."""
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    body = {**KYOTO, "trip_id": trip["id"]}
+    me = UUID(data(client.get("/api/v1/users/me", headers=user), 200)["id"])
+
+    asked = CreateDestinationBody(**body)
+    keyed = IdempotencyKey("add-kyoto", "/api/v1/destinations").applied_to(
+        CommandContext(actor_id=me, correlation_id=uuid4()), asked
+    )
+    first_attempt = TripPlanner(build_event_store(api_settings))  # the process that died
+    committed = first_attempt.add_destination(
+        AddDestination(
+            trip_id=asked.trip_id,
+            name=asked.name,
+            description=asked.description,
+            location=asked.location_dict(),
+            arrival_date=asked.arrival_date,
+            departure_date=asked.departure_date,
+        ),
+        keyed,
+    )
+
+    retry = client.post(
+        "/api/v1/destinations", json=body, headers={**user, "Idempotency-Key": "add-kyoto"}
+    )
+    assert data(retry, 201)["id"] == str(committed.id)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["etag"] == f'"{committed.version}"'
+    view = data(client.get(f"/api/v1/trips/{trip['id']}?min_version=2", headers=user), 200)
+    assert [d["id"] for d in view["destinations"]] == [str(committed.id)]

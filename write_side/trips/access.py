@@ -22,6 +22,7 @@ class Action(StrEnum):
     READ_HISTORY = "read the trip's history"
     EDIT = "change the trip's details and content"
     MANAGE = "manage members, visibility and archiving"
+    RESTORE = "restore an archived trip"
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {

@@ -166,3 +166,4 @@ class CommandResult:
     id: UUID
     trip_id: UUID
     version: int
+    replayed: bool = False  # the command had run before under the same key: its first result

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from write_side.context import CommandContext, acting_as
@@ -23,6 +24,7 @@ from write_side.identity.user import User
 from write_side.traced_aggregate import TracedAggregate
 from write_side.trips.access import Action
 from write_side.trips.activity_index import ActivityIndex
+from write_side.trips.command_record import earlier_result, records_of
 from write_side.trips.commands import (
     AddActivity,
     AddDestination,
@@ -66,6 +68,8 @@ class TripPlanner:
         self.events = events
 
     def plan_trip(self, command: PlanTrip, context: CommandContext) -> CommandResult:
+        if (earlier := earlier_result(self.events, context)) is not None:
+            return earlier
         with acting_as(context):
             trip = Trip.plan(
                 title=command.title,
@@ -74,15 +78,23 @@ class TripPlanner:
                 end_date=command.end_date,
                 creator_id=context.actor_id,
             )
-        self.events.save(trip)
-        return CommandResult(id=trip.id, trip_id=trip.id, version=trip.version)
+            result = CommandResult(id=trip.id, trip_id=trip.id, version=trip.version)
+            records = records_of(context, result)
+        try:
+            self.events.save(trip, *records)
+        except IntegrityError:
+            # A new trip's id is fresh: only a concurrent request with the same key collides.
+            if (earlier := earlier_result(self.events, context)) is not None:
+                return earlier
+            raise
+        return result
 
     def update_trip_details(
         self, command: UpdateTripDetails, context: CommandContext
     ) -> CommandResult:
         details = (command.title, command.description, command.start_date, command.end_date)
 
-        def update(trip: Trip) -> tuple[UUID, list[Any]]:
+        def update(trip: Trip) -> Change:
             if any(value is not None for value in details):
                 trip.update_details(
                     title=command.title,
@@ -94,32 +106,31 @@ class TripPlanner:
                 trip.change_status(command.status)
             if command.visibility is not None:
                 trip.change_visibility(command.visibility)
-            return trip.id, []
+            return Change(trip.id)
 
         action = Action.MANAGE if command.visibility is not None else Action.EDIT
         return self._change_trip(command.trip_id, command.expected_version, context, update, action)
 
     def archive_trip(self, command: ArchiveTrip, context: CommandContext) -> CommandResult:
-        def archive(trip: Trip) -> tuple[UUID, list[Any]]:
+        def archive(trip: Trip) -> Change:
             trip.archive()
-            return trip.id, []
+            return Change(trip.id)
 
         return self._change_trip(
             command.trip_id, command.expected_version, context, archive, Action.MANAGE
         )
 
     def restore_trip(self, command: RestoreTrip, context: CommandContext) -> CommandResult:
-        def restore(trip: Trip) -> tuple[UUID, list[Any]]:
+        def restore(trip: Trip) -> Change:
             trip.restore()
-            return trip.id, []
+            return Change(trip.id)
 
         return self._change_trip(
             command.trip_id,
             command.expected_version,
             context,
             restore,
-            Action.MANAGE,
-            restoring=True,
+            Action.RESTORE,
         )
 
     def add_member(self, command: AddMember, context: CommandContext) -> CommandResult:
@@ -127,9 +138,9 @@ class TripPlanner:
         if user is None or not user.is_active:
             raise UserNotFoundError(command.user_id)
 
-        def add(trip: Trip) -> tuple[UUID, list[Any]]:
+        def add(trip: Trip) -> Change:
             trip.add_member(command.user_id, command.role)
-            return command.user_id, []
+            return Change(command.user_id)
 
         return self._change_trip(
             command.trip_id, command.expected_version, context, add, Action.MANAGE
@@ -138,9 +149,9 @@ class TripPlanner:
     def change_member_role(
         self, command: ChangeMemberRole, context: CommandContext
     ) -> CommandResult:
-        def change(trip: Trip) -> tuple[UUID, list[Any]]:
+        def change(trip: Trip) -> Change:
             trip.change_member_role(command.user_id, command.role)
-            return command.user_id, []
+            return Change(command.user_id)
 
         return self._change_trip(
             command.trip_id, command.expected_version, context, change, Action.MANAGE
@@ -149,9 +160,9 @@ class TripPlanner:
     def remove_member(self, command: RemoveMember, context: CommandContext) -> CommandResult:
         """Owners remove anyone; any member may leave (remove themselves)."""
 
-        def remove(trip: Trip) -> tuple[UUID, list[Any]]:
+        def remove(trip: Trip) -> Change:
             trip.remove_member(command.user_id)
-            return command.user_id, []
+            return Change(command.user_id)
 
         leaving = command.user_id == context.actor_id
         return self._change_trip(
@@ -186,7 +197,7 @@ class TripPlanner:
         return entries
 
     def add_destination(self, command: AddDestination, context: CommandContext) -> CommandResult:
-        def add(trip: Trip) -> tuple[UUID, list[Any]]:
+        def add(trip: Trip) -> Change:
             destination_id = trip.add_destination(
                 name=command.name,
                 description=command.description,
@@ -195,7 +206,7 @@ class TripPlanner:
                 departure_date=command.departure_date,
             )
             index = DestinationIndex(destination_id=destination_id, trip_id=trip.id)
-            return destination_id, [index]
+            return Change(destination_id, (index,))
 
         return self._change_trip(
             command.trip_id, command.expected_version, context, add, Action.EDIT
@@ -204,7 +215,7 @@ class TripPlanner:
     def update_destination(
         self, command: UpdateDestination, context: CommandContext
     ) -> CommandResult:
-        def update(trip: Trip) -> tuple[UUID, list[Any]]:
+        def update(trip: Trip) -> Change:
             trip.update_destination(
                 command.destination_id,
                 name=command.name,
@@ -213,7 +224,7 @@ class TripPlanner:
                 arrival_date=command.arrival_date,
                 departure_date=command.departure_date,
             )
-            return command.destination_id, []
+            return Change(command.destination_id)
 
         return self._change_destination(
             command.destination_id, command.expected_version, context, update
@@ -222,18 +233,18 @@ class TripPlanner:
     def remove_destination(
         self, command: RemoveDestination, context: CommandContext
     ) -> CommandResult:
-        def remove(trip: Trip) -> tuple[UUID, list[Any]]:
+        def remove(trip: Trip) -> Change:
             trip.remove_destination(command.destination_id)
-            return command.destination_id, []
+            return Change(command.destination_id)
 
         return self._change_destination(
             command.destination_id, command.expected_version, context, remove
         )
 
     def move_destination(self, command: MoveDestination, context: CommandContext) -> CommandResult:
-        def move(trip: Trip) -> tuple[UUID, list[Any]]:
+        def move(trip: Trip) -> Change:
             trip.move_destination(command.destination_id, command.after_id)
-            return command.destination_id, []
+            return Change(command.destination_id)
 
         return self._change_destination(
             command.destination_id, command.expected_version, context, move
@@ -243,7 +254,7 @@ class TripPlanner:
         start = _local_time(command.start)
         end = _local_time(command.end)
 
-        def add(trip: Trip) -> tuple[UUID, list[Any]]:
+        def add(trip: Trip) -> Change:
             activity_id = trip.add_activity(
                 destination_id=command.destination_id,
                 title=command.title,
@@ -254,7 +265,7 @@ class TripPlanner:
                 cost=command.cost,
                 currency=command.currency,
             )
-            return activity_id, [ActivityIndex(activity_id=activity_id, trip_id=trip.id)]
+            return Change(activity_id, (ActivityIndex(activity_id=activity_id, trip_id=trip.id),))
 
         return self._change_destination(
             command.destination_id, command.expected_version, context, add
@@ -266,27 +277,27 @@ class TripPlanner:
             for name, value in command.changes.items()
         }
 
-        def update(trip: Trip) -> tuple[UUID, list[Any]]:
+        def update(trip: Trip) -> Change:
             trip.update_activity(
                 command.activity_id, changes, seen_version=command.expected_version
             )
-            return command.activity_id, []
+            return Change(command.activity_id)
 
         # The version check is per field, inside the aggregate: a stale version only
         # conflicts if one of these fields changed since.
         return self._change_activity(command.activity_id, None, context, update)
 
     def remove_activity(self, command: RemoveActivity, context: CommandContext) -> CommandResult:
-        def remove(trip: Trip) -> tuple[UUID, list[Any]]:
+        def remove(trip: Trip) -> Change:
             trip.remove_activity(command.activity_id)
-            return command.activity_id, []
+            return Change(command.activity_id)
 
         return self._change_activity(command.activity_id, command.expected_version, context, remove)
 
     def move_activity(self, command: MoveActivity, context: CommandContext) -> CommandResult:
-        def move(trip: Trip) -> tuple[UUID, list[Any]]:
+        def move(trip: Trip) -> Change:
             trip.move_activity(command.activity_id, command.after_id)
-            return command.activity_id, []
+            return Change(command.activity_id)
 
         return self._change_activity(command.activity_id, command.expected_version, context, move)
 
@@ -301,7 +312,7 @@ class TripPlanner:
         destination_id: UUID,
         expected_version: int | None,
         context: CommandContext,
-        change: Callable[[Trip], tuple[UUID, list[Any]]],
+        change: Callable[[Trip], Change],
     ) -> CommandResult:
         """A change addressed by destination: an unknown one, or one in a trip the caller
         cannot see, is the same 404 (which trip holds it is not revealed)."""
@@ -316,7 +327,7 @@ class TripPlanner:
         activity_id: UUID,
         expected_version: int | None,
         context: CommandContext,
-        change: Callable[[Trip], tuple[UUID, list[Any]]],
+        change: Callable[[Trip], Change],
     ) -> CommandResult:
         trip_id = self.trip_id_of_activity(activity_id)
         try:
@@ -354,34 +365,43 @@ class TripPlanner:
         trip_id: UUID,
         expected_version: int | None,
         context: CommandContext,
-        change: Callable[[Trip], tuple[UUID, list[Any]]],
+        change: Callable[[Trip], Change],
         action: Action,
-        *,
-        restoring: bool = False,
     ) -> CommandResult:
-        """Load the trip, apply the change as the actor, save atomically with any new index
-        aggregates. A concurrent writer makes the save fail: without If-Match the command is
-        retried on the fresh state (its guards run again), with If-Match it is refused."""
+        """Load the trip, check the caller may do `action`, apply the change as the caller,
+        and save it in one atomic write with the aggregates it adds and the command's record
+        (when the client named the command). A concurrent writer makes the save fail: without
+        If-Match the command runs again on the fresh state (its guards too), with If-Match it
+        is refused; a keyed command that ran meanwhile answers its first result."""
         for _ in range(MAX_CONFLICT_RETRIES):
+            if (earlier := earlier_result(self.events, context)) is not None:
+                return earlier
             trip = self.get_trip(trip_id)
-            if restoring:
-                trip.authorize_restore(context.actor_id)
-            else:
-                trip.authorize(context.actor_id, action)
+            trip.authorize(context.actor_id, action)
             if expected_version is not None and expected_version != trip.version:
                 raise VersionMismatchError(expected_version, trip.version)
             with acting_as(context):
-                entity_id, others = change(trip)
+                changed = change(trip)
+                result = CommandResult(id=changed.entity_id, trip_id=trip.id, version=trip.version)
+                records = records_of(context, result)
             try:
-                self.events.save(trip, *others)
+                self.events.save(trip, *changed.also_saved, *records)
             except IntegrityError:
-                if expected_version is not None:
-                    raise VersionMismatchError(
-                        expected_version, self.get_trip(trip_id).version
-                    ) from None
+                if expected_version is not None and earlier_result(self.events, context) is None:
+                    current = self.get_trip(trip_id).version
+                    raise VersionMismatchError(expected_version, current) from None
                 continue
-            return CommandResult(id=entity_id, trip_id=trip.id, version=trip.version)
+            return result
         raise ConcurrencyConflictError(trip_id)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a command did to its trip: the entity it names in its result, and the aggregates
+    it created beside the trip (indexes), saved in the same write."""
+
+    entity_id: UUID
+    also_saved: tuple[Aggregate, ...] = ()
 
 
 def _local_time(when: When | None) -> LocalTime | None:

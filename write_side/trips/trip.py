@@ -101,17 +101,17 @@ class Trip(TracedAggregate):
 
     def authorize(self, user_id: UUID, action: Action) -> None:
         """Raise unless `user_id` may do `action`. A trip that is archived, or private to
-        others, does not exist for the caller (404); a visible one refuses with 403."""
+        others, does not exist for the caller (404); a visible one refuses with 403. An
+        archived trip exists for its owners only, to be restored."""
         role = self.members.get(user_id)
+        if action == Action.RESTORE:
+            if role != Role.OWNER:
+                raise TripNotFoundError(self.id)
+            return
         if self.archived or (role is None and self.visibility != Visibility.PUBLIC):
             raise TripNotFoundError(self.id)
         if action not in (ALLOWED[role] if role else {Action.READ}):
             raise ForbiddenError(action)
-
-    def authorize_restore(self, user_id: UUID) -> None:
-        """Only an owner restores an archived trip; to anyone else it does not exist."""
-        if self.members.get(user_id) != Role.OWNER:
-            raise TripNotFoundError(self.id)
 
     # --- commands --------------------------------------------------------------------------
 
