@@ -164,7 +164,9 @@ def test_the_relay_survives_the_broker_going_away_mid_burst(
             burst = burst_with(outage, url)
             burst.close()
             relayed_everything(url, relay)
-            assert "KafkaConnectionError" in relay.tail(500)  # the outage did reach the relay
+            # The outage did reach the relay: sends failed, by reset or by timeout.
+            log = relay.tail(500)
+            assert "KafkaConnectionError" in log or "RequestTimedOutError" in log, log[-2000:]
         finally:
             relay.stop()
             assert_topic_holds_the_store(url, bootstrap)
