@@ -22,6 +22,7 @@ from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries
 from read_side.store import TripFilter
+from streams.history import history_entries
 from write_side.trips.access import Role, TripStatus
 from write_side.trips.commands import ArchiveTrip, PlanTrip, RestoreTrip, UpdateTripDetails
 
@@ -120,13 +121,15 @@ def trip_history(
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
 ) -> JSONResponse:
-    """Who did what, when: the trip's events from the event store, oldest first."""
-    entries = planner.history(trip_id, user_id, after_version=after_version, limit=limit)
+    """Who did what, when: the trip's events from the event store, oldest first, each with
+    `changes` as the published contract's payload (the same as on Kafka)."""
+    events = planner.history(trip_id, user_id, after_version=after_version, limit=limit)
+    entries = history_entries(events)
     more = len(entries) == limit
     return ok(
         request,
         entries,
-        meta={"next_after_version": entries[-1].version if more else None, "limit": limit},
+        meta={"next_after_version": entries[-1]["version"] if more else None, "limit": limit},
     )
 
 

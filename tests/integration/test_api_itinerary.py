@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from streams.contracts import parse_trip_event
 from tests.integration.test_api import KYOTO, TRIP, data, error
 
 
@@ -151,3 +153,53 @@ def test_bad_times_and_money_are_refused_at_the_edge_with_field_details(
             "validation_failed",
         )["details"]
         assert field in {d["field"] for d in details}, (body, details)
+
+
+def test_history_speaks_the_published_contract(client: TestClient, user: dict[str, str]) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    stop = data(
+        client.post("/api/v1/destinations", headers=user, json={**KYOTO, "trip_id": trip["id"]}),
+        201,
+    )
+    data(
+        client.post(
+            "/api/v1/activities",
+            headers=user,
+            json={
+                "destination_id": stop["id"],
+                "title": "Tea",
+                "start": {"local": "2027-04-03T09:30", "time_zone": "Asia/Tokyo"},
+                "cost": "12.50",
+                "currency": "EUR",
+            },
+        ),
+        201,
+    )
+    entries = data(client.get(f"/api/v1/trips/{trip['id']}/history", headers=user), 200)
+    assert [e["event_type"] for e in entries] == [
+        "TripCreated",
+        "DestinationAdded",
+        "ActivityAdded",
+    ]
+    added = entries[-1]["changes"]
+    assert added["cost"] == "12.50" and added["currency"] == "EUR"
+    assert added["start"] == {
+        "local": "2027-04-03T09:30:00",
+        "time_zone": "Asia/Tokyo",
+        "utc": "2027-04-03T00:30:00Z",
+    }
+    assert not any(key.endswith(("_local", "_utc", "_time_zone")) for key in added)
+    for entry in entries:  # each one is, field for field, the message Kafka consumers read
+        message = {
+            "event_id": entry["event_id"],
+            "event_type": entry["event_type"],
+            "schema_version": entry["schema_version"],
+            "aggregate_id": trip["id"],
+            "aggregate_version": entry["version"],
+            "occurred_at": entry["occurred_at"],
+            "actor_id": entry["actor_id"],
+            "correlation_id": entry["correlation_id"],
+            "payload": entry["changes"],
+        }
+        parsed = parse_trip_event(json.dumps(message))
+        assert parsed.model_dump(mode="json") == message

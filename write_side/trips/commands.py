@@ -148,18 +148,6 @@ class MoveActivity:
 
 
 @dataclass(frozen=True)
-class HistoryEntry:
-    """One event of a trip's stream, as the audit trail shows it."""
-
-    version: int
-    event_type: str
-    occurred_at: datetime
-    actor_id: UUID
-    correlation_id: UUID
-    changes: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class CommandResult:
     """What a command returns: the entity it created or changed, and the trip's new version."""
 

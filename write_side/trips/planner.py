@@ -32,7 +32,6 @@ from write_side.trips.commands import (
     ArchiveTrip,
     ChangeMemberRole,
     CommandResult,
-    HistoryEntry,
     MoveActivity,
     MoveDestination,
     PlanTrip,
@@ -50,15 +49,6 @@ from write_side.trips.itinerary import LocalTime
 from write_side.trips.trip import Trip
 
 MAX_CONFLICT_RETRIES = 5
-
-_EVENT_METADATA = {
-    "originator_id",
-    "originator_version",
-    "timestamp",
-    "originator_topic",
-    "actor_id",
-    "correlation_id",
-}
 
 
 class TripPlanner:
@@ -175,26 +165,17 @@ class TripPlanner:
 
     def history(
         self, trip_id: UUID, viewer_id: UUID, *, after_version: int = 0, limit: int = 50
-    ) -> list[HistoryEntry]:
-        """The trip's events from the event store, oldest first: who did what, when. For
-        members only: readers of a public trip see the plan, not who changed it."""
+    ) -> list[TracedAggregate.Event]:
+        """The trip's events from the event store, oldest first, upcast to their current
+        class version: who did what, when. For members only: readers of a public trip see
+        the plan, not who changed it."""
         self.get_trip(trip_id).authorize(viewer_id, Action.READ_HISTORY)
-        entries = []
+        events = []
         for stored in self.events.recorder.select_events(trip_id, gt=after_version, limit=limit):
             event = self.events.mapper.to_domain_event(stored)
             assert isinstance(event, TracedAggregate.Event)
-            changes = {k: v for k, v in event.__dict__.items() if k not in _EVENT_METADATA}
-            entries.append(
-                HistoryEntry(
-                    version=event.originator_version,
-                    event_type=_history_name(type(event).__name__),
-                    occurred_at=event.timestamp,
-                    actor_id=event.actor_id,
-                    correlation_id=event.correlation_id,
-                    changes=changes,
-                )
-            )
-        return entries
+            events.append(event)
+        return events
 
     def add_destination(self, command: AddDestination, context: CommandContext) -> CommandResult:
         def add(trip: Trip) -> Change:
@@ -406,10 +387,3 @@ class Change:
 
 def _local_time(when: When | None) -> LocalTime | None:
     return None if when is None else LocalTime.at(when.local, when.time_zone, when.fold)
-
-
-def _history_name(event_class: str) -> str:
-    """The name the published contracts use: trip-level events are "Trip..."."""
-    if event_class.startswith(("Destination", "Activity", "Member")):
-        return event_class
-    return f"Trip{event_class}"
