@@ -18,12 +18,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 from uuid import UUID
 
 from projections.engine.applier import Applier, Outcome, RetryPolicy
-from projections.engine.ports import Delivery, EventSource, ProjectionStore
+from projections.engine.ports import (
+    Delivery,
+    EventSource,
+    ProjectionStore,
+    TransientStoreError,
+)
 from projections.engine.projection import Projection
 from streams.contracts import EventEnvelope
 from streams.outbox import OutboxBatch
@@ -72,6 +77,39 @@ class RebuildTarget(Protocol[S]):
     def swap(
         self, version: int, events: int, seconds: float
     ) -> AbstractAsyncContextManager[ProjectionStore[S]]: ...
+
+
+SWAP_ATTEMPTS = 5
+
+
+async def _swap(
+    projection: Projection[S],
+    target: RebuildTarget[S],
+    events: EventLog,
+    position: int,
+    shown: Progress,
+    outcome: Outcome,
+    seconds: float,
+    skipped: dict[UUID, frozenset[int]],
+) -> None:
+    """Apply the last events and swap, in one transaction. Taking the live tables can
+    deadlock with a reader holding one of them while waiting for another: the store then
+    says "not now" (TransientStoreError), the transaction is undone, and the swap is tried
+    again."""
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        before = replace(outcome, parked_aggregates=list(outcome.parked_aggregates))
+        try:
+            async with target.swap(projection.version, outcome.applied, seconds) as final:
+                last = Applier(projection, final, events, AT_ONCE, skipped=skipped)
+                await _catch_up(projection, last, events, position, shown, outcome)
+            return
+        except TransientStoreError as error:
+            if attempt == SWAP_ATTEMPTS:
+                raise
+            log.warning("%s: swap contended (%s); trying again", projection.name, error)
+            outcome.applied, outcome.parked = before.applied, before.parked
+            outcome.parked_aggregates[:] = before.parked_aggregates
+            await asyncio.sleep(0.1 * attempt)
 
 
 class Progress(Protocol):
@@ -163,9 +201,7 @@ async def rebuild(
             position = await _catch_up(projection, shadow, events, position, shown, outcome)
             log.debug("%s: caught up to %d at %.1f s", projection.name, position, _since(started))
             seconds = time.monotonic() - started
-            async with target.swap(projection.version, outcome.applied, seconds) as final:
-                last = Applier(projection, final, events, AT_ONCE, skipped=skipped)
-                await _catch_up(projection, last, events, position, shown, outcome)
+            await _swap(projection, target, events, position, shown, outcome, seconds, skipped)
             log.debug("%s: swapped at %.1f s", projection.name, _since(started))
         except BaseException:
             await asyncio.shield(target.drop_shadow())

@@ -9,9 +9,12 @@ import threading
 from dataclasses import replace
 from uuid import UUID
 
+import psycopg
 import pytest
+from psycopg import sql
 
-from infra.postgres.projections.schema import RebuildRunningError
+from infra.postgres.projections.names import LIVE
+from infra.postgres.projections.schema import RebuildRunningError, owned_tables
 from infra.rebuild_jobs import parallel_scan
 from infra.settings import Settings
 from projections.engine.rebuild import rebuild
@@ -162,3 +165,34 @@ async def test_serve_rebuilds_a_projection_whose_version_changed_before_it_serve
         assert stored is not None and stored.view.title == "T0.1".upper()
         health = {h.name: h for h in await container.projection_health()}
         assert health["trip_views"].built_version == TRIP_VIEWS.version + 1
+
+
+async def test_a_swap_that_deadlocks_with_a_reader_is_tried_again(database_url: str) -> None:
+    """A reader holds the second live table and then asks for the first while the swap,
+    holding the first, waits for the second: PostgreSQL fails the swap (it waited first), and
+    the rebuild tries again once the reader is done instead of failing."""
+    async with engine_stack(database_url) as stack:
+        plan_trips(stack.planner, 3)
+        await stack.projector().catch_up()
+        unit = stack.unit("trip_views")
+        first, second = owned_tables(unit.schema.tables)[:2]
+        async with await psycopg.AsyncConnection.connect(database_url) as reader:
+            async with reader.transaction():
+                await reader.execute(sql.SQL("SELECT 1 FROM {}").format(LIVE.table(second)))
+                rebuilding = asyncio.create_task(stack.engine.rebuild(unit))
+                await _until_a_lock_waits(database_url, "AccessExclusiveLock")
+                await reader.execute(sql.SQL("SELECT 1 FROM {}").format(LIVE.table(first)))
+            report = await asyncio.wait_for(rebuilding, 30)
+        assert report.events == 3 * 3
+
+
+async def _until_a_lock_waits(database_url: str, mode: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        for _ in range(500):
+            cursor = await conn.execute(
+                "SELECT 1 FROM pg_locks WHERE NOT granted AND mode = %s", (mode,)
+            )
+            if await cursor.fetchone():
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"no {mode} ever waited")

@@ -28,6 +28,7 @@ from infra.postgres.projections.tables import (
     engine_indexes,
     engine_tables,
 )
+from projections.engine.ports import TransientStoreError
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +172,7 @@ class ProjectionSchema(Generic[S]):
                 await _lock_state_row(conn, self.name)
                 live = [name for name in names if await _exists(conn, LIVE.name_of(name))]
                 if live:
-                    await conn.execute(
-                        sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-                            sql.SQL(", ").join(LIVE.table(name) for name in live)
-                        )
-                    )
+                    await _take(conn, live)
 
                 @asynccontextmanager
                 async def this_connection() -> AsyncIterator[AsyncConnection]:
@@ -221,3 +218,17 @@ async def _rename(conn: AsyncConnection[Any], old: Generation, new: Generation, 
 async def _lock_state_row(conn: AsyncConnection[Any], name: str) -> None:
     await conn.execute(_INSERT_STATE, (name,))
     await conn.execute("SELECT 1 FROM projection_state WHERE name = %s FOR UPDATE", (name,))
+
+
+async def _take(conn: AsyncConnection[Any], live: list[str]) -> None:
+    """Lock the live tables for the swap. A reader can hold one while waiting for another
+    (a join): PostgreSQL then breaks the deadlock by failing one side; when it is this one,
+    or the lock does not come in time, the swap is to be tried again."""
+    try:
+        await conn.execute(
+            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+                sql.SQL(", ").join(LIVE.table(name) for name in live)
+            )
+        )
+    except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable) as error:
+        raise TransientStoreError(f"{type(error).__name__}: {error}") from error
