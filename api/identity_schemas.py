@@ -55,15 +55,29 @@ class LogoutBody(Body):
     refresh_token: Token | None = None
 
 
+AvatarUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048, pattern=r"^(https://\S+)?$"),
+    AfterValidator(one_line),
+]
+
+
 class ProfileBody(Body):
+    """`avatar` is the seed's name for `avatar_url`; send one of them."""
+
     first_name: Name = ""
     last_name: Name = ""
     bio: Annotated[Text, StringConstraints(max_length=2000)] = ""
-    avatar_url: Annotated[
-        str,
-        StringConstraints(max_length=2048, pattern=r"^(https://\S+)?$"),
-        AfterValidator(one_line),
-    ] = ""
+    avatar_url: AvatarUrl = ""
+    avatar: AvatarUrl | None = Field(default=None, description="The seed's name for avatar_url")
+
+    @model_validator(mode="after")
+    def _one_avatar(self) -> ProfileBody:
+        if self.avatar is not None:
+            if "avatar_url" in self.model_fields_set and self.avatar_url != self.avatar:
+                raise ValueError("avatar and avatar_url name the same field: send one")
+            self.avatar_url = self.avatar
+        return self
 
 
 class ChangePasswordBody(Body):

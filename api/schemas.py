@@ -79,7 +79,22 @@ class UpdateDestinationBody(Body):
 
 
 class ReorderBody(Body):
-    after_id: UUID | None = Field(description="The sibling to come right after; null: first")
+    """Either `after_id` (the sibling to come right after; null: first) or, as the seed has
+    it, `order` (the place among its siblings, 0 first, as views number them)."""
+
+    after_id: UUID | None = Field(
+        default=None, description="The sibling to come right after; null: first"
+    )
+    order: int | None = Field(default=None, ge=0, le=100_000, description="0: first")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ReorderBody:
+        given = {"after_id", "order"} & self.model_fields_set
+        if len(given) != 1:
+            raise ValueError("Give either after_id or order")
+        if "order" in given and self.order is None:
+            raise ValueError("order cannot be null")
+        return self
 
 
 class WhenBody(Body):

@@ -88,7 +88,7 @@ def _in_minor_units(amount: Decimal, currency: str) -> Decimal:
 
 TRIP_VIEWS: Projection[TripDocument] = Projection(
     name="trip_views",
-    version=1,
+    version=2,  # 2: members' joined_at and invited_by; entities' parent ids and timestamps
     topics=(TRIP_EVENTS,),
     begin=_working_copy,
     finish=_finished,
@@ -182,7 +182,9 @@ def _created(document: TripDocument | None, event: TripCreated) -> TripDocument:
         start_date=_day(p.start_date),
         end_date=_day(p.end_date),
         creator_id=str(p.creator_id),
-        members=[{"user_id": str(p.creator_id), "role": "owner"}],
+        members=[
+            {"user_id": str(p.creator_id), "role": "owner", "joined_at": at, "invited_by": None}
+        ],
         destinations=[],
         status="draft",
         visibility="private",
@@ -241,7 +243,14 @@ def _restored(document: TripDocument | None, event: TripRestored) -> TripDocumen
 @TRIP_VIEWS.applies(MemberAdded)
 def _member_added(document: TripDocument | None, event: MemberAdded) -> TripDocument:
     document = _touched(document, event)
-    document["members"].append({"user_id": str(event.payload.user_id), "role": event.payload.role})
+    document["members"].append(
+        {
+            "user_id": str(event.payload.user_id),
+            "role": event.payload.role,
+            "joined_at": document["updated_at"],
+            "invited_by": str(event.actor_id),
+        }
+    )
     return document
 
 
@@ -270,6 +279,7 @@ def _destination_added(document: TripDocument | None, event: DestinationAdded) -
     document["destinations"].append(
         DestinationDocument(
             id=str(p.destination_id),
+            trip_id=document["id"],
             name=p.name,
             description=p.description,
             location=p.location.model_dump(),
@@ -278,6 +288,8 @@ def _destination_added(document: TripDocument | None, event: DestinationAdded) -
             rank=p.rank or _rank_last(document["destinations"]),
             order=0,
             activities=[],
+            created_at=document["updated_at"],
+            updated_at=document["updated_at"],
         )
     )
     return document
@@ -288,6 +300,7 @@ def _destination_updated(document: TripDocument | None, event: DestinationUpdate
     document = _touched(document, event)
     p = event.payload
     destination = _destination(document, p.destination_id)
+    destination["updated_at"] = document["updated_at"]
     destination["name"] = p.name
     destination["description"] = p.description
     destination["location"] = p.location.model_dump()
@@ -307,7 +320,9 @@ def _destination_removed(document: TripDocument | None, event: DestinationRemove
 @TRIP_VIEWS.applies(DestinationMoved)
 def _destination_moved(document: TripDocument | None, event: DestinationMoved) -> TripDocument:
     document = _touched(document, event)
-    _destination(document, event.payload.destination_id)["rank"] = event.payload.rank
+    destination = _destination(document, event.payload.destination_id)
+    destination["rank"] = event.payload.rank
+    destination["updated_at"] = document["updated_at"]
     return document
 
 
@@ -319,6 +334,7 @@ def _activity_added(document: TripDocument | None, event: ActivityAdded) -> Trip
     destination["activities"].append(
         ActivityDocument(
             id=str(p.activity_id),
+            destination_id=destination["id"],
             title=p.title,
             description=p.description,
             activity_type=p.activity_type,
@@ -328,6 +344,8 @@ def _activity_added(document: TripDocument | None, event: ActivityAdded) -> Trip
             currency=p.currency,
             rank=p.rank or _rank_last(destination["activities"]),
             order=0,
+            created_at=document["updated_at"],
+            updated_at=document["updated_at"],
         )
     )
     return document
@@ -338,6 +356,7 @@ def _activity_updated(document: TripDocument | None, event: ActivityUpdated) -> 
     document = _touched(document, event)
     p = event.payload
     activity = _activity(document, p.activity_id)
+    activity["updated_at"] = document["updated_at"]
     changes = p.changes
     for name in p.changed:
         if name == "title" and changes.title is not None:
@@ -371,5 +390,7 @@ def _activity_removed(document: TripDocument | None, event: ActivityRemoved) -> 
 @TRIP_VIEWS.applies(ActivityMoved)
 def _activity_moved(document: TripDocument | None, event: ActivityMoved) -> TripDocument:
     document = _touched(document, event)
-    _activity(document, event.payload.activity_id)["rank"] = event.payload.rank
+    activity = _activity(document, event.payload.activity_id)
+    activity["rank"] = event.payload.rank
+    activity["updated_at"] = document["updated_at"]
     return document

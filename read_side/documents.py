@@ -10,6 +10,8 @@ from typing import Any, TypedDict
 class MemberDocument(TypedDict):
     user_id: str
     role: str
+    joined_at: str
+    invited_by: str | None  # None: the trip's creator
 
 
 class MomentDocument(TypedDict):
@@ -20,6 +22,7 @@ class MomentDocument(TypedDict):
 
 class ActivityDocument(TypedDict):
     id: str
+    destination_id: str
     title: str
     description: str
     activity_type: str
@@ -29,10 +32,13 @@ class ActivityDocument(TypedDict):
     currency: str | None
     rank: str
     order: int
+    created_at: str
+    updated_at: str
 
 
 class DestinationDocument(TypedDict):
     id: str
+    trip_id: str
     name: str
     description: str
     location: dict[str, Any]
@@ -41,6 +47,8 @@ class DestinationDocument(TypedDict):
     rank: str
     order: int
     activities: list[ActivityDocument]
+    created_at: str
+    updated_at: str
 
 
 class TripDocument(TypedDict):

@@ -142,6 +142,13 @@ async def my_trips(
     return page.model_copy(update={"items": tuple(kept)})
 
 
+async def with_usernames(directory: UserDirectory, view: TripView) -> TripView:
+    """The view with each member's username, from the user directory (one lookup)."""
+    names = await directory.usernames([member.user_id for member in view.members])
+    members = tuple(m.model_copy(update={"username": names.get(m.user_id)}) for m in view.members)
+    return view.model_copy(update={"members": members})
+
+
 async def user_profile(directory: UserDirectory, user_id: UUID) -> UserProfileView:
     """A user's public profile; deactivated users have none."""
     profile = await directory.get_user(user_id)

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 
 class View(BaseModel):
@@ -17,6 +18,9 @@ class View(BaseModel):
 class MemberView(View):
     user_id: UUID
     role: str
+    joined_at: datetime
+    invited_by: UUID | None  # None: the trip's creator
+    username: str | None = None  # filled from the user directory when served
 
 
 class MomentView(View):
@@ -24,9 +28,14 @@ class MomentView(View):
     time_zone: str
     utc: datetime
 
+    def with_offset(self) -> datetime:
+        """The instant as the wall clock there reads it, with that zone's offset."""
+        return self.utc.astimezone(ZoneInfo(self.time_zone))
+
 
 class ActivityView(View):
     id: UUID
+    destination_id: UUID
     title: str
     description: str
     activity_type: str
@@ -36,10 +45,24 @@ class ActivityView(View):
     currency: str | None = None
     rank: str = ""
     order: int
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def start_time(self) -> datetime | None:
+        """The seed's name: the start as ISO 8601 with the local offset."""
+        return None if self.start is None else self.start.with_offset()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def end_time(self) -> datetime | None:
+        return None if self.end is None else self.end.with_offset()
 
 
 class DestinationView(View):
     id: UUID
+    trip_id: UUID
     name: str
     description: str
     location: dict[str, Any]
@@ -48,6 +71,8 @@ class DestinationView(View):
     rank: str = ""
     order: int
     activities: tuple[ActivityView, ...] = ()
+    created_at: datetime
+    updated_at: datetime
 
 
 class TripView(View):
@@ -68,6 +93,12 @@ class TripView(View):
     totals: dict[str, Decimal] = {}  # cost per currency
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def creator(self) -> UUID:
+        """The seed's name for `creator_id`."""
+        return self.creator_id
 
     def role_of(self, user_id: UUID) -> str | None:
         return next((m.role for m in self.members if m.user_id == user_id), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -204,6 +204,10 @@ class InMemoryUserDirectory:
     async def get_user(self, user_id: UUID) -> UserProfileView | None:
         document = self._source.tables.states.get(user_id)
         return None if document is None else UserProfileView.model_validate(document)
+
+    async def usernames(self, user_ids: Collection[UUID]) -> dict[UUID, str]:
+        documents = self._source.tables.states
+        return {i: str(documents[i]["username"]) for i in user_ids if i in documents}
 
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         p = prefix.lower()

@@ -133,6 +133,6 @@ def reorder_activity(
 ) -> JSONResponse:
     """Move an activity right after another of its destination (null: first)."""
     result = planner.move_activity(
-        MoveActivity(activity_id, body.after_id, expected_version), acting
+        MoveActivity(activity_id, body.after_id, expected_version, position=body.order), acting
     )
     return command_response(request, result, action="reorder", entity="activity", context=acting)

@@ -142,6 +142,7 @@ def reorder_destination(
 ) -> JSONResponse:
     """Move a destination right after another (null: first); no other one is rewritten."""
     result = planner.move_destination(
-        MoveDestination(destination_id, body.after_id, expected_version), acting
+        MoveDestination(destination_id, body.after_id, expected_version, position=body.order),
+        acting,
     )
     return command_response(request, result, action="reorder", entity="destination", context=acting)

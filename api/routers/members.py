@@ -14,6 +14,7 @@ from api.deps import (
     MinVersion,
     Planner,
     TripReading,
+    Users,
 )
 from api.envelope import page
 from api.openapi import COMMAND, errors
@@ -56,6 +57,7 @@ async def list_members(
     request: Request,
     trip_id: UUID,
     reading: TripReading,
+    users: Users,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -63,7 +65,8 @@ async def list_members(
 ) -> JSONResponse:
     """The trip's members and their roles, a page at a time."""
     found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
-    return page(request, found.view.members, limit=limit, offset=offset, found=found)
+    view = await queries.with_usernames(users, found.view)
+    return page(request, view.members, limit=limit, offset=offset, found=found)
 
 
 @router.patch("/{member_id}")

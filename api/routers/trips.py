@@ -15,6 +15,7 @@ from api.deps import (
     MinVersion,
     Planner,
     TripReading,
+    Users,
 )
 from api.envelope import ok, read_response
 from api.openapi import COMMAND, errors
@@ -138,12 +139,13 @@ async def get_trip(
     request: Request,
     trip_id: UUID,
     reading: TripReading,
+    users: Users,
     user_id: CurrentUser,
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """A trip with its members, destinations and activities; `min_version` waits for a write."""
     found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
-    return read_response(request, found.view, found)
+    return read_response(request, await queries.with_usernames(users, found.view), found)
 
 
 @router.get("")

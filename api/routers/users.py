@@ -41,6 +41,7 @@ def _me(user: User) -> dict[str, object]:
         "last_name": user.last_name,
         "bio": user.bio,
         "avatar_url": user.avatar_url,
+        "avatar": user.avatar_url,  # the seed's name
         "is_active": user.is_active,
         "version": user.version,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Collection
 from uuid import UUID
 
 from psycopg.rows import dict_row
@@ -46,6 +47,16 @@ class PostgresUserDirectory:
             )
             row = await cursor.fetchone()
         return None if row is None else UserProfileView.model_validate(row)
+
+    async def usernames(self, user_ids: Collection[UUID]) -> dict[UUID, str]:
+        if not user_ids:
+            return {}
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id, username FROM user_directory WHERE user_id = ANY(%s)",
+                (list(user_ids),),
+            )
+            return {row[0]: row[1] for row in await cursor.fetchall()}
 
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         after_name, after_id = _decode_cursor(after) if after else ("", UUID(int=0))

@@ -25,6 +25,13 @@ class UserDirectoryContract:
         assert (profile.username, profile.first_name, profile.version) == ("ada", "Ada", 1)
         assert await models.users.get_user(uuid4()) is None
 
+    async def test_usernames_are_looked_up_in_one_call(self, models: Projected) -> None:
+        ada, grace, stranger = uuid4(), uuid4(), uuid4()
+        await models.apply(user_registered(ada, "ada"))
+        await models.apply(user_registered(grace, "grace"))
+        assert await models.users.usernames([ada, grace, stranger]) == {ada: "ada", grace: "grace"}
+        assert await models.users.usernames([]) == {}
+
     async def test_search_matches_name_prefixes_in_any_case_in_pages(
         self, models: Projected
     ) -> None:

@@ -62,7 +62,15 @@ def test_commands_become_visible_to_a_query_that_names_their_version(client, use
     assert view["destinations"][0]["activities"][0]["title"] == "Fushimi Inari"
     assert view["destinations"][0]["activities"][0]["cost"] == "12.50"
     me = data(client.get("/api/v1/users/me", headers=user), 200)
-    assert view["members"] == [{"user_id": me["id"], "role": "owner"}]
+    assert view["members"] == [
+        {
+            "user_id": me["id"],
+            "role": "owner",
+            "joined_at": view["created_at"],
+            "invited_by": None,
+            "username": me["username"],
+        }
+    ]
 
     listed = client.get("/api/v1/trips/", headers=user)
     assert [t["trip_id"] for t in data(listed, 200)] == [trip["id"]]

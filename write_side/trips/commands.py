@@ -100,6 +100,7 @@ class MoveDestination:
     destination_id: UUID
     after_id: UUID | None  # None: first
     expected_version: int | None = None
+    position: int | None = None  # instead of after_id: the place among siblings (0: first)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class MoveActivity:
     activity_id: UUID
     after_id: UUID | None  # None: first in its destination
     expected_version: int | None = None
+    position: int | None = None  # instead of after_id: the place among siblings (0: first)
 
 
 @dataclass(frozen=True)

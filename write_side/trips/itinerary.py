@@ -141,6 +141,16 @@ def rank_after(siblings: list[Any], after_id: UUID | None, moving: UUID | None =
     return str(generate_key_between(ordered[position].rank, following))
 
 
+def to_follow(siblings: Iterable[Any], moving: UUID, position: int) -> UUID | None:
+    """The sibling an item must follow to stand at `position` among its siblings (0: first;
+    past the end: last): the seed's `{"order": N}` in terms of `rank_after`."""
+    ordered = [s for s in in_order(siblings) if s.id != moving]
+    if position <= 0 or not ordered:
+        return None
+    following: UUID = ordered[min(position, len(ordered)) - 1].id
+    return following
+
+
 def rank_last(siblings: Iterable[Any]) -> str:
     ordered = in_order(siblings)
     return str(generate_key_between(ordered[-1].rank if ordered else None, None))

@@ -45,7 +45,7 @@ from write_side.trips.commands import (
     When,
 )
 from write_side.trips.destination_index import DestinationIndex
-from write_side.trips.itinerary import LocalTime
+from write_side.trips.itinerary import LocalTime, to_follow
 from write_side.trips.trip import Trip
 
 MAX_CONFLICT_RETRIES = 5
@@ -224,7 +224,11 @@ class TripPlanner:
 
     def move_destination(self, command: MoveDestination, context: CommandContext) -> CommandResult:
         def move(trip: Trip) -> Change:
-            trip.move_destination(command.destination_id, command.after_id)
+            after_id = command.after_id
+            if command.position is not None:
+                siblings = trip.destinations.values()
+                after_id = to_follow(siblings, command.destination_id, command.position)
+            trip.move_destination(command.destination_id, after_id)
             return Change(command.destination_id)
 
         return self._change_destination(
@@ -277,7 +281,11 @@ class TripPlanner:
 
     def move_activity(self, command: MoveActivity, context: CommandContext) -> CommandResult:
         def move(trip: Trip) -> Change:
-            trip.move_activity(command.activity_id, command.after_id)
+            after_id = command.after_id
+            if command.position is not None:
+                siblings = trip.destination_of(command.activity_id).activities.values()
+                after_id = to_follow(siblings, command.activity_id, command.position)
+            trip.move_activity(command.activity_id, after_id)
             return Change(command.activity_id)
 
         return self._change_activity(command.activity_id, command.expected_version, context, move)

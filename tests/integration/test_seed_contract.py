@@ -1,0 +1,120 @@
+"""The seed's field names (../shared/seeds/003: Trip.creator, created_at / updated_at,
+Destination.trip, Activity.destination and start_time / end_time, TripMembership.joined_at /
+invited_by, Profile.avatar, reorder by `order`) work beside our richer shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import Signup
+from tests.integration.test_api import KYOTO, TRIP, data, error
+
+
+def read(client: TestClient, path: str, headers: dict[str, str], version: int) -> Any:
+    return data(client.get(f"{path}?min_version={version}", headers=headers), 200)
+
+
+def test_trips_destinations_and_activities_carry_the_seeds_names(
+    client: TestClient, signup: Signup
+) -> None:
+    owner, friend = signup(), signup()
+    me = {"Authorization": owner["Authorization"]}
+    trip = data(client.post("/api/v1/trips/", json=TRIP, headers=me), 201)
+    stop = data(
+        client.post("/api/v1/destinations/", json={**KYOTO, "trip_id": trip["id"]}, headers=me),
+        201,
+    )
+    tea = data(
+        client.post(
+            "/api/v1/activities/",
+            json={
+                "destination_id": stop["id"],
+                "title": "Tea",
+                "start": {"local": "2027-04-03T09:30", "time_zone": "Asia/Tokyo"},
+            },
+            headers=me,
+        ),
+        201,
+    )
+    added = data(
+        client.post(
+            f"/api/v1/trips/{trip['id']}/members/",
+            json={"user_id": friend["X-User"], "role": "editor"},
+            headers=me,
+        ),
+        201,
+    )
+
+    view = read(client, f"/api/v1/trips/{trip['id']}/", me, added["version"])
+    assert view["creator"] == view["creator_id"] == owner["X-User"]
+    assert view["created_at"] <= view["updated_at"]
+    creator, invited = view["members"]
+    assert (creator["invited_by"], creator["joined_at"]) == (None, view["created_at"])
+    assert invited["user_id"] == friend["X-User"] and invited["invited_by"] == owner["X-User"]
+    assert invited["joined_at"] == view["updated_at"] and invited["username"]
+
+    destination = data(client.get(f"/api/v1/destinations/{stop['id']}/", headers=me), 200)
+    assert destination["trip_id"] == trip["id"]
+    assert destination["created_at"] == destination["updated_at"]
+    activity = data(client.get(f"/api/v1/activities/{tea['id']}/", headers=me), 200)
+    assert activity["destination_id"] == stop["id"]
+    assert activity["start_time"] == "2027-04-03T09:30:00+09:00"
+    assert activity["end_time"] is None
+    assert activity["created_at"] == activity["updated_at"]
+
+    renamed = data(
+        client.patch(f"/api/v1/activities/{tea['id']}", json={"title": "Matcha"}, headers=me),
+        200,
+    )
+    later = read(client, f"/api/v1/activities/{tea['id']}/", me, renamed["version"])
+    assert later["updated_at"] > later["created_at"] == activity["created_at"]
+
+
+def test_reorder_takes_the_seeds_order_beside_after_id(
+    client: TestClient, user: dict[str, str]
+) -> None:
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=user), 201)
+    ids = [
+        data(
+            client.post(
+                "/api/v1/destinations",
+                json={**KYOTO, "trip_id": trip["id"], "name": name},
+                headers=user,
+            ),
+            201,
+        )["id"]
+        for name in ("A", "B", "C")
+    ]
+
+    def reorder(destination: str, body: dict[str, Any]) -> Any:
+        return client.put(f"/api/v1/destinations/{destination}/reorder/", json=body, headers=user)
+
+    data(reorder(ids[2], {"order": 0}), 200)
+    data(reorder(ids[0], {"order": 1}), 200)
+    moved = data(reorder(ids[1], {"order": 99}), 200)  # past the end: last
+    view = read(client, f"/api/v1/trips/{trip['id']}", user, moved["version"])
+    assert [(d["name"], d["order"]) for d in view["destinations"]] == [
+        ("C", 0),
+        ("A", 1),
+        ("B", 2),
+    ]
+    error(reorder(ids[0], {}), 422, "validation_failed")
+    error(reorder(ids[0], {"order": 1, "after_id": None}), 422, "validation_failed")
+    error(reorder(ids[0], {"order": -1}), 422, "validation_failed")
+
+
+def test_profiles_take_and_give_the_seeds_avatar(client: TestClient, user: dict[str, str]) -> None:
+    url = "https://example.org/me.png"
+    me = data(client.put("/api/v1/users/me", json={"avatar": url}, headers=user), 200)
+    assert me["avatar"] == me["avatar_url"] == url
+    error(
+        client.put(
+            "/api/v1/users/me",
+            json={"avatar": url, "avatar_url": "https://example.org/other.png"},
+            headers=user,
+        ),
+        422,
+        "validation_failed",
+    )
