@@ -8,6 +8,11 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 
 from read_side import queries
+from read_side.errors import (
+    ActivityViewNotFoundError,
+    DestinationViewNotFoundError,
+    TripViewNotFoundError,
+)
 from read_side.queries import Consistent, Reading
 from read_side.views import ActivityView, DestinationView
 from write_side.trips.planner import TripPlanner
@@ -33,13 +38,14 @@ async def destination_read(
     user_id: UUID,
     min_version: int | None,
 ) -> tuple[DestinationView, Consistent]:
-    """A destination and the view it was read from; with `min_version`, from its trip's view
-    once that reached the version (the trip is found in the event store: a destination just
-    added is not in any view yet)."""
-    if min_version is None:
-        return await queries.destination_detail(reading, destination_id, user_id)
+    """A destination and the trip view it was read from, fresh as `queries.trip_detail`. Its
+    trip is found in the event store (one just added is in no view yet); an unknown
+    destination and one in a trip the caller cannot read are the same 404."""
     trip_id = await run_in_threadpool(planner.trip_id_of_destination, destination_id)
-    found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    try:
+        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    except TripViewNotFoundError:
+        raise DestinationViewNotFoundError(destination_id) from None
     return queries.destination_in(found, destination_id), found
 
 
@@ -50,9 +56,10 @@ async def activity_read(
     user_id: UUID,
     min_version: int | None,
 ) -> tuple[ActivityView, Consistent]:
-    """An activity and the view it was read from, as `destination_read`."""
-    if min_version is None:
-        return await queries.activity_detail(reading, activity_id, user_id)
+    """An activity and the trip view it was read from, as `destination_read`."""
     trip_id = await run_in_threadpool(planner.trip_id_of_activity, activity_id)
-    found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    try:
+        found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    except TripViewNotFoundError:
+        raise ActivityViewNotFoundError(activity_id) from None
     return queries.activity_in(found, activity_id), found

@@ -69,13 +69,18 @@ async def _readable(reading: Reading, stored: StoredTrip | None, viewer_id: UUID
 async def trip_detail(
     reading: Reading, trip_id: UUID, viewer_id: UUID, *, min_version: int | None = None
 ) -> Consistent:
-    """The trip as its member sees it. With `min_version`, waits (bounded) until the view
-    reflects at least that version: read-your-writes across the pipeline. A version the
-    trip has not reached is refused at once; on timeout the view is returned marked stale.
+    """The trip as its member sees it, at least as new as the event store's version when the
+    read began (or `min_version`, a version a command returned): every write that finished
+    before this read is in it. The wait is bounded: on timeout the view is returned marked
+    stale. A `min_version` the trip has not reached is refused at once.
 
     Who may read it comes from the view when the view is current; from the event store when
     the view cannot be trusted with it (parked, or behind the version asked for)."""
     deadline = time.monotonic() + reading.timeout
+    if min_version is None:
+        min_version = await reading.authority.version(trip_id)
+        if min_version is None:
+            raise TripViewNotFoundError(trip_id)
     vouched = False  # the event store says the viewer may read the trip
     while True:
         ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
@@ -176,32 +181,6 @@ def activity_in(found: Consistent, activity_id: UUID) -> ActivityView:
             if activity.id == activity_id:
                 return activity
     raise ActivityViewNotFoundError(activity_id)
-
-
-async def trip_holding(reading: Reading, entity_id: UUID, viewer_id: UUID) -> Consistent | None:
-    """The trip holding a destination or activity, if the viewer may read it."""
-    stored = await reading.store.trip_holding(entity_id)
-    if stored is None or not await _readable(reading, stored, viewer_id):
-        return None
-    return Consistent(stored.view, PARKED if stored.parked else None)
-
-
-async def destination_detail(
-    reading: Reading, destination_id: UUID, viewer_id: UUID
-) -> tuple[DestinationView, Consistent]:
-    found = await trip_holding(reading, destination_id, viewer_id)
-    if found is None:
-        raise DestinationViewNotFoundError(destination_id)
-    return destination_in(found, destination_id), found
-
-
-async def activity_detail(
-    reading: Reading, activity_id: UUID, viewer_id: UUID
-) -> tuple[ActivityView, Consistent]:
-    found = await trip_holding(reading, activity_id, viewer_id)
-    if found is None:
-        raise ActivityViewNotFoundError(activity_id)
-    return activity_in(found, activity_id), found
 
 
 def stale_meta(found: Consistent) -> dict[str, object]:

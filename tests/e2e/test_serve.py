@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,6 +22,29 @@ key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)
 claims = jwt.decode(token, key.key, algorithms=["RS256"], audience="itinera-api")
 print(claims["sub"])
 """
+
+
+def try_it(port: int, env: dict[str, str]) -> list[Any]:
+    """Run the README's "Try it" block against this server (only its port changed); the JSON
+    documents curl printed, in order."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("## Try it", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    script = block.replace("localhost:8000", f"127.0.0.1:{port}")
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert ran.returncode == 0, ran.stderr
+    documents, decoder, text = [], json.JSONDecoder(), ran.stdout.strip()
+    while text:
+        document, end = decoder.raw_decode(text)
+        documents.append(document)
+        text = text[end:].lstrip()
+    assert all(d["error"] is None for d in documents), documents
+    return documents
 
 
 def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_path: Path) -> None:
@@ -63,6 +88,10 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
         )
         assert verified.returncode == 0, verified.stderr
         assert verified.stdout.strip() == user_id
+
+        shown_last = try_it(port, env)[-1]  # the README's block, as a newcomer pastes it
+        assert shown_last["meta"]["stale"] is False
+        assert [d["name"] for d in shown_last["data"]["destinations"]] == ["Kyoto"]
     finally:
         server.stop()
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
