@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="How long the refresh token just replaced may be presented again and get "
         "the same new pair (the reply was lost); past it, reuse revokes the whole family.",
     )
+    default_currency: str = Field(
+        default="EUR",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217: the currency of a cost given without one, in a trip that has "
+        "no currency of its own.",
+    )
     key_activation_delay_seconds: float = Field(
         default=30.0,
         ge=10.0,

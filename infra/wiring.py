@@ -348,7 +348,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     container = Container(
         settings=settings,
         events=events,
-        planner=TripPlanner(events),
+        planner=TripPlanner(events, settings.default_currency),
         accounts=Accounts(events, tokens),
         trips=PostgresTripReadStore(pool),
         users=PostgresUserDirectory(pool),

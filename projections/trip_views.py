@@ -12,6 +12,7 @@ from typing import TypeVar
 from uuid import UUID
 
 import iso4217
+import tzfpy
 from fractional_indexing import generate_key_between
 
 from projections.engine.projection import MissingStateError, Projection
@@ -30,14 +31,17 @@ from streams.contracts import (
     DestinationAdded,
     DestinationMoved,
     DestinationRemoved,
+    DestinationTimeZoneSet,
     DestinationUpdated,
     EventEnvelope,
+    Location,
     MemberAdded,
     MemberRemoved,
     MemberRoleChanged,
     Moment,
     TripArchived,
     TripCreated,
+    TripCurrencyChosen,
     TripDetailsUpdated,
     TripRestored,
     TripStatusChanged,
@@ -88,7 +92,8 @@ def _in_minor_units(amount: Decimal, currency: str) -> Decimal:
 
 TRIP_VIEWS: Projection[TripDocument] = Projection(
     name="trip_views",
-    version=2,  # 2: members' joined_at and invited_by; entities' parent ids and timestamps
+    version=3,  # 2: members' joined_at and invited_by; entities' parent ids and timestamps
+    # 3: the trip's currency, destinations' time zones
     topics=(TRIP_EVENTS,),
     begin=_working_copy,
     finish=_finished,
@@ -192,6 +197,7 @@ def _created(document: TripDocument | None, event: TripCreated) -> TripDocument:
         totals={},
         created_at=at,
         updated_at=at,
+        currency=None,
     )
 
 
@@ -290,8 +296,32 @@ def _destination_added(document: TripDocument | None, event: DestinationAdded) -
             activities=[],
             created_at=document["updated_at"],
             updated_at=document["updated_at"],
+            time_zone=_zone_at(p.location),
+            time_zone_set=False,
         )
     )
+    return document
+
+
+def _zone_at(location: Location) -> str:
+    """The zone at a point, as the write side derives it (tzfpy, offline)."""
+    return str(tzfpy.get_tz(location.lng, location.lat))
+
+
+@TRIP_VIEWS.applies(DestinationTimeZoneSet)
+def _time_zone_set(document: TripDocument | None, event: DestinationTimeZoneSet) -> TripDocument:
+    document = _touched(document, event)
+    destination = _destination(document, event.payload.destination_id)
+    destination["time_zone"] = event.payload.time_zone
+    destination["time_zone_set"] = True
+    destination["updated_at"] = document["updated_at"]
+    return document
+
+
+@TRIP_VIEWS.applies(TripCurrencyChosen)
+def _currency_chosen(document: TripDocument | None, event: TripCurrencyChosen) -> TripDocument:
+    document = _touched(document, event)
+    document["currency"] = event.payload.currency
     return document
 
 
@@ -304,6 +334,8 @@ def _destination_updated(document: TripDocument | None, event: DestinationUpdate
     destination["name"] = p.name
     destination["description"] = p.description
     destination["location"] = p.location.model_dump()
+    if not destination["time_zone_set"]:
+        destination["time_zone"] = _zone_at(p.location)
     destination["arrival_date"] = _day(p.arrival_date)
     destination["departure_date"] = _day(p.departure_date)
     return document

@@ -49,6 +49,8 @@ class DestinationDocument(TypedDict):
     activities: list[ActivityDocument]
     created_at: str
     updated_at: str
+    time_zone: str  # IANA: the one set, else the one at its location
+    time_zone_set: bool
 
 
 class TripDocument(TypedDict):
@@ -69,6 +71,7 @@ class TripDocument(TypedDict):
     totals: dict[str, str]  # cost per currency
     created_at: str
     updated_at: str
+    currency: str | None  # of costs given without one; None: the default setting's
 
 
 class UserDocument(TypedDict):

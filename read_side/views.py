@@ -73,6 +73,7 @@ class DestinationView(View):
     activities: tuple[ActivityView, ...] = ()
     created_at: datetime
     updated_at: datetime
+    time_zone: str  # IANA: the one set, else the one at its location
 
 
 class TripView(View):
@@ -93,6 +94,7 @@ class TripView(View):
     totals: dict[str, Decimal] = {}  # cost per currency
     created_at: datetime
     updated_at: datetime
+    currency: str | None = None  # of costs given without one; None: the default setting's
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -149,6 +149,15 @@ class TripVisibilityChangedPayload(Contract):
     visibility: str
 
 
+class TripCurrencyChosenPayload(Contract):
+    currency: str  # ISO 4217
+
+
+class DestinationTimeZoneSetPayload(Contract):
+    destination_id: UUID
+    time_zone: str  # IANA
+
+
 class EmptyPayload(Contract):
     pass
 
@@ -246,6 +255,22 @@ class TripVisibilityChanged(EventEnvelope):
     payload: TripVisibilityChangedPayload
 
 
+class TripCurrencyChosen(EventEnvelope):
+    """Costs given without a currency are in this one from now on."""
+
+    event_type: Literal["TripCurrencyChosen"] = "TripCurrencyChosen"
+    schema_version: Literal[1] = 1
+    payload: TripCurrencyChosenPayload
+
+
+class DestinationTimeZoneSet(EventEnvelope):
+    """A member set the destination's zone; until then it is the zone at its location."""
+
+    event_type: Literal["DestinationTimeZoneSet"] = "DestinationTimeZoneSet"
+    schema_version: Literal[1] = 1
+    payload: DestinationTimeZoneSetPayload
+
+
 class TripArchived(EventEnvelope):
     event_type: Literal["TripArchived"] = "TripArchived"
     schema_version: Literal[1] = 1
@@ -291,6 +316,8 @@ TRIP_CONTRACTS: tuple[type[EventEnvelope], ...] = (
     ActivityMoved,
     TripStatusChanged,
     TripVisibilityChanged,
+    TripCurrencyChosen,
+    DestinationTimeZoneSet,
     TripArchived,
     TripRestored,
     MemberAdded,

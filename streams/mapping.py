@@ -182,6 +182,15 @@ PUBLISHED: tuple[Published, ...] = (
         c.TripVisibilityChanged,
         _picked("visibility"),
     ),
+    Published(
+        _event(Trip, "CurrencyChosen"), TRIP_EVENTS, c.TripCurrencyChosen, _picked("currency")
+    ),
+    Published(
+        _event(Trip, "DestinationTimeZoneSet"),
+        TRIP_EVENTS,
+        c.DestinationTimeZoneSet,
+        _picked("destination_id", "time_zone"),
+    ),
     Published(_event(Trip, "Archived"), TRIP_EVENTS, c.TripArchived, _nothing),
     Published(_event(Trip, "Restored"), TRIP_EVENTS, c.TripRestored, _nothing),
     Published(_event(Trip, "MemberAdded"), TRIP_EVENTS, c.MemberAdded, _picked("user_id", "role")),

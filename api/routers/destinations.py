@@ -54,6 +54,7 @@ def create_destination(
             arrival_date=body.arrival_date,
             departure_date=body.departure_date,
             expected_version=expected_version,
+            time_zone=body.time_zone,
         ),
         idempotent.applied_to(acting, body),
     )
@@ -112,6 +113,7 @@ def update_destination(
             arrival_date=body.arrival_date,
             departure_date=body.departure_date,
             expected_version=expected_version,
+            time_zone=body.time_zone,
         ),
         acting,
     )

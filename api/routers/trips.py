@@ -49,6 +49,7 @@ def create_trip(
             description=body.description,
             start_date=body.start_date,
             end_date=body.end_date,
+            currency=body.currency,
         ),
         idempotent.applied_to(acting, body),
     )
@@ -78,6 +79,7 @@ def update_trip(
             status=body.status,
             visibility=body.visibility,
             expected_version=expected_version,
+            currency=body.currency,
         ),
         acting,
     )

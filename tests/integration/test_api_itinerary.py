@@ -144,7 +144,14 @@ def test_bad_times_and_money_are_refused_at_the_edge_with_field_details(
         ),
         ({"cost": "10", "currency": "euro"}, "body.currency"),
         ({"cost": "-1", "currency": "EUR"}, "body.cost"),
-        ({"cost": "10"}, "body"),
+        (
+            {
+                "start_time": "2027-04-03T09:00",
+                "start": {"local": "2027-04-03T09:00", "time_zone": "Asia/Tokyo"},
+            },
+            "body",
+        ),
+        ({"start_time": "soon"}, "body.start_time"),
         ({"activity_type": "party"}, "body.activity_type"),
     ]:
         details = error(

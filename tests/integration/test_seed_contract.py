@@ -118,3 +118,151 @@ def test_profiles_take_and_give_the_seeds_avatar(client: TestClient, user: dict[
         422,
         "validation_failed",
     )
+
+
+def test_a_client_speaking_only_the_seeds_names_plans_a_trip(
+    client: TestClient, user: dict[str, str]
+) -> None:
+    """Seed bodies only: no time zones, no currencies, times as start_time / end_time."""
+    trip = data(
+        client.post(
+            "/api/v1/trips/",
+            json={
+                "title": "Japan",
+                "description": "Spring",
+                "start_date": "2027-04-01",
+                "end_date": "2027-04-20",
+            },
+            headers=user,
+        ),
+        201,
+    )
+    stop = data(
+        client.post(
+            "/api/v1/destinations/",
+            json={
+                "trip_id": trip["id"],
+                "name": "Kyoto",
+                "description": "Temples",
+                "location": {"lat": 35.01, "lng": 135.77, "address": "Kyoto"},
+                "arrival_date": "2027-04-02",
+                "departure_date": "2027-04-06",
+            },
+            headers=user,
+        ),
+        201,
+    )
+    tea = data(
+        client.post(
+            "/api/v1/activities/",
+            json={
+                "destination_id": stop["id"],
+                "title": "Tea ceremony",
+                "description": "",
+                "activity_type": "sightseeing",
+                "start_time": "2027-04-03T09:30:00",  # a wall clock in Kyoto
+                "end_time": "2027-04-03T02:00:00Z",  # an instant: 11:00 in Kyoto
+                "cost": "25.00",
+            },
+            headers=user,
+        ),
+        201,
+    )
+
+    view = data(client.get(f"/api/v1/trips/{trip['id']}/", headers=user), 200)
+    (destination,) = view["destinations"]
+    assert destination["time_zone"] == "Asia/Tokyo"  # from its coordinates
+    (activity,) = destination["activities"]
+    assert activity["id"] == tea["id"]
+    assert activity["start_time"] == "2027-04-03T09:30:00+09:00"
+    assert activity["end_time"] == "2027-04-03T11:00:00+09:00"
+    assert activity["start"] == {
+        "local": "2027-04-03T09:30:00",
+        "time_zone": "Asia/Tokyo",
+        "utc": "2027-04-03T00:30:00Z",
+    }
+    assert (activity["cost"], activity["currency"]) == ("25.00", "EUR")  # the default
+    assert view["currency"] is None and view["totals"] == {"EUR": "25.00"}
+
+
+def test_costs_without_currency_are_in_the_trips_and_zones_can_be_set(
+    client: TestClient, user: dict[str, str]
+) -> None:
+    trip = data(client.post("/api/v1/trips", json={**TRIP, "currency": "JPY"}, headers=user), 201)
+    stop = data(
+        client.post(
+            "/api/v1/destinations",
+            json={**KYOTO, "trip_id": trip["id"], "time_zone": "Asia/Seoul"},
+            headers=user,
+        ),
+        201,
+    )
+    ramen = data(
+        client.post(
+            "/api/v1/activities",
+            json={"destination_id": stop["id"], "title": "Ramen", "cost": "1200"},
+            headers=user,
+        ),
+        201,
+    )
+    idea = data(
+        client.post(
+            "/api/v1/activities",
+            json={"destination_id": stop["id"], "title": "Maybe", "start_time": "2027-04-03T09:00"},
+            headers=user,
+        ),
+        201,
+    )
+    priced = data(
+        client.patch(f"/api/v1/activities/{idea['id']}", json={"cost": "800"}, headers=user), 200
+    )
+    replaced = data(
+        client.put(
+            f"/api/v1/destinations/{stop['id']}",
+            json={**KYOTO, "name": "Kyoto!"},  # no time_zone: the one set stays
+            headers=user,
+        ),
+        200,
+    )
+    view = read(client, f"/api/v1/trips/{trip['id']}", user, replaced["version"])
+    (destination,) = view["destinations"]
+    assert destination["time_zone"] == "Asia/Seoul"
+    by_id = {a["id"]: a for a in destination["activities"]}
+    assert by_id[ramen["id"]]["currency"] == by_id[priced["id"]]["currency"] == "JPY"
+    assert by_id[idea["id"]]["start_time"] == "2027-04-03T09:00:00+09:00"
+    assert view["currency"] == "JPY" and view["totals"] == {"JPY": "2000"}
+
+    changed = data(
+        client.patch(f"/api/v1/trips/{trip['id']}", json={"currency": "EUR"}, headers=user), 200
+    )
+    assert (
+        read(client, f"/api/v1/trips/{trip['id']}", user, changed["version"])["currency"] == "EUR"
+    )
+    error(
+        client.patch(f"/api/v1/trips/{trip['id']}", json={"currency": "ZZZ"}, headers=user),
+        422,
+        "invalid_currency",
+    )
+    error(
+        client.post(
+            "/api/v1/destinations",
+            json={**KYOTO, "trip_id": trip["id"], "time_zone": "Mars/Olympus"},
+            headers=user,
+        ),
+        422,
+        "validation_failed",
+    )
+    error(
+        client.post(
+            "/api/v1/activities",
+            json={
+                "destination_id": stop["id"],
+                "title": "Both",
+                "start_time": "2027-04-03T09:00",
+                "start": {"local": "2027-04-03T09:00", "time_zone": "Asia/Tokyo"},
+            },
+            headers=user,
+        ),
+        422,
+        "validation_failed",
+    )

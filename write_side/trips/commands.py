@@ -18,6 +18,7 @@ class PlanTrip:
     description: str
     start_date: date
     end_date: date
+    currency: str | None = None  # ISO 4217: what a cost given without currency is in
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class UpdateTripDetails:
     status: TripStatus | None = None
     visibility: Visibility | None = None
     expected_version: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class AddDestination:
     arrival_date: date
     departure_date: date
     expected_version: int | None = None
+    time_zone: str | None = None  # IANA; None: the zone at its location
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class UpdateDestination:
     arrival_date: date
     departure_date: date
     expected_version: int | None = None
+    time_zone: str | None = None  # IANA; None: keep the zone it has (or follow the location)
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,23 @@ class When:
 
 
 @dataclass(frozen=True)
+class At:
+    """The seed's `start_time` / `end_time`: with an offset, an instant; without one, a
+    wall-clock time in the destination's time zone."""
+
+    moment: datetime
+
+
+@dataclass(frozen=True)
 class AddActivity:
+    """A cost without currency is in the trip's currency (else the planner's default)."""
+
     destination_id: UUID
     title: str
     description: str
     activity_type: ActivityType
-    start: When | None = None
-    end: When | None = None
+    start: When | At | None = None
+    end: When | At | None = None
     cost: Decimal | None = None
     currency: str | None = None
     expected_version: int | None = None
@@ -128,7 +142,7 @@ class AddActivity:
 @dataclass(frozen=True)
 class UpdateActivity:
     """Changes the fields in `changes` (title, description, activity_type, start and end as
-    When or None, cost, currency). `expected_version` refuses only changed-since fields."""
+    When, At or None, cost, currency). `expected_version` refuses only changed-since fields."""
 
     activity_id: UUID
     changes: dict[str, Any]

@@ -14,6 +14,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import iso4217
+import tzfpy
 from fractional_indexing import generate_key_between
 
 from write_side.errors import (
@@ -123,6 +124,32 @@ class Destination:
     departure_date: date
     rank: str
     activities: ById[Activity] = field(default_factory=ById)
+    time_zone: str | None = None  # set by a member; None: the zone at its location
+
+    @property
+    def zone(self) -> str:
+        """The IANA zone its wall-clock times are read in."""
+        return self.time_zone or zone_at(self.location)
+
+
+def zone_at(location: dict[str, Any]) -> str:
+    """The IANA time zone at a point (offline, from tzfpy's boundaries; at sea, Etc/GMT±N)."""
+    return str(tzfpy.get_tz(float(location["lng"]), float(location["lat"])))
+
+
+def check_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidTimeZoneError(name) from None
+    return name
+
+
+def check_currency(code: str) -> str:
+    """A currency a cost can be in: a real ISO 4217 code with minor units."""
+    if currency_exponent(code) is None:
+        raise InvalidCurrencyError(code)
+    return code
 
 
 def in_order(items: Iterable[Any]) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
@@ -30,6 +31,7 @@ from write_side.trips.commands import (
     AddDestination,
     AddMember,
     ArchiveTrip,
+    At,
     ChangeMemberRole,
     CommandResult,
     MoveActivity,
@@ -54,8 +56,10 @@ MAX_CONFLICT_RETRIES = 5
 class TripPlanner:
     """Handles trip commands against the event store."""
 
-    def __init__(self, events: EventStore) -> None:
+    def __init__(self, events: EventStore, default_currency: str = "EUR") -> None:
         self.events = events
+        self.default_currency = default_currency  # of costs given without one, in a trip
+        # without a currency of its own
 
     def plan_trip(self, command: PlanTrip, context: CommandContext) -> CommandResult:
         if (earlier := earlier_result(self.events, context)) is not None:
@@ -67,6 +71,7 @@ class TripPlanner:
                 start_date=command.start_date,
                 end_date=command.end_date,
                 creator_id=context.actor_id,
+                currency=command.currency,
             )
             result = CommandResult(id=trip.id, trip_id=trip.id, version=trip.version)
             records = records_of(context, result)
@@ -96,6 +101,8 @@ class TripPlanner:
                 trip.change_status(command.status)
             if command.visibility is not None:
                 trip.change_visibility(command.visibility)
+            if command.currency is not None:
+                trip.choose_currency(command.currency)
             return Change(trip.id)
 
         action = Action.MANAGE if command.visibility is not None else Action.EDIT
@@ -185,6 +192,7 @@ class TripPlanner:
                 location=command.location,
                 arrival_date=command.arrival_date,
                 departure_date=command.departure_date,
+                time_zone=command.time_zone,
             )
             index = DestinationIndex(destination_id=destination_id, trip_id=trip.id)
             return Change(destination_id, (index,))
@@ -204,6 +212,7 @@ class TripPlanner:
                 location=command.location,
                 arrival_date=command.arrival_date,
                 departure_date=command.departure_date,
+                time_zone=command.time_zone,
             )
             return Change(command.destination_id)
 
@@ -236,19 +245,18 @@ class TripPlanner:
         )
 
     def add_activity(self, command: AddActivity, context: CommandContext) -> CommandResult:
-        start = _local_time(command.start)
-        end = _local_time(command.end)
-
         def add(trip: Trip) -> Change:
+            zone = trip.destination(command.destination_id).zone
+            has_cost = command.cost is not None
             activity_id = trip.add_activity(
                 destination_id=command.destination_id,
                 title=command.title,
                 description=command.description,
                 activity_type=command.activity_type,
-                start=start,
-                end=end,
+                start=_local_time(command.start, zone),
+                end=_local_time(command.end, zone),
                 cost=command.cost,
-                currency=command.currency,
+                currency=command.currency or (self._currency_of(trip) if has_cost else None),
             )
             return Change(activity_id, (ActivityIndex(activity_id=activity_id, trip_id=trip.id),))
 
@@ -257,12 +265,16 @@ class TripPlanner:
         )
 
     def update_activity(self, command: UpdateActivity, context: CommandContext) -> CommandResult:
-        changes = {
-            name: _local_time(value) if name in ("start", "end") else value
-            for name, value in command.changes.items()
-        }
-
         def update(trip: Trip) -> Change:
+            destination = trip.destination_of(command.activity_id)
+            activity = destination.activities[command.activity_id]
+            changes = {
+                name: _local_time(value, destination.zone) if name in ("start", "end") else value
+                for name, value in command.changes.items()
+            }
+            first_cost = changes.get("cost") is not None and activity.currency is None
+            if first_cost and "currency" not in changes:  # in the trip's currency
+                changes["currency"] = self._currency_of(trip)
             trip.update_activity(
                 command.activity_id, changes, seen_version=command.expected_version
             )
@@ -289,6 +301,9 @@ class TripPlanner:
             return Change(command.activity_id)
 
         return self._change_activity(command.activity_id, command.expected_version, context, move)
+
+    def _currency_of(self, trip: Trip) -> str:
+        return trip.currency or self.default_currency
 
     def trip_id_of_activity(self, activity_id: UUID) -> UUID:
         index = self.events.find(ActivityIndex.create_id(activity_id), ActivityIndex)
@@ -393,5 +408,14 @@ class Change:
     also_saved: tuple[Aggregate, ...] = ()
 
 
-def _local_time(when: When | None) -> LocalTime | None:
-    return None if when is None else LocalTime.at(when.local, when.time_zone, when.fold)
+def _local_time(when: When | At | None, zone: str) -> LocalTime | None:
+    """A time as the aggregate keeps it. `At` is read in the destination's `zone`: an
+    instant is shown on that zone's clock; a wall-clock time is that zone's."""
+    if when is None:
+        return None
+    if isinstance(when, When):
+        return LocalTime.at(when.local, when.time_zone, when.fold)
+    if when.moment.tzinfo is None:
+        return LocalTime.at(when.moment, zone)
+    there = when.moment.astimezone(ZoneInfo(zone))
+    return LocalTime.at(there.replace(tzinfo=None), zone, there.fold)

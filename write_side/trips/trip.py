@@ -47,7 +47,9 @@ from write_side.trips.itinerary import (
     ById,
     Destination,
     LocalTime,
+    check_currency,
     check_money,
+    check_time_zone,
     rank_after,
     rank_last,
 )
@@ -58,6 +60,9 @@ _UNSET: Any = object()
 
 
 class Trip(TracedAggregate):
+    currency: str | None = None  # what costs given without a currency are in (trips before
+    # currencies, and snapshots taken before, have none)
+
     @event("Created")
     def __init__(
         self,
@@ -87,15 +92,19 @@ class Trip(TracedAggregate):
         start_date: date,
         end_date: date,
         creator_id: UUID,
+        currency: str | None = None,
     ) -> Trip:
         _check_ordered(start_date, end_date, "The trip")
-        return cls(
+        trip = cls(
             title=title,
             description=description,
             start_date=start_date,
             end_date=end_date,
             creator_id=creator_id,
         )
+        if currency is not None:
+            trip.choose_currency(currency)
+        return trip
 
     # --- authorization -------------------------------------------------------------------
 
@@ -133,6 +142,10 @@ class Trip(TracedAggregate):
         self._details_updated(
             title=title, description=description, start_date=start_date, end_date=end_date
         )
+
+    def choose_currency(self, currency: str) -> None:
+        if currency != self.currency:
+            self._currency_chosen(currency=check_currency(currency))
 
     def change_status(self, status: TripStatus) -> None:
         if status == self.status:
@@ -179,9 +192,13 @@ class Trip(TracedAggregate):
         location: dict[str, Any],
         arrival_date: date,
         departure_date: date,
+        time_zone: str | None = None,
     ) -> UUID:
+        """Without `time_zone`, its zone is the one at its location."""
         self._check_open()
         self._check_destination_dates(arrival_date, departure_date)
+        if time_zone is not None:
+            check_time_zone(time_zone)
         destination_id = uuid4()
         self._destination_added(
             destination_id=destination_id,
@@ -192,6 +209,8 @@ class Trip(TracedAggregate):
             departure_date=departure_date,
             rank=rank_last(self.destinations.values()),
         )
+        if time_zone is not None:
+            self._destination_time_zone_set(destination_id=destination_id, time_zone=time_zone)
         return destination_id
 
     def update_destination(
@@ -203,10 +222,15 @@ class Trip(TracedAggregate):
         location: dict[str, Any],
         arrival_date: date,
         departure_date: date,
+        time_zone: str | None = None,
     ) -> None:
+        """With `time_zone`, its zone is that one from now on; without, it stays as it was
+        (the one set, or the one at its location)."""
         self._check_open()
         destination = self.destination(destination_id)
         self._check_destination_dates(arrival_date, departure_date)
+        if time_zone is not None:
+            check_time_zone(time_zone)
         for activity in destination.activities.values():
             _check_times(arrival_date, departure_date, activity.start, activity.end)
         self._destination_updated(
@@ -217,6 +241,8 @@ class Trip(TracedAggregate):
             arrival_date=arrival_date,
             departure_date=departure_date,
         )
+        if time_zone is not None and time_zone != destination.time_zone:
+            self._destination_time_zone_set(destination_id=destination_id, time_zone=time_zone)
 
     def remove_destination(self, destination_id: UUID) -> None:
         """Its activities go with it."""
@@ -397,6 +423,14 @@ class Trip(TracedAggregate):
         destination.location = location
         destination.arrival_date = arrival_date
         destination.departure_date = departure_date
+
+    @event("DestinationTimeZoneSet")
+    def _destination_time_zone_set(self, destination_id: UUID, time_zone: str) -> None:
+        self.destinations[destination_id].time_zone = time_zone
+
+    @event("CurrencyChosen")
+    def _currency_chosen(self, currency: str) -> None:
+        self.currency = currency
 
     @event("DestinationRemoved")
     def _destination_removed(self, destination_id: UUID) -> None:
