@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from read_side.cursors import decode_cursor, encode_cursor
 from read_side.queries import Consistent, stale_meta
 
 
@@ -62,18 +63,38 @@ def page(
     request: Request,
     items: Sequence[Any],
     *,
+    key: Callable[[Any], tuple[str, ...]],
     limit: int,
-    offset: int,
+    cursor: str | None = None,
+    offset: int = 0,
     found: Consistent | None = None,
 ) -> JSONResponse:
-    """A slice of a short, fully loaded list (members, destinations, activities)."""
-    more = offset + limit < len(items)
+    """A page of a short, fully loaded list (members, destinations, activities), in `key`
+    order: after the item `cursor` names (`meta.next_cursor` of the page before), or, for
+    older clients, from `offset` (`meta.next_offset`)."""
+    keys = [key(item) for item in items]
+    start = offset
+    if cursor is not None:
+        after = decode_cursor(cursor, len(keys[0]) if keys else 2)
+        start = next((i for i, k in enumerate(keys) if k > after), len(items))
+    end = start + limit
+    more = end < len(items)
     meta: dict[str, object] = {
-        "next_offset": offset + limit if more else None,
+        "next_cursor": encode_cursor(*keys[end - 1]) if more else None,
+        "next_offset": end if more else None,
         "total": len(items),
     }
     headers = None
     if found is not None:
         meta.update(stale_meta(found))
         headers = {"ETag": f'"{found.view.version}"'}
-    return ok(request, items[offset : offset + limit], meta=meta, headers=headers)
+    return ok(request, items[start:end], meta=meta, headers=headers)
+
+
+def in_rank_order(item: Any) -> tuple[str, str]:
+    """Destinations and activities: as they are shown."""
+    return (item.rank, str(item.id))
+
+
+def in_joining_order(member: Any) -> tuple[str, str]:
+    return (member.joined_at.isoformat(), str(member.user_id))

@@ -30,7 +30,7 @@ def errors(by_status: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 AUTHENTICATED = {401: "unauthenticated (every token failure reads the same)", 429: "rate_limited"}
 COMMAND = {
     **AUTHENTICATED,
-    400: "invalid_if_match",
+    400: "invalid_if_match, invalid_cursor",
     403: "forbidden (your role does not allow it)",
     409: "concurrency_conflict, trip_closed (a completed or "
     "cancelled trip's itinerary and dates are frozen)",
@@ -41,3 +41,6 @@ COMMAND = {
     "invalid_status_transition, last_owner, invalid_time_zone, invalid_currency",
     503: "event_store_unavailable (nothing was recorded), dependency_unavailable; Retry-After",
 }
+
+
+CURSOR = "meta.next_cursor of the page before: the page starts right after the item it names"

@@ -15,8 +15,8 @@ from api.deps import (
     Planner,
     TripReading,
 )
-from api.envelope import page, read_response
-from api.openapi import COMMAND, errors
+from api.envelope import in_rank_order, page, read_response
+from api.openapi import COMMAND, CURSOR, errors
 from api.reading import activity_read, destination_read
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
@@ -67,14 +67,23 @@ async def list_activities(
     planner: Planner,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
+    offset: Annotated[int, Query(ge=0, description="Older clients: prefer cursor")] = 0,
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """A destination's activities in order, a page at a time."""
     destination, found = await destination_read(
         reading, planner, destination_id, user_id, min_version
     )
-    return page(request, destination.activities, limit=limit, offset=offset, found=found)
+    return page(
+        request,
+        destination.activities,
+        key=in_rank_order,
+        limit=limit,
+        cursor=cursor,
+        offset=offset,
+        found=found,
+    )
 
 
 @router.get("/{activity_id}")

@@ -15,8 +15,8 @@ from api.deps import (
     Planner,
     TripReading,
 )
-from api.envelope import page, read_response
-from api.openapi import COMMAND, errors
+from api.envelope import in_rank_order, page, read_response
+from api.openapi import COMMAND, CURSOR, errors
 from api.reading import destination_read
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
@@ -70,12 +70,21 @@ async def list_destinations(
     reading: TripReading,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
+    offset: Annotated[int, Query(ge=0, description="Older clients: prefer cursor")] = 0,
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """A trip's destinations in order, with their activities, a page at a time."""
     found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
-    return page(request, found.view.destinations, limit=limit, offset=offset, found=found)
+    return page(
+        request,
+        found.view.destinations,
+        key=in_rank_order,
+        limit=limit,
+        cursor=cursor,
+        offset=offset,
+        found=found,
+    )
 
 
 @router.get("/{destination_id}")

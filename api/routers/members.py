@@ -16,8 +16,8 @@ from api.deps import (
     TripReading,
     Users,
 )
-from api.envelope import page
-from api.openapi import COMMAND, errors
+from api.envelope import in_joining_order, page
+from api.openapi import COMMAND, CURSOR, errors
 from api.routers.commands import command_response
 from api.schemas import AddMemberBody, MemberRoleBody
 from read_side import queries
@@ -60,13 +60,22 @@ async def list_members(
     users: Users,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
+    offset: Annotated[int, Query(ge=0, description="Older clients: prefer cursor")] = 0,
     min_version: MinVersion = None,
 ) -> JSONResponse:
     """The trip's members and their roles, a page at a time."""
     found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
     view = await queries.with_usernames(users, found.view)
-    return page(request, view.members, limit=limit, offset=offset, found=found)
+    return page(
+        request,
+        view.members,
+        key=in_joining_order,
+        limit=limit,
+        cursor=cursor,
+        offset=offset,
+        found=found,
+    )
 
 
 @router.patch("/{member_id}")

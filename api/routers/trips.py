@@ -18,10 +18,12 @@ from api.deps import (
     Users,
 )
 from api.envelope import ok, read_response
-from api.openapi import COMMAND, errors
+from api.openapi import COMMAND, CURSOR, errors
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries
+from read_side.cursors import decode_cursor, encode_cursor
+from read_side.errors import InvalidCursorError
 from read_side.store import TripFilter
 from streams.history import history_entries
 from write_side.trips.access import Role, TripStatus
@@ -121,19 +123,32 @@ def trip_history(
     trip_id: UUID,
     planner: Planner,
     user_id: CurrentUser,
-    after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
+    after_version: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="The same as a cursor: after this version")
+    ] = 0,
 ) -> JSONResponse:
     """Who did what, when: the trip's events from the event store, oldest first, each with
     `changes` as the published contract's payload (the same as on Kafka)."""
+    if cursor is not None:
+        after_version = _version_in(cursor)
     events = planner.history(trip_id, user_id, after_version=after_version, limit=limit)
     entries = history_entries(events)
-    more = len(entries) == limit
-    return ok(
-        request,
-        entries,
-        meta={"next_after_version": entries[-1]["version"] if more else None, "limit": limit},
-    )
+    last = entries[-1]["version"] if len(entries) == limit else None
+    meta = {
+        "next_cursor": None if last is None else encode_cursor(str(last)),
+        "next_after_version": last,
+        "limit": limit,
+    }
+    return ok(request, entries, meta=meta)
+
+
+def _version_in(cursor: str) -> int:
+    (version,) = decode_cursor(cursor, 1)
+    if not version.isdigit() or len(version) > 10:
+        raise InvalidCursorError("Malformed cursor")
+    return int(version)
 
 
 @router.get("/{trip_id}")
@@ -156,7 +171,7 @@ async def list_trips(
     reading: TripReading,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
     status: TripStatus | None = None,
     role: Role | None = None,
     from_date: Annotated[date | None, Query(alias="from")] = None,

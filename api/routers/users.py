@@ -10,7 +10,7 @@ from pydantic import AfterValidator
 from api.deps import AccountsService, Acting, CurrentUser, Users
 from api.envelope import ok
 from api.identity_schemas import ChangePasswordBody, ProfileBody
-from api.openapi import AUTHENTICATED, errors
+from api.openapi import AUTHENTICATED, CURSOR, errors
 from api.routers.auth import token_body
 from api.text import one_line
 from read_side import queries
@@ -93,7 +93,7 @@ async def search_users(
     users: Users,
     q: Annotated[str, Query(min_length=1, max_length=50), AfterValidator(one_line)],
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
 ) -> JSONResponse:
     """People whose username or name starts with `q`, to invite to a trip."""
     page = await queries.find_users(users, q, limit=limit, after=cursor)

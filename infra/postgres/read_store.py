@@ -3,7 +3,6 @@ projection writes, with whether each trip is parked (from the projection's track
 
 from __future__ import annotations
 
-import base64
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -11,19 +10,19 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.store import ANY_TRIP, StoredTrip, TripFilter
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
 
-def encode_cursor(summary: TripSummary) -> str:
-    raw = f"{summary.start_date.isoformat()}|{summary.trip_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+def encode_trip_cursor(summary: TripSummary) -> str:
+    return encode_cursor(summary.start_date.isoformat(), str(summary.trip_id))
 
 
-def decode_cursor(cursor: str) -> tuple[date, UUID]:
+def decode_trip_cursor(cursor: str) -> tuple[date, UUID]:
+    start, trip_id = decode_cursor(cursor, 2)
     try:
-        start, trip_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return date.fromisoformat(start), UUID(trip_id)
     except ValueError as error:
         raise InvalidCursorError("Malformed cursor") from error
@@ -59,7 +58,7 @@ class PostgresTripReadStore:
     async def list_trips(
         self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
     ) -> TripSummaryPage:
-        start, trip_id = decode_cursor(after) if after else (date.min, UUID(int=0))
+        start, trip_id = decode_trip_cursor(after) if after else (date.min, UUID(int=0))
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(
@@ -90,6 +89,6 @@ class PostgresTripReadStore:
         items = tuple(TripSummary.model_validate(row) for row in page)
         return TripSummaryPage(
             items=items,
-            next_cursor=encode_cursor(items[-1]) if len(rows) > limit else None,
+            next_cursor=encode_trip_cursor(items[-1]) if len(rows) > limit else None,
             parked=frozenset(row["trip_id"] for row in page if row["parked"]),
         )

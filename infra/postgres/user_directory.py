@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Collection
 from uuid import UUID
 
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.users import UserProfilePage, UserProfileView
 
@@ -16,15 +16,12 @@ _COLUMNS = "user_id AS id, version, username, first_name, last_name, bio, avatar
 
 
 def _encode_cursor(profile: UserProfileView) -> str:
-    raw = f"{profile.username.lower()}|{profile.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    return encode_cursor(profile.username.lower(), str(profile.id))
 
 
 def _decode_cursor(cursor: str) -> tuple[str, UUID]:
+    username, user_id = decode_cursor(cursor, 2)
     try:
-        username, user_id = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
-        if not username.isprintable():  # a NUL would reach PostgreSQL, which refuses it
-            raise ValueError("control characters in a cursor")
         return username, UUID(user_id)
     except ValueError as error:
         raise InvalidCursorError("Malformed cursor") from error
