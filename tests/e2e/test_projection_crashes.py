@@ -14,6 +14,7 @@ from uuid import uuid4
 import psycopg
 import pytest
 
+from projections.trip_views import TRIP_VIEWS
 from tests.e2e.load import (
     Burst,
     assert_equals_a_rebuild,
@@ -178,7 +179,8 @@ def test_a_worker_whose_code_declares_a_new_version_rebuilds_it_by_itself(
             ).fetchone()
         return None if row is None else row[0]
 
-    wait_for(lambda: built() == 2, pipeline, what="the worker's rebuild of version 2")
+    following = TRIP_VIEWS.version + 1
+    wait_for(lambda: built() == following, pipeline, what=f"the worker's rebuild of {following}")
     with psycopg.connect(pipeline.database_url) as conn:
         titles = {row[0] for row in conn.execute("SELECT view->>'title' FROM trip_views")}
     assert titles and all(title == title.upper() for title in titles)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from projections.trip_views import TRIP_VIEWS
 from tests.e2e.processes import ITINERA, Role, signup, wait_for_http
 from tests.services import free_port
 
@@ -146,7 +147,7 @@ def test_operators_rebuild_and_inspect_an_embedded_data_dir_with_serve_running_o
 
             # With serve running: the rebuild joins its embedded PostgreSQL and swaps live.
             rebuilt = itinera("rebuild", "--all")
-            assert "trip_views: version 1, 1 events" in rebuilt
+            assert f"trip_views: version {TRIP_VIEWS.version}, 1 events" in rebuilt
             assert "trip_views" in itinera("status") and "no dead letters" in itinera("dlq", "list")
             again = client.get(f"/api/v1/trips/{trip['id']}", headers=me)
             assert again.status_code == 200 and again.json()["data"]["title"] == "Porto"
@@ -163,5 +164,6 @@ def test_operators_rebuild_and_inspect_an_embedded_data_dir_with_serve_running_o
         server.stop()
 
     # With serve stopped: the command starts the embedded PostgreSQL and stops it after.
-    assert "trip_views: version 1, 2 events" in itinera("rebuild", "trip_views")
+    rebuilt = itinera("rebuild", "trip_views")
+    assert f"trip_views: version {TRIP_VIEWS.version}, 2 events" in rebuilt
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
