@@ -1,7 +1,8 @@
 """Whatever a client sends, the API answers without a server error, and every command it
 accepted projects and reads back fresh: no request can make a poison event. Random valid and
 invalid commands (text with control characters and lone surrogates, nulls, dates and times
-at the edges of what Python can hold, NaN, unknown zones and currencies) are driven through
+at the edges of what Python can hold, in both the structured and the seed's shapes, NaN,
+unknown zones and currencies) are driven through
 the API in embedded mode over a real PostgreSQL."""
 
 from __future__ import annotations
@@ -51,9 +52,21 @@ money = st.one_of(
 )
 currency = st.sampled_from(["EUR", "JPY", "KWD", "ZZZ", "XXX", "eur", None])
 
+seed_moment = st.one_of(
+    moment,
+    moment.map(lambda m: m + "Z"),
+    moment.map(lambda m: m + "+14:00"),
+    st.sampled_from(["2027-04-03T09:00:00-23:59", "2027-10-31T02:30", None]),
+)
 trip_change = st.fixed_dictionaries(
     {},
-    optional={"title": maybe_text, "description": maybe_text, "start_date": day, "end_date": day},
+    optional={
+        "title": maybe_text,
+        "description": maybe_text,
+        "start_date": day,
+        "end_date": day,
+        "currency": currency,
+    },
 )
 new_stop = st.fixed_dictionaries(
     {
@@ -68,7 +81,8 @@ new_stop = st.fixed_dictionaries(
         ),
         "arrival_date": day,
         "departure_date": day,
-    }
+    },
+    optional={"time_zone": st.one_of(zone, st.none())},
 )
 new_activity = st.fixed_dictionaries(
     {"title": text},
@@ -77,6 +91,8 @@ new_activity = st.fixed_dictionaries(
         "activity_type": st.sampled_from(["sightseeing", "restaurant", "spaceflight", None]),
         "start": st.one_of(st.none(), when),
         "end": st.one_of(st.none(), when),
+        "start_time": seed_moment,
+        "end_time": seed_moment,
         "cost": money,
         "currency": currency,
     },

@@ -266,3 +266,16 @@ def test_costs_without_currency_are_in_the_trips_and_zones_can_be_set(
         422,
         "validation_failed",
     )
+    error(
+        client.post(
+            "/api/v1/activities",
+            json={
+                "destination_id": stop["id"],
+                "title": "Far",
+                "start_time": "0001-01-01T00:30+14:00",
+            },
+            headers=user,
+        ),
+        422,
+        "time_out_of_range",
+    )

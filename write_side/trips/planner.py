@@ -12,10 +12,13 @@ from eventsourcing.persistence import IntegrityError
 
 from write_side.context import CommandContext, acting_as
 from write_side.errors import (
+    MAX_YEAR,
+    MIN_YEAR,
     ActivityNotFoundError,
     ConcurrencyConflictError,
     DestinationNotFoundError,
     ForbiddenError,
+    TimeOutOfRangeError,
     TripNotFoundError,
     UserNotFoundError,
     VersionMismatchError,
@@ -417,5 +420,7 @@ def _local_time(when: When | At | None, zone: str) -> LocalTime | None:
         return LocalTime.at(when.local, when.time_zone, when.fold)
     if when.moment.tzinfo is None:
         return LocalTime.at(when.moment, zone)
+    if not MIN_YEAR <= when.moment.year <= MAX_YEAR:  # before converting: it could overflow
+        raise TimeOutOfRangeError(when.moment)
     there = when.moment.astimezone(ZoneInfo(zone))
     return LocalTime.at(there.replace(tzinfo=None), zone, there.fold)
