@@ -203,8 +203,9 @@ Reproduce (about 4 minutes): `.venv/bin/python -m tests.benchmarks.latency --wri
 `itinera api` (one uvicorn worker), `itinera relay` and `itinera worker` (Faust, fetch wait
 {os.environ.get("ITINERA_WORKER_FETCH_MAX_WAIT_MS", "50")} ms from the default setting,
 through the registered transport) as processes over a fresh database, Tansu ({PARTITIONS}
-partitions) and Redis (revocation checks and write quotas, as several API instances would
-share them). {USERS} users own {TRIPS:,} trips; each command is a `PATCH /api/v1/trips/{{id}}`
+partitions) and Redis (write quotas, as several API instances would share them; revocations
+are checked in PostgreSQL).
+{USERS} users own {TRIPS:,} trips; each command is a `PATCH /api/v1/trips/{{id}}`
 with a bearer token, sent open-loop at the target rate (a trip has at most one command in
 flight), and is *visible* when `trip_views` shows its version: the generator LISTENs to the
 NOTIFY each projection batch sends at commit, then reads the versions of the trips in flight.
@@ -214,10 +215,10 @@ kept-alive connections; its own CPU per command is in the last column.
 **Baseline, the API alone:** {CAPACITY_TRIPS} other trips patched closed-loop by 16
 clients for {CAPACITY_SECONDS} s (each sends its next PATCH when the last is answered, nothing
 waits for a projection): **{capacity:,.0f} PATCH/s**, p50 {ms(capacity_p50)}, with the relay
-and the worker running beside it. That is the ceiling of every rate below: a PATCH costs the
-API about 7 ms of CPU here (a token check, two Redis round trips, loading the trip and
-appending; cutting it is the next performance issue's work), and the API shares the two
-cores with the relay, the worker, PostgreSQL, Redis, Tansu and the load generator.
+and the worker running beside it. That is the ceiling of every rate below: a PATCH is a token
+check (signature, then its revocation in PostgreSQL), one Redis round trip (the write quota),
+loading the trip and appending, and the API shares the two cores with the relay, the worker,
+PostgreSQL, Redis, Tansu and the load generator.
 
 {markdown_table(header, rows)}
 
