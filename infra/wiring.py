@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 # revocations) before it is refused with 503: an unreachable PostgreSQL must not hold
 # every request for psycopg_pool's default 30 s.
 SYNC_POOL_TIMEOUT = 5.0
+WARM_CONNECTIONS = 1
 
 
 def event_store_env(
@@ -84,8 +85,11 @@ def event_store_env(
         "POSTGRES_PORT": str(params.get("port") or "5432"),
         "POSTGRES_USER": str(params.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
-        "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        # eventsourcing opens POOL_SIZE connections at once and grows to POOL_SIZE +
+        # MAX_OVERFLOW under load: keep one open per event store, up to twice `pool_size`.
+        # (Ten eager ones per store made a worker hold about sixty connections at rest.)
+        "POSTGRES_POOL_SIZE": str(WARM_CONNECTIONS),
+        "POSTGRES_MAX_OVERFLOW": str(2 * pool_size - WARM_CONNECTIONS),
         # Server-side insert function (one round trip per save), in a variant that keeps
         # commit order equal to notification-id order; see infra/postgres/ordered_recorder.py.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "yes",
