@@ -104,7 +104,12 @@ def assert_topic_holds_the_store(database_url: str, bootstrap: str) -> None:
     on_topic = {(trip, version) for trip, versions in seen.items() for version in versions}
     assert on_topic == stored
     for versions in seen.values():
-        assert versions == sorted(versions)
+        # What a consumer that skips versions it has seen relies on: each new version is the
+        # next one; a repeat (a batch published again) is only ever of an older one.
+        newest = 0
+        for version in versions:
+            assert version <= newest + 1, (newest, version, versions)
+            newest = max(newest, version)
 
 
 def burst_with(fault, database_url: str, commands: int = 4_000) -> Burst:
