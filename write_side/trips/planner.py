@@ -61,8 +61,8 @@ class TripPlanner:
 
     def __init__(self, events: EventStore, default_currency: str = "EUR") -> None:
         self.events = events
-        self.default_currency = default_currency  # of costs given without one, in a trip
-        # without a currency of its own
+        # The currency of a cost given without one, in a trip without a currency of its own.
+        self.default_currency = default_currency
 
     def plan_trip(self, command: PlanTrip, context: CommandContext) -> CommandResult:
         if (earlier := earlier_result(self.events, context)) is not None:
