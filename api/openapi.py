@@ -1,10 +1,13 @@
-"""Error responses as the OpenAPI page shows them: the envelope and each status's codes."""
+"""Responses as the OpenAPI page shows them: the envelope around each success's data, and
+each error status's codes."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, get_args, get_origin
+from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 
 class ErrorBody(BaseModel):
@@ -17,6 +20,42 @@ class ErrorEnvelope(BaseModel):
     data: None = None
     error: ErrorBody
     meta: dict[str, Any]
+
+
+class CommandResultBody(BaseModel):
+    """What every command answers: the entity it created or changed, its trip, and the
+    trip's new version (also the `ETag`)."""
+
+    id: UUID
+    trip_id: UUID
+    version: int
+
+
+class HistoryEntryBody(BaseModel):
+    """One event of a trip's history, in the published contract's words."""
+
+    version: int
+    event_type: str
+    schema_version: int
+    event_id: UUID
+    occurred_at: datetime
+    actor_id: UUID
+    correlation_id: UUID
+    changes: dict[str, Any]  # the contract's payload
+
+
+def success(
+    data: Any, description: str = "data: the result", status: int = 200
+) -> dict[int | str, dict[str, Any]]:
+    """A success response whose `data` is `data` (a model, or `list[model]`)."""
+    name = f"{get_args(data)[0].__name__}List" if get_origin(data) is list else data.__name__
+    envelope = create_model(
+        f"{name}Envelope",
+        data=(data, ...),
+        error=(None, None),
+        meta=(dict[str, Any], ...),
+    )
+    return {status: {"model": envelope, "description": description}}
 
 
 def errors(by_status: dict[int, str]) -> dict[int | str, dict[str, Any]]:

@@ -16,11 +16,12 @@ from api.deps import (
     TripReading,
 )
 from api.envelope import in_rank_order, page, read_response
-from api.openapi import COMMAND, CURSOR, errors
+from api.openapi import COMMAND, CURSOR, CommandResultBody, errors, success
 from api.reading import activity_read, destination_read
 from api.routers.commands import command_response
 from api.schemas import CreateActivityBody, ReorderBody, UpdateActivityBody
 from read_side import queries
+from read_side.views import ActivityView
 from write_side.trips.commands import AddActivity, MoveActivity, RemoveActivity, UpdateActivity
 
 router = APIRouter(
@@ -30,7 +31,7 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=success(CommandResultBody, status=201))
 def create_activity(
     request: Request,
     body: CreateActivityBody,
@@ -59,7 +60,7 @@ def create_activity(
     )
 
 
-@router.get("")
+@router.get("", responses=success(list[ActivityView]))
 async def list_activities(
     request: Request,
     destination_id: UUID,
@@ -86,7 +87,7 @@ async def list_activities(
     )
 
 
-@router.get("/{activity_id}")
+@router.get("/{activity_id}", responses=success(ActivityView))
 async def get_activity(
     request: Request,
     activity_id: UUID,
@@ -100,8 +101,8 @@ async def get_activity(
     return read_response(request, activity, found)
 
 
-@router.put("/{activity_id}", operation_id="put_activity")
-@router.patch("/{activity_id}")
+@router.put("/{activity_id}", operation_id="put_activity", responses=success(CommandResultBody))
+@router.patch("/{activity_id}", responses=success(CommandResultBody))
 def update_activity(
     request: Request,
     activity_id: UUID,
@@ -118,7 +119,7 @@ def update_activity(
     return command_response(request, result, action="update", entity="activity", context=acting)
 
 
-@router.delete("/{activity_id}")
+@router.delete("/{activity_id}", responses=success(CommandResultBody))
 def remove_activity(
     request: Request,
     activity_id: UUID,
@@ -131,7 +132,7 @@ def remove_activity(
     return command_response(request, result, action="remove", entity="activity", context=acting)
 
 
-@router.put("/{activity_id}/reorder")
+@router.put("/{activity_id}/reorder", responses=success(CommandResultBody))
 def reorder_activity(
     request: Request,
     activity_id: UUID,

@@ -16,11 +16,12 @@ from api.deps import (
     TripReading,
 )
 from api.envelope import in_rank_order, page, read_response
-from api.openapi import COMMAND, CURSOR, errors
+from api.openapi import COMMAND, CURSOR, CommandResultBody, errors, success
 from api.reading import destination_read
 from api.routers.commands import command_response
 from api.schemas import CreateDestinationBody, ReorderBody, UpdateDestinationBody
 from read_side import queries
+from read_side.views import DestinationView
 from write_side.trips.commands import (
     AddDestination,
     MoveDestination,
@@ -35,7 +36,7 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=success(CommandResultBody, status=201))
 def create_destination(
     request: Request,
     body: CreateDestinationBody,
@@ -63,7 +64,7 @@ def create_destination(
     )
 
 
-@router.get("")
+@router.get("", responses=success(list[DestinationView]))
 async def list_destinations(
     request: Request,
     trip_id: UUID,
@@ -87,7 +88,7 @@ async def list_destinations(
     )
 
 
-@router.get("/{destination_id}")
+@router.get("/{destination_id}", responses=success(DestinationView))
 async def get_destination(
     request: Request,
     destination_id: UUID,
@@ -103,7 +104,7 @@ async def get_destination(
     return read_response(request, destination, found)
 
 
-@router.put("/{destination_id}")
+@router.put("/{destination_id}", responses=success(CommandResultBody))
 def update_destination(
     request: Request,
     destination_id: UUID,
@@ -129,7 +130,7 @@ def update_destination(
     return command_response(request, result, action="update", entity="destination", context=acting)
 
 
-@router.delete("/{destination_id}")
+@router.delete("/{destination_id}", responses=success(CommandResultBody))
 def remove_destination(
     request: Request,
     destination_id: UUID,
@@ -142,7 +143,7 @@ def remove_destination(
     return command_response(request, result, action="remove", entity="destination", context=acting)
 
 
-@router.put("/{destination_id}/reorder")
+@router.put("/{destination_id}/reorder", responses=success(CommandResultBody))
 def reorder_destination(
     request: Request,
     destination_id: UUID,

@@ -17,10 +17,11 @@ from api.deps import (
     Users,
 )
 from api.envelope import in_joining_order, page
-from api.openapi import COMMAND, CURSOR, errors
+from api.openapi import COMMAND, CURSOR, CommandResultBody, errors, success
 from api.routers.commands import command_response
 from api.schemas import AddMemberBody, MemberRoleBody
 from read_side import queries
+from read_side.views import MemberView
 from write_side.trips.commands import AddMember, ChangeMemberRole, RemoveMember
 
 router = APIRouter(
@@ -32,7 +33,7 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=success(CommandResultBody, status=201))
 def add_member(
     request: Request,
     trip_id: UUID,
@@ -52,7 +53,7 @@ def add_member(
     )
 
 
-@router.get("")
+@router.get("", responses=success(list[MemberView]))
 async def list_members(
     request: Request,
     trip_id: UUID,
@@ -78,7 +79,7 @@ async def list_members(
     )
 
 
-@router.patch("/{member_id}")
+@router.patch("/{member_id}", responses=success(CommandResultBody))
 def change_member_role(
     request: Request,
     trip_id: UUID,
@@ -95,7 +96,7 @@ def change_member_role(
     return command_response(request, result, action="update", entity="member", context=acting)
 
 
-@router.delete("/{member_id}")
+@router.delete("/{member_id}", responses=success(CommandResultBody))
 def remove_member(
     request: Request,
     trip_id: UUID,

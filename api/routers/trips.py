@@ -18,13 +18,14 @@ from api.deps import (
     Users,
 )
 from api.envelope import ok, read_response
-from api.openapi import COMMAND, CURSOR, errors
+from api.openapi import COMMAND, CURSOR, CommandResultBody, HistoryEntryBody, errors, success
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.store import TripFilter
+from read_side.views import TripSummary, TripView
 from streams.history import history_entries
 from write_side.trips.access import Role, TripStatus
 from write_side.trips.commands import ArchiveTrip, PlanTrip, RestoreTrip, UpdateTripDetails
@@ -36,7 +37,7 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=success(CommandResultBody, status=201))
 def create_trip(
     request: Request,
     body: CreateTripBody,
@@ -60,8 +61,8 @@ def create_trip(
     )
 
 
-@router.put("/{trip_id}", operation_id="put_trip")
-@router.patch("/{trip_id}")
+@router.put("/{trip_id}", operation_id="put_trip", responses=success(CommandResultBody))
+@router.patch("/{trip_id}", responses=success(CommandResultBody))
 def update_trip(
     request: Request,
     trip_id: UUID,
@@ -88,7 +89,7 @@ def update_trip(
     return command_response(request, result, action="update", entity="trip", context=acting)
 
 
-@router.delete("/{trip_id}")
+@router.delete("/{trip_id}", responses=success(CommandResultBody))
 def archive_trip(
     request: Request,
     trip_id: UUID,
@@ -101,7 +102,7 @@ def archive_trip(
     return command_response(request, result, action="archive", entity="trip", context=acting)
 
 
-@router.post("/{trip_id}/restore")
+@router.post("/{trip_id}/restore", responses=success(CommandResultBody))
 def restore_trip(
     request: Request,
     trip_id: UUID,
@@ -117,7 +118,7 @@ def restore_trip(
     return command_response(request, result, action="restore", entity="trip", context=acting)
 
 
-@router.get("/{trip_id}/history")
+@router.get("/{trip_id}/history", responses=success(list[HistoryEntryBody]))
 def trip_history(
     request: Request,
     trip_id: UUID,
@@ -151,7 +152,7 @@ def _version_in(cursor: str) -> int:
     return int(version)
 
 
-@router.get("/{trip_id}")
+@router.get("/{trip_id}", responses=success(TripView))
 async def get_trip(
     request: Request,
     trip_id: UUID,
@@ -165,7 +166,7 @@ async def get_trip(
     return read_response(request, await queries.with_usernames(users, found.view), found)
 
 
-@router.get("")
+@router.get("", responses=success(list[TripSummary]))
 async def list_trips(
     request: Request,
     reading: TripReading,

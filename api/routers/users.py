@@ -10,10 +10,11 @@ from pydantic import AfterValidator
 from api.deps import AccountsService, Acting, CurrentUser, Users
 from api.envelope import ok
 from api.identity_schemas import ChangePasswordBody, ProfileBody
-from api.openapi import AUTHENTICATED, CURSOR, errors
+from api.openapi import AUTHENTICATED, CURSOR, errors, success
 from api.routers.auth import token_body
 from api.text import one_line
 from read_side import queries
+from read_side.users import UserProfileView
 from write_side.identity.accounts import UpdateProfile
 from write_side.identity.user import User
 
@@ -86,7 +87,7 @@ def deactivate_me(request: Request, acting: Acting, accounts: AccountsService) -
     return ok(request, {"deactivated": True})
 
 
-@router.get("/search")
+@router.get("/search", responses=success(list[UserProfileView]))
 async def search_users(
     request: Request,
     _: CurrentUser,
@@ -100,7 +101,7 @@ async def search_users(
     return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id}", responses=success(UserProfileView))
 async def get_user(request: Request, user_id: UUID, _: CurrentUser, users: Users) -> JSONResponse:
     """A user's public profile."""
     return ok(request, await queries.user_profile(users, user_id))

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.openapi import CommandResultBody, HistoryEntryBody
+from read_side.views import ActivityView, DestinationView, TripView
 from tests.integration.conftest import Signup
 from tests.integration.test_api import KYOTO, TRIP, data, error
 
@@ -64,10 +66,18 @@ def test_trips_destinations_and_activities_carry_the_seeds_names(
     assert activity["end_time"] is None
     assert activity["created_at"] == activity["updated_at"]
 
+    # What is served parses as what OpenAPI documents.
+    TripView.model_validate(view)
+    DestinationView.model_validate(destination)
+    ActivityView.model_validate(activity)
+    history = data(client.get(f"/api/v1/trips/{trip['id']}/history", headers=me), 200)
+    assert [HistoryEntryBody.model_validate(entry).version for entry in history] == [1, 2, 3, 4]
+
     renamed = data(
         client.patch(f"/api/v1/activities/{tea['id']}", json={"title": "Matcha"}, headers=me),
         200,
     )
+    CommandResultBody.model_validate(renamed)
     later = read(client, f"/api/v1/activities/{tea['id']}/", me, renamed["version"])
     assert later["updated_at"] > later["created_at"] == activity["created_at"]
 

@@ -26,3 +26,30 @@ def test_every_endpoint_has_a_description_and_documents_its_errors() -> None:
         if path not in PUBLIC:
             errors = set(op["responses"]) - {"200", "201"}
             assert {"401", "422"} <= errors or path.startswith("/api/v1/auth"), (path, errors)
+
+
+SEED_NAMES = {
+    "TripView": {"creator", "created_at", "updated_at", "currency"},
+    "DestinationView": {"trip_id", "created_at", "updated_at", "time_zone", "order"},
+    "ActivityView": {"destination_id", "start_time", "end_time", "created_at", "updated_at"},
+    "MemberView": {"joined_at", "invited_by", "username"},
+    "UserProfileView": {"avatar"},
+    "CreateActivityBody": {"start_time", "end_time", "cost"},
+    "ProfileBody": {"avatar"},
+    "ReorderBody": {"order"},
+    "CreateTripBody": {"currency"},
+    "CreateDestinationBody": {"time_zone", "trip_id"},
+}
+
+
+def test_the_seeds_names_are_in_the_documented_shapes() -> None:
+    spec = create_app(Settings(database_url="postgresql://unused")).openapi()
+    schemas = spec["components"]["schemas"]
+    for schema, names in SEED_NAMES.items():
+        assert names <= set(schemas[schema]["properties"]), (schema, names)
+    trip = spec["paths"]["/api/v1/trips/{trip_id}"]["get"]["responses"]["200"]
+    assert trip["content"]["application/json"]["schema"]["$ref"].endswith("/TripViewEnvelope")
+    created = spec["paths"]["/api/v1/activities"]["post"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/CommandResultBodyEnvelope"
+    )
