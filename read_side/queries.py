@@ -77,20 +77,20 @@ async def trip_detail(
     Who may read it comes from the view when the view is current; from the event store when
     the view cannot be trusted with it (parked, or behind the version asked for)."""
     deadline = time.monotonic() + reading.timeout
-    if min_version is None:
-        min_version = await reading.authority.version(trip_id)
-        if min_version is None:
-            raise TripViewNotFoundError(trip_id)
+    # The stream's version, asked once: the version to wait for when none was named, and
+    # what a named one is checked against if the view is behind it.
+    stream_version = await reading.authority.version(trip_id) if min_version is None else None
+    wanted = min_version if min_version is not None else stream_version
+    if wanted is None:
+        raise TripViewNotFoundError(trip_id)
     vouched = False  # the event store says the viewer may read the trip
     while True:
         ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
         stored = await reading.store.get_trip(trip_id)
-        if min_version is None or (
-            stored is not None and (stored.parked or stored.view.version >= min_version)
-        ):
+        if stored is not None and (stored.parked or stored.view.version >= wanted):
             break
         if not vouched:
-            await _check_reachable(reading, trip_id, viewer_id, min_version)
+            await _check_reachable(reading, trip_id, viewer_id, wanted, stream_version)
             vouched = True
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -101,7 +101,7 @@ async def trip_detail(
             await reading.changes.wait(TRIP_VIEWS, ticket, remaining)
     if stored is None:
         raise TripViewNotFoundError(trip_id)
-    behind = min_version is not None and stored.view.version < min_version
+    behind = stored.view.version < wanted
     if stored.parked or behind:
         readable = vouched or await reading.authority.readable_by(trip_id, viewer_id)
     else:
@@ -113,12 +113,17 @@ async def trip_detail(
     return Consistent(stored.view, BEHIND if behind else None)
 
 
-async def _check_reachable(reading: Reading, trip_id: UUID, viewer_id: UUID, wanted: int) -> None:
+async def _check_reachable(
+    reading: Reading, trip_id: UUID, viewer_id: UUID, wanted: int, stream_version: int | None
+) -> None:
     """Refuse to wait for what will never come: a trip the viewer may not read (or that does
-    not exist), or a version the trip has not reached."""
+    not exist), or a version the trip has not reached (`stream_version`: the stream's
+    version if already asked)."""
     if not await reading.authority.readable_by(trip_id, viewer_id):
         raise TripViewNotFoundError(trip_id)
-    version = await reading.authority.version(trip_id)
+    version = (
+        stream_version if stream_version is not None else await reading.authority.version(trip_id)
+    )
     if version is None:
         raise TripViewNotFoundError(trip_id)
     if version < wanted:
