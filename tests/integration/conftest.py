@@ -17,9 +17,9 @@ PASSWORD = "correct horse battery"
 Signup = Callable[..., dict[str, str]]
 
 
-@pytest.fixture
-def api_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    """Embedded projections over real PostgreSQL; revocations and rate limits in real Redis."""
+def prepared_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Embedded projections over real PostgreSQL, rate limits in the Redis at `redis_url`
+    (a namespace of its own), a fresh signing key; the database migrated."""
     rotate_key(tmp_path / "keys")
     settings = Settings(
         database_url=database_url,
@@ -30,6 +30,12 @@ def api_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     )
     prepare_database(settings)
     return settings
+
+
+@pytest.fixture
+def api_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Embedded projections over real PostgreSQL; rate limits in real Redis."""
+    return prepared_settings(database_url, redis_url, tmp_path)
 
 
 @pytest.fixture

@@ -18,11 +18,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from infra.identity.keys import rotate_key
 from infra.settings import Settings
-from infra.wiring import build_event_store, prepare_database
+from infra.wiring import build_event_store
 from tests.e2e.proxy import CuttableProxy
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, prepared_settings
 from tests.services import free_port
 from write_side.context import CommandContext, acting_as
 from write_side.identity.passwords import hash_password
@@ -72,17 +71,10 @@ def redis_proxy(redis_url: str) -> Iterator[CuttableProxy]:
 def proxied(
     database_url: str, redis_url: str, redis_proxy: CuttableProxy, tmp_path: Path
 ) -> Settings:
-    rotate_key(tmp_path / "keys")
+    """As `api_settings`, with Redis reached through the proxy."""
     db = urlsplit(redis_url).path or "/0"
-    settings = Settings(
-        database_url=database_url,
-        project_in_process=True,
-        redis_url=f"redis://127.0.0.1:{redis_proxy.listen_port}{db}",
-        redis_namespace=f"itinera-test-{uuid.uuid4().hex[:8]}",
-        keys_dir=tmp_path / "keys",
-    )
-    prepare_database(settings)
-    return settings
+    through = f"redis://127.0.0.1:{redis_proxy.listen_port}{db}"
+    return prepared_settings(database_url, through, tmp_path)
 
 
 @pytest.fixture
