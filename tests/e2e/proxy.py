@@ -42,11 +42,7 @@ class CuttableProxy:
                     self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
-                    sock.close()
-            self._sockets.clear()
+        self.reset_connections()
 
     close = cut
 
