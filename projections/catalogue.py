@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.chat_history import CHAT_HISTORY
 from projections.credentials import CREDENTIALS
 from projections.engine.projection import Projection
 from projections.trip_views import TRIP_VIEWS
 from projections.user_directory import USER_DIRECTORY
 
-PROJECTIONS: tuple[Projection[Any], ...] = (TRIP_VIEWS, USER_DIRECTORY, CREDENTIALS)
+PROJECTIONS: tuple[Projection[Any], ...] = (
+    TRIP_VIEWS,
+    USER_DIRECTORY,
+    CREDENTIALS,
+    CHAT_HISTORY,
+)
 
 
 def projection_named(name: str) -> Projection[Any]:

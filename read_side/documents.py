@@ -107,3 +107,19 @@ class TripListEntry(TypedDict):
     start_date: str
     end_date: str
     status: str
+
+
+class MessageDocument(TypedDict):
+    """One chat message, as the chat history projection stores it."""
+
+    id: str
+    trip_id: str
+    seq: int
+    version: int
+    sender_id: str
+    content: str
+    message_type: str
+    reply_to: str | None
+    is_edited: bool
+    created_at: str
+    updated_at: str

@@ -28,6 +28,10 @@ class EventEnvelope(Contract):
     actor_id: UUID
     correlation_id: UUID
 
+    def partition_key(self) -> UUID:
+        """What the message is keyed by on its topic: its events stay in order there."""
+        return self.aggregate_id
+
 
 class Location(Contract):
     lat: float

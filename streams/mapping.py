@@ -21,9 +21,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.utils import get_topic
 
+from streams import chat_contracts as ch
 from streams import contracts as c
 from streams import user_contracts as u
-from streams.topics import TRIP_EVENTS, USER_EVENTS
+from streams.topics import CHAT_EVENTS, TRIP_EVENTS, USER_EVENTS
+from write_side.chat.message import ChatMessage
 from write_side.identity.user import EmailIndex, User, UsernameIndex
 from write_side.trips.activity_index import ActivityIndex
 from write_side.trips.command_record import CommandRecord
@@ -216,6 +218,18 @@ PUBLISHED: tuple[Published, ...] = (
     # The password hash stays in the event store.
     Published(_event(User, "PasswordChanged"), USER_EVENTS, u.UserPasswordChanged, _nothing),
     Published(_event(User, "Deactivated"), USER_EVENTS, u.UserDeactivated, _nothing),
+    Published(
+        _event(ChatMessage, "Posted"),
+        CHAT_EVENTS,
+        ch.ChatMessagePosted,
+        _picked("trip_id", "seq", "sender_id", "content", "message_type", "reply_to"),
+    ),
+    Published(
+        _event(ChatMessage, "Edited"),
+        CHAT_EVENTS,
+        ch.ChatMessageEdited,
+        _picked("trip_id", "seq", "content"),
+    ),
 )
 
 # Aggregates whose events never leave the event store: lookups the write side keeps for

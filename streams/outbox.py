@@ -56,7 +56,7 @@ class OutboxReader:
                 OutboxMessage(
                     position=notification.id,
                     topic=topic,
-                    key=str(contract.aggregate_id).encode(),
+                    key=str(contract.partition_key()).encode(),
                     event=contract,
                 )
             )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 TRIP_EVENTS = "trip-events"
 USER_EVENTS = "user-events"
+CHAT_EVENTS = "chat-events"
 
-ALL_TOPICS = (TRIP_EVENTS, USER_EVENTS)
+ALL_TOPICS = (TRIP_EVENTS, USER_EVENTS, CHAT_EVENTS)
 
 
 class PartitionCountMismatchError(RuntimeError):

@@ -215,3 +215,28 @@ class FieldConflictError(VersionMismatchError):
     def __init__(self, expected: int, current: int, fields: list[str]) -> None:
         super().__init__(expected, current)
         self.fields = fields
+
+
+class MessageNotFoundError(NotFoundError):
+    def __init__(self, message_id: UUID) -> None:
+        super().__init__(f"Message {message_id} not found")
+        self.message_id = message_id
+
+
+class MessageContentError(InvariantError):
+    """A message's content is empty or too long."""
+
+
+class ReplyOutsideRoomError(InvariantError):
+    def __init__(self, message_id: UUID) -> None:
+        super().__init__(f"Message {message_id} to reply to is not in this room")
+
+
+class NotMessageSenderError(ForbiddenError):
+    def __init__(self, message_id: UUID) -> None:
+        DomainError.__init__(self, f"Only the sender of message {message_id} may edit it")
+
+
+class SystemMessageEditError(InvariantError):
+    def __init__(self, message_id: UUID) -> None:
+        super().__init__(f"Message {message_id} was written by Itinera and cannot be edited")

@@ -57,6 +57,13 @@ class EventStore(Application[UUID]):
         except (OperationalError, InterfaceError) as error:
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
 
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether any event of this aggregate is stored (one index lookup)."""
+        try:
+            return bool(self.recorder.select_events(aggregate_id, limit=1))
+        except (OperationalError, InterfaceError) as error:
+            raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
+
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is a `kind`, else None."""
         try:

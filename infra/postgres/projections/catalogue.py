@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
 from infra.postgres.projections.tables import StateTables
 from infra.postgres.projections.trip_tables import TripViewTables
@@ -11,7 +12,12 @@ from infra.postgres.projections.user_tables import UserDirectoryTables
 from projections.catalogue import PROJECTIONS
 from projections.engine.projection import Projection
 
-_ALL: list[StateTables[Any]] = [TripViewTables(), UserDirectoryTables(), CredentialTables()]
+_ALL: list[StateTables[Any]] = [
+    TripViewTables(),
+    UserDirectoryTables(),
+    CredentialTables(),
+    ChatTables(),
+]
 TABLES: dict[str, StateTables[Any]] = {tables.projection: tables for tables in _ALL}
 
 
