@@ -11,11 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from api.idempotency import IdempotencyKey
-from api.reading import PlannerAuthority
+from api.reading import ChatAuthority, PlannerAuthority
 from api.throttle import Limit, count
 from infra.wiring import Container
+from read_side.chat import ChatReading
 from read_side.queries import Reading
 from read_side.users import UserDirectory
+from write_side.chat.service import Chat
 from write_side.context import CommandContext
 from write_side.errors import AuthenticationError
 from write_side.identity.accounts import Accounts
@@ -117,6 +119,24 @@ def _reading(request: Request) -> Reading:
     )
 
 
+def chat_reading(container: Container) -> ChatReading:
+    return ChatReading(
+        history=container.chat_history,
+        authority=ChatAuthority(container.chat),
+        users=container.users,
+        changes=container.changes,
+        timeout=container.settings.consistency_timeout,
+    )
+
+
+def _chat_reading(request: Request) -> ChatReading:
+    return chat_reading(_container(request))
+
+
+def _chat(request: Request) -> Chat:
+    return _container(request).chat
+
+
 MIN_VERSION_DESCRIPTION = (
     "Wait (up to ITINERA_CONSISTENCY_TIMEOUT seconds) until the trip's view reflects this "
     "version, as returned by a command: read-your-writes. A version the trip has not reached "
@@ -133,5 +153,7 @@ CurrentUser = Annotated[UUID, Depends(_current_user)]
 Acting = Annotated[CommandContext, Depends(_command_context)]
 ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
 TripReading = Annotated[Reading, Depends(_reading)]
+RoomReading = Annotated[ChatReading, Depends(_chat_reading)]
+ChatService = Annotated[Chat, Depends(_chat)]
 MinVersion = Annotated[int | None, Query(ge=1, le=2**31 - 1, description=MIN_VERSION_DESCRIPTION)]
 Idempotent = Annotated[IdempotencyKey, Depends(_idempotent)]

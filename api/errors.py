@@ -14,6 +14,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
 from api.envelope import error
+from read_side.chat import MessageMarkNotFoundError
 from read_side.errors import (
     ActivityViewNotFoundError,
     DestinationViewNotFoundError,
@@ -44,8 +45,13 @@ from write_side.errors import (
     InvalidTimeZoneError,
     LastOwnerError,
     MemberNotFoundError,
+    MessageContentError,
+    MessageNotFoundError,
     NonexistentLocalTimeError,
+    NotMessageSenderError,
     RateLimitedError,
+    ReplyOutsideRoomError,
+    SystemMessageEditError,
     TimeOutOfRangeError,
     TimesOutsideDestinationError,
     TripClosedError,
@@ -107,6 +113,12 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     NonexistentLocalTimeError: (422, "nonexistent_local_time"),
     AmbiguousLocalTimeError: (422, "ambiguous_local_time"),
     TimeOutOfRangeError: (422, "time_out_of_range"),
+    MessageNotFoundError: (404, "message_not_found"),
+    MessageMarkNotFoundError: (404, "message_not_found"),
+    MessageContentError: (422, "invalid_message"),
+    ReplyOutsideRoomError: (422, "reply_outside_room"),
+    NotMessageSenderError: (403, "not_message_sender"),
+    SystemMessageEditError: (422, "system_message"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -136,6 +148,11 @@ def _headers(exc: Exception) -> dict[str, str] | None:
     if isinstance(exc, (EventStoreUnavailableError, psycopg.OperationalError, PoolTimeout)):
         return {"Retry-After": "1"}
     return None
+
+
+def code_of(exc: Exception) -> tuple[int, str] | None:
+    """The HTTP status and stable code of a domain error (None: not a domain error)."""
+    return _lookup(exc)
 
 
 def _lookup(exc: Exception) -> tuple[int, str] | None:

@@ -16,6 +16,8 @@ from api.middleware import (
 from api.routers import (
     activities,
     auth,
+    chat,
+    chat_socket,
     destinations,
     health,
     members,
@@ -49,9 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         members.router,
         destinations.router,
         activities.router,
+        chat.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    app.include_router(chat_socket.router)
     app.include_router(health.router)
     app.include_router(well_known.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -15,6 +15,7 @@ from read_side.errors import (
 )
 from read_side.queries import Consistent, Reading
 from read_side.views import ActivityView, DestinationView
+from write_side.chat.service import Chat
 from write_side.trips.planner import TripPlanner
 
 
@@ -29,6 +30,21 @@ class PlannerAuthority:
 
     async def version(self, trip_id: UUID) -> int | None:
         return await run_in_threadpool(self._planner.current_version, trip_id)
+
+
+class ChatAuthority:
+    """Who may use a room and how far it goes, from the event store (the read side's
+    RoomAuthority)."""
+
+    def __init__(self, chat: Chat) -> None:
+        self._chat = chat
+
+    async def check_member(self, trip_id: UUID, user_id: UUID) -> tuple[str, int]:
+        trip = await run_in_threadpool(self._chat.check_member, trip_id, user_id)
+        return trip.title, len(trip.members)
+
+    async def head(self, trip_id: UUID) -> int:
+        return await run_in_threadpool(self._chat.head, trip_id)
 
 
 async def destination_read(

@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis for rate limits, shared by every API instance (required for "
-        "`itinera api --workers N` with N > 1). Unset: counted in the process.",
+        description="Redis for rate limits and live delivery (chat), shared by every API "
+        "instance (required for `itinera api --workers N` with N > 1). Unset: both stay "
+        "in the process.",
     )
     redis_namespace: str = Field(default="itinera", description="Prefix of every Redis key.")
     redis_timeout: float = Field(
@@ -121,6 +122,25 @@ class Settings(BaseSettings):
     writes_per_user: int = Field(default=120, ge=1)
     writes_window_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    ws_ticket_ttl_seconds: int = Field(
+        default=30, ge=5, le=300, description="How long a WebSocket ticket may wait for use."
+    )
+    ws_recheck_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often an open socket checks its token (revoked, expired) and its "
+        "user's membership: a removed member is disconnected within this time.",
+    )
+    ws_send_queue: int = Field(
+        default=256,
+        ge=8,
+        description="Messages a socket may have waiting to be sent; a client slower than "
+        "that is disconnected (4008) rather than held in memory.",
+    )
+    ws_ping_seconds: float = Field(
+        default=20.0, gt=0, description="WebSocket ping interval (and pong timeout)."
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
     log_level: str = "INFO"
     projection_wrapper: str | None = Field(

@@ -26,7 +26,10 @@ from infra.identity.keys import KeyFolder
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
+from infra.live.memory_feed import InProcessFeed
+from infra.live.redis_feed import RedisFeed
 from infra.postgres.changes import PostgresChanges
+from infra.postgres.chat_history import PostgresChatHistory
 from infra.postgres.event_log import PostgresEventLog
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
@@ -52,10 +55,13 @@ from projections.engine.live import LiveProjection
 from projections.engine.ports import EventSource
 from projections.engine.projection import Projection
 from projections.engine.rebuild import Progress, RebuildReport, rebuild
+from read_side.chat import ChatHistory
+from read_side.live import LiveFeed
 from read_side.store import ProjectionChanges, TripReadStore
 from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
 from streams.pacing import Pacer
+from write_side.chat.service import Chat
 from write_side.event_store import EventStore
 from write_side.identity.accounts import Accounts
 from write_side.identity.ports import RateLimiter
@@ -282,11 +288,21 @@ def rate_limiter(settings: Settings) -> tuple[RateLimiter, redis.Redis | None]:
     return InMemoryRateLimiter(), None
 
 
+async def live_feed(settings: Settings) -> LiveFeed:
+    """Redis pub/sub when configured (sockets on several API instances), else in-process."""
+    if not settings.redis_url:
+        return InProcessFeed()
+    feed = RedisFeed(settings.redis_url, settings.redis_namespace, settings.redis_timeout)
+    await feed.start()
+    return feed
+
+
 def token_policy(settings: Settings) -> TokenPolicy:
     return TokenPolicy(
         access_ttl_seconds=settings.access_token_ttl_seconds,
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
         refresh_grace_seconds=settings.refresh_grace_seconds,
+        ticket_ttl_seconds=settings.ws_ticket_ttl_seconds,
     )
 
 
@@ -302,6 +318,9 @@ class Container:
     users: UserDirectory
     changes: ProjectionChanges
     rate_limiter: RateLimiter
+    chat: Chat
+    chat_history: ChatHistory
+    feed: LiveFeed
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
@@ -319,6 +338,7 @@ class Container:
             result = closable()
             if asyncio.iscoroutine(result):
                 await result
+        await self.feed.close()
         await self.pool.close()
         self._sync_pool.close()
         if self._redis is not None:
@@ -349,6 +369,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         require_database_url(settings), notice_channel(events) if in_process else None
     )
     await changes.start()
+    feed = await live_feed(settings)
     container = Container(
         settings=settings,
         events=events,
@@ -358,6 +379,9 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         users=PostgresUserDirectory(pool),
         changes=changes,
         rate_limiter=limiter,
+        chat=Chat(events),
+        chat_history=PostgresChatHistory(pool),
+        feed=feed,
         pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,

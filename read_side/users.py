@@ -40,6 +40,10 @@ class UserDirectory(Protocol):
         """The username of each of these users the directory knows."""
         ...
 
+    async def profiles(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfileView]:
+        """The profile of each of these users the directory knows (message senders)."""
+        ...
+
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         """Active users whose username, first or last name starts with `prefix` (any case),
         ordered by username; `after` is the previous page's cursor."""

@@ -209,6 +209,10 @@ class InMemoryUserDirectory:
         documents = self._source.tables.states
         return {i: str(documents[i]["username"]) for i in user_ids if i in documents}
 
+    async def profiles(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfileView]:
+        documents = self._source.tables.states
+        return {i: UserProfileView.model_validate(documents[i]) for i in user_ids if i in documents}
+
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         p = prefix.lower()
         rows = sorted(

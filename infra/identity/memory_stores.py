@@ -60,6 +60,13 @@ class InMemoryRevocationStore:
         with self._lock:
             self._entries.set(f"jti:{jti}", True, ttl_seconds)
 
+    def spend_token(self, jti: str, ttl_seconds: int) -> bool:
+        with self._lock:
+            if self._entries.get(f"jti:{jti}") is not None:
+                return False
+            self._entries.set(f"jti:{jti}", True, ttl_seconds)
+            return True
+
     def revoke_subject_before(self, subject: str, issued_before: float, ttl_seconds: int) -> None:
         with self._lock:
             self._entries.set(f"sub:{subject}", issued_before, ttl_seconds)

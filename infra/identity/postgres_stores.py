@@ -60,6 +60,17 @@ class PostgresRevocationStore:
                 (jti, ttl_seconds),
             )
 
+    def spend_token(self, jti: str, ttl_seconds: int) -> bool:
+        with self._connection() as conn:
+            cursor = conn.execute(
+                "INSERT INTO revoked_tokens (jti, expires_at)"
+                " VALUES (%s, now() + make_interval(secs => %s))"
+                " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at"
+                " WHERE revoked_tokens.expires_at <= now() RETURNING jti",
+                (jti, ttl_seconds),
+            )
+            return cursor.fetchone() is not None
+
     def revoke_subject_before(self, subject: str, issued_before: float, ttl_seconds: int) -> None:
         with self._connection() as conn:
             conn.execute(

@@ -55,6 +55,18 @@ class PostgresUserDirectory:
             )
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
+    async def profiles(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfileView]:
+        if not user_ids:
+            return {}
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM user_directory WHERE user_id = ANY(%s)",
+                (list(user_ids),),
+            )
+            rows = await cursor.fetchall()
+        return {row["id"]: UserProfileView.model_validate(row) for row in rows}
+
     async def search_users(self, prefix: str, limit: int, after: str | None) -> UserProfilePage:
         after_name, after_id = _decode_cursor(after) if after else ("", UUID(int=0))
         pattern = _like_prefix(prefix)

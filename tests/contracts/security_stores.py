@@ -30,6 +30,15 @@ class RevocationStoreContract:
         assert revocations.is_revoked(jti, subject, time.time())
         assert not revocations.is_revoked(other, subject, time.time())
 
+    def test_a_single_use_token_is_spent_once(self, revocations: RevocationStore) -> None:
+        jti, subject = _id(), _id()
+        assert revocations.spend_token(jti, 60)
+        assert not revocations.spend_token(jti, 60)
+        assert revocations.is_revoked(jti, subject, time.time())
+        revoked = _id()
+        revocations.revoke_token(revoked, 60)
+        assert not revocations.spend_token(revoked, 60)
+
     def test_revocations_expire(self, revocations: RevocationStore) -> None:
         jti = _id()
         revocations.revoke_token(jti, 1)

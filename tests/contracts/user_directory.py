@@ -32,6 +32,14 @@ class UserDirectoryContract:
         assert await models.users.usernames([ada, grace, stranger]) == {ada: "ada", grace: "grace"}
         assert await models.users.usernames([]) == {}
 
+    async def test_profiles_are_looked_up_in_one_call(self, models: Projected) -> None:
+        ada, stranger = uuid4(), uuid4()
+        await models.apply(user_registered(ada, "ada"))
+        found = await models.users.profiles([ada, stranger])
+        assert list(found) == [ada]
+        assert (found[ada].username, found[ada].avatar) == ("ada", "")
+        assert await models.users.profiles([]) == {}
+
     async def test_search_matches_name_prefixes_in_any_case_in_pages(
         self, models: Projected
     ) -> None:

@@ -22,6 +22,11 @@ class RevocationStore(Protocol):
 
     def revoke_token(self, jti: str, ttl_seconds: int) -> None: ...
 
+    def spend_token(self, jti: str, ttl_seconds: int) -> bool:
+        """Revoke a single-use token as it is used: True for the one caller that spent it,
+        False if it was spent (or revoked) before. Atomic across processes."""
+        ...
+
     def revoke_subject_before(self, subject: str, issued_before: float, ttl_seconds: int) -> None:
         """Tokens of `subject` issued before the instant (epoch seconds) are revoked."""
         ...

@@ -23,6 +23,7 @@ from write_side.identity.ports import Issue, RevocationStore
 ALGORITHM = "RS256"
 ACCESS = "access"
 REFRESH = "refresh"
+TICKET = "ws_ticket"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TokenPolicy:
     refresh_ttl_seconds: int = 30 * 24 * 3600
     leeway_seconds: int = 5
     refresh_grace_seconds: float = 10.0  # a retried refresh gets the same pair back
+    ticket_ttl_seconds: int = 30  # a WebSocket ticket, from issue to use
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,69 @@ class TokenService:
             claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.signing_kid}
         )
 
+    def issue_ticket(self, access: Claims) -> tuple[str, int]:
+        """A single-use ticket standing for `access` (for a browser's WebSocket, which cannot
+        send headers): short-lived, and spent by the first socket that presents it."""
+        ttl = self._policy.ticket_ttl_seconds
+        ticket = self._sign(
+            access.user_id,
+            TICKET,
+            uuid.uuid4().hex,
+            self._clock(),
+            ttl,
+            acc=access.jti,
+            aiat=repr(access.issued_at),
+            aexp=repr(access.expires_at),
+        )
+        return ticket, ttl
+
+    def redeem_ticket(self, ticket: str) -> Claims:
+        """The claims of the access token a ticket stands for; the ticket is spent."""
+        payload = self._decode(ticket, TICKET)
+        try:
+            access = Claims(
+                user_id=UUID(payload["sub"]),
+                jti=str(payload["acc"]),
+                issued_at=float(payload["aiat"]),
+                expires_at=float(payload["aexp"]),
+            )
+        except (KeyError, ValueError, TypeError) as error:
+            raise AuthenticationError(type(error).__name__) from None
+        ttl = self._policy.ticket_ttl_seconds + self._policy.leeway_seconds
+        if not self._revocations.spend_token(str(payload["jti"]), ttl):
+            raise AuthenticationError("ticket already used")
+        self.check_still_valid(access)
+        return access
+
+    def check_still_valid(self, access: Claims) -> None:
+        """Raise unless the access token these claims came from is unexpired and unrevoked
+        (a long-lived socket asks this again and again)."""
+        if access.expires_at + self._policy.leeway_seconds < self._clock():
+            raise AuthenticationError("expired")
+        if self._revocations.is_revoked(access.jti, str(access.user_id), access.issued_at):
+            raise AuthenticationError("revoked")
+
     def _verify(self, token: str, kind: str) -> Claims:
+        payload = self._decode(token, kind)
+        claims = Claims(
+            user_id=UUID(payload["sub"]),
+            jti=str(payload["jti"]),
+            issued_at=float(payload["iat"]),
+            expires_at=float(payload["exp"]),
+            family=payload.get("fam"),
+        )
+        if self._revocations.is_revoked(claims.jti, str(claims.user_id), claims.issued_at):
+            raise AuthenticationError("revoked")
+        return claims
+
+    def _decode(self, token: str, kind: str) -> dict[str, Any]:
+        """The payload of a token of `kind` signed by one of our keys, still in its time."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._keys().public_keys.get(kid) if isinstance(kid, str) else None
             if key is None:
                 raise AuthenticationError("unknown kid")
-            payload = jwt.decode(
+            payload: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
@@ -177,17 +235,11 @@ class TokenService:
             )
             if payload["typ"] != kind:
                 raise AuthenticationError(f"not an {kind} token")
-            claims = Claims(
-                user_id=UUID(payload["sub"]),
-                jti=str(payload["jti"]),
-                issued_at=float(payload["iat"]),
-                expires_at=float(payload["exp"]),
-                family=payload.get("fam"),
-            )
+            UUID(payload["sub"])
+            float(payload["iat"])
+            float(payload["exp"])
         except AuthenticationError:
             raise
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
             raise AuthenticationError(type(error).__name__) from None
-        if self._revocations.is_revoked(claims.jti, str(claims.user_id), claims.issued_at):
-            raise AuthenticationError("revoked")
-        return claims
+        return payload

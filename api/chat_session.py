@@ -1,0 +1,293 @@
+"""One chat socket, after it was accepted and authenticated: the seed's protocol.
+
+Four tasks share the connection: `_receive` handles what the client sends, `_send` writes the
+bounded outgoing queue, `_live` turns the room's channel into messages in room order (dropping
+what was already sent, filling a gap from the event store), and `_recheck` disconnects a
+revoked or expired token (4001) and a member removed from the trip (4003). The first of them
+to end closes the socket with its code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import anyio
+import anyio.abc
+import orjson
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api.chat_delivery import publish_edited, publish_posted, publish_signal, views_of
+from api.chat_schemas import (
+    ChatMessageIn,
+    EditMessageIn,
+    Incoming,
+    PingIn,
+    SubscribeIn,
+    TypingIn,
+)
+from api.errors import code_of
+from api.throttle import Limit, count
+from read_side import chat as chat_reads
+from read_side.chat import ChatReading
+from read_side.live import RESYNC, LiveFeed, Subscription, room_channel
+from write_side.chat.commands import EditMessage, PostMessage
+from write_side.chat.message import MessageType
+from write_side.chat.service import Chat
+from write_side.context import CommandContext, CommandKey
+from write_side.errors import AuthenticationError, DomainError, TripNotFoundError
+from write_side.identity.ports import RateLimiter
+from write_side.identity.tokens import Claims, TokenService
+
+log = logging.getLogger(__name__)
+
+UNAUTHORIZED = 4001
+FORBIDDEN = 4003
+TOO_SLOW = 4008
+INTERNAL_ERROR = 1011
+LEAVE_SECONDS = 1.0  # to tell the room a socket left, even as the session is cancelled
+MAX_GAP = 500  # messages a socket fills from the event store at once; beyond, it resyncs
+
+_incoming: TypeAdapter[Any] = TypeAdapter(Incoming)
+
+
+class Closing(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SessionServices:
+    chat: Chat
+    reading: ChatReading
+    feed: LiveFeed
+    tokens: TokenService
+    limiter: RateLimiter
+    writes: Limit
+    recheck_seconds: float
+    queue_size: int
+
+
+class ChatSession:
+    def __init__(
+        self,
+        socket: WebSocket,
+        trip_id: UUID,
+        claims: Claims,
+        username: str,
+        services: SessionServices,
+    ) -> None:
+        self._socket = socket
+        self._trip_id = trip_id
+        self._claims = claims
+        self._username = username
+        self._s = services
+        self._id = uuid.uuid4().hex  # this connection, to leave its own signals out
+        self._outgoing: asyncio.Queue[bytes] = asyncio.Queue(maxsize=services.queue_size)
+        self._stack = contextlib.AsyncExitStack()
+        self._subscription: Subscription | None = None
+        self._last_seq = 0
+        self._tasks: anyio.abc.TaskGroup | None = None
+
+    async def run(self) -> None:
+        code, reason = 1000, ""
+        try:
+            async with self._stack, anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                tasks.start_soon(self._receive)
+                tasks.start_soon(self._send)
+                tasks.start_soon(self._recheck)
+        except* Closing as closing:
+            first = closing.exceptions[0]
+            assert isinstance(first, Closing)
+            code, reason = first.code, first.reason
+        except* WebSocketDisconnect:
+            code = 0  # the client went away: nothing to close
+        finally:
+            if self._subscription is not None:
+                with anyio.move_on_after(LEAVE_SECONDS, shield=True):
+                    await self._signal({"type": "user_left", **self._who()})
+        if code:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self._socket.close(code, reason)
+
+    # --- what the client sends ----------------------------------------------------------
+
+    async def _receive(self) -> None:
+        while True:
+            raw = await self._socket.receive_text()
+            try:
+                message = _incoming.validate_json(raw)
+            except ValidationError as error:
+                self._error("invalid_message_format", _first_error(error))
+                continue
+            room = getattr(message, "trip_id", None)
+            if room is not None and room != self._trip_id:
+                self._error("wrong_room", f"This socket is the room of trip {self._trip_id}")
+                continue
+            try:
+                await self._handle(message)
+            except Exception as error:
+                found = code_of(error)
+                if found is None:
+                    log.exception("chat socket failed on a %s", type(message).__name__)
+                    raise Closing(INTERNAL_ERROR, "internal error") from None
+                self._error(found[1], str(error))
+
+    async def _handle(self, message: Any) -> None:
+        if isinstance(message, SubscribeIn):
+            await self._subscribe(message)
+        elif isinstance(message, ChatMessageIn):
+            await run_in_threadpool(count, self._s.limiter, self._s.writes)
+            command = PostMessage(
+                self._trip_id,
+                message.content,
+                MessageType(message.message_type),
+                message.reply_to,
+            )
+            posted = await run_in_threadpool(self._s.chat.post, command, self._context(message))
+            await publish_posted(self._s.feed, self._s.reading.users, posted)
+        elif isinstance(message, EditMessageIn):
+            await run_in_threadpool(count, self._s.limiter, self._s.writes)
+            edit = EditMessage(self._trip_id, message.message_id, message.content)
+            edited = await run_in_threadpool(self._s.chat.edit, edit, self._context(message))
+            await publish_edited(self._s.feed, edited)
+        elif isinstance(message, TypingIn):
+            if self._subscription is None:
+                self._error("not_subscribed", "Subscribe to the room first")
+                return
+            body = {"type": "user_typing", **self._who(), "is_typing": message.is_typing}
+            await self._signal(body)
+        elif isinstance(message, PingIn):
+            self._put({"type": "pong"})
+
+    async def _subscribe(self, message: SubscribeIn) -> None:
+        if self._subscription is not None:
+            self._error("already_subscribed", "This socket is subscribed to its room")
+            return
+        after = message.after
+        if isinstance(after, int) and after < 0:
+            self._error("invalid_message_format", "after: a sequence (0 or more) or an id")
+            return
+        self._subscription = await self._stack.enter_async_context(
+            self._s.feed.subscribe(room_channel(self._trip_id), self._s.queue_size)
+        )
+        limit = chat_reads.RECENT_MESSAGES if after is None else MAX_GAP
+        found = await chat_reads.room_messages(
+            self._s.reading, self._trip_id, self._claims.user_id, after=after, limit=limit
+        )
+        if found.messages:
+            self._last_seq = found.messages[-1].seq
+        elif isinstance(after, int):
+            self._last_seq = after
+        self._put(
+            {
+                "type": "subscription_success",
+                "trip_id": str(self._trip_id),
+                "recent_messages": [m.model_dump(mode="json") for m in found.messages],
+                "has_more": found.has_more,
+            }
+        )
+        if found.behind:  # the history had not caught up: the rest comes from the store
+            await self._fill_to_head()
+        assert self._tasks is not None
+        self._tasks.start_soon(self._live, self._subscription)
+        await self._signal({"type": "user_joined", **self._who()})
+
+    def _context(self, message: ChatMessageIn | EditMessageIn) -> CommandContext:
+        key = None
+        if message.idempotency_key is not None:
+            fingerprint = message.model_dump_json(exclude={"idempotency_key"})
+            key = CommandKey(message.idempotency_key, f"ws:{self._trip_id}:{fingerprint}")
+        return CommandContext(self._claims.user_id, uuid.uuid4(), key)
+
+    # --- what the room sends --------------------------------------------------------------
+
+    async def _live(self, subscription: Subscription) -> None:
+        while True:
+            raw = await subscription.queue.get()
+            if subscription.overflowed.is_set():
+                raise Closing(TOO_SLOW, "too slow to keep up with the room")
+            if raw == RESYNC:
+                await self._fill_to_head()
+                continue
+            item = orjson.loads(raw)
+            kind = item.get("kind")
+            if kind == "message":
+                seq = int(item["seq"])
+                if seq <= self._last_seq:
+                    continue  # already sent (from the history, or published twice)
+                if seq > self._last_seq + 1:
+                    await self._fill(seq - 1)
+                self._put(item["body"])
+                self._last_seq = seq
+            elif kind == "edit" or (kind == "signal" and item.get("from") != self._id):
+                self._put(item["body"])
+
+    async def _fill_to_head(self) -> None:
+        await self._fill(await run_in_threadpool(self._s.chat.head, self._trip_id))
+
+    async def _fill(self, upto: int) -> None:
+        """Send the messages after the last one sent, up to `upto`, from the event store."""
+        if upto - self._last_seq > MAX_GAP:
+            raise Closing(TOO_SLOW, "too far behind the room: subscribe again with `after`")
+        posted = await run_in_threadpool(self._s.chat.messages, self._trip_id, self._last_seq, upto)
+        for view in await views_of(self._s.reading.users, posted):
+            self._put({"type": "chat_message", "message": view.model_dump(mode="json")})
+            self._last_seq = view.seq
+
+    # --- the connection -----------------------------------------------------------------
+
+    async def _send(self) -> None:
+        while True:
+            await self._socket.send_text((await self._outgoing.get()).decode())
+
+    async def _recheck(self) -> None:
+        while True:
+            await asyncio.sleep(self._s.recheck_seconds)
+            try:
+                await run_in_threadpool(self._s.tokens.check_still_valid, self._claims)
+            except AuthenticationError as error:
+                raise Closing(UNAUTHORIZED, f"token {error.reason}") from None
+            try:
+                await run_in_threadpool(
+                    self._s.chat.check_member, self._trip_id, self._claims.user_id
+                )
+            except TripNotFoundError:
+                raise Closing(FORBIDDEN, "no longer a member of the trip") from None
+            except DomainError as error:  # the store is down: keep the socket, check later
+                log.warning("chat socket recheck failed: %s", error)
+
+    def _put(self, body: dict[str, Any]) -> None:
+        try:
+            self._outgoing.put_nowait(orjson.dumps(body))
+        except asyncio.QueueFull:
+            raise Closing(TOO_SLOW, "too slow to keep up with the room") from None
+
+    async def _signal(self, body: dict[str, Any]) -> None:
+        await publish_signal(self._s.feed, self._trip_id, self._id, body)
+
+    def _who(self) -> dict[str, str]:
+        return {
+            "trip_id": str(self._trip_id),
+            "user_id": str(self._claims.user_id),
+            "username": self._username,
+        }
+
+    def _error(self, code: str, message: str) -> None:
+        self._put({"type": "error", "code": code, "message": message})
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]

@@ -1,0 +1,1 @@
+"""Adapters of read_side.live: in-process and Redis pub/sub."""
