@@ -230,6 +230,9 @@ class ChatSession:
                     await self._fill(seq - 1)
                 self._put(item["body"])
                 self._last_seq = seq
+            elif kind == "poke":
+                if int(item["seq"]) > self._last_seq:
+                    await self._fill(int(item["seq"]))
             elif kind == "edit" or (kind == "signal" and item.get("from") != self._id):
                 self._put(item["body"])
 

@@ -22,6 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from infra.chat_announcer import ChatAnnouncer
 from infra.identity.keys import KeyFolder
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
@@ -258,10 +259,18 @@ def _wrapped(settings: Settings, projection: Projection[Any]) -> Projection[Any]
 
 
 def projection_engine(
-    settings: Settings, pool: AsyncConnectionPool, events: EventStore, source: EventSource
+    settings: Settings,
+    pool: AsyncConnectionPool,
+    events: EventStore,
+    source: EventSource,
+    feed: LiveFeed | None = None,
 ) -> ProjectionEngine:
+    """Every projection with its store. Chat announcements are posted through a chat service
+    of their own and poke the room's sockets through `feed` (default: no sockets to poke,
+    for the CLI's dead-letter retries)."""
+    announcer = ChatAnnouncer(Chat(events), PostgresUserDirectory(pool), feed or InProcessFeed())
     units = []
-    for declared, tables in catalogue():
+    for declared, tables in catalogue(announcer):
         projection = _wrapped(settings, declared)
         schema = ProjectionSchema(pool, tables)
         units.append(
@@ -389,7 +398,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     )
     if settings.project_in_process:
         outbox = OutboxReader(events)
-        engine = projection_engine(settings, pool, events, outbox)
+        engine = projection_engine(settings, pool, events, outbox, feed)
         container._closing.append(engine.close)
         await engine.rebuild_outdated()
         projector = EmbeddedProjector(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.chat_announcements import CHAT_ANNOUNCEMENTS
 from projections.chat_history import CHAT_HISTORY
 from projections.credentials import CREDENTIALS
 from projections.engine.projection import Projection
@@ -16,6 +17,7 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     USER_DIRECTORY,
     CREDENTIALS,
     CHAT_HISTORY,
+    CHAT_ANNOUNCEMENTS,
 )
 
 

@@ -81,3 +81,9 @@ class LocalFanout:
 def room_channel(trip_id: object) -> str:
     """A trip's chat room (the seed's channel group name)."""
     return f"chat_trip_{trip_id}"
+
+
+def poke(seq: int) -> bytes:
+    """A room's message `seq` was stored by something other than a socket or a request (a
+    system message): subscribers fetch it from the store, in order, like any gap."""
+    return b'{"kind":"poke","seq":%d}' % seq

@@ -21,7 +21,17 @@ APP_FACTORY = "api.main:create_app"
 
 
 def _serve_api(host: str, port: int, workers: int = 1) -> None:
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+    ping = load_settings().ws_ping_seconds
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        ws_ping_interval=ping,  # a socket whose peer stops answering pings is closed
+        ws_ping_timeout=ping,
+    )
 
 
 def check_topics(settings: Settings) -> None:
@@ -147,6 +157,7 @@ def worker() -> None:
     from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.wiring import (
         build_event_store,
+        live_feed,
         open_read_pool,
         prepare_database,
         projection_engine,
@@ -165,14 +176,16 @@ def worker() -> None:
     async def open_runtime() -> WorkerRuntime:
         events = build_event_store(settings)
         pool = await open_read_pool(settings)
-        engine = projection_engine(settings, pool, events, OutboxReader(events))
-        opened.extend([engine, pool, events])
+        feed = await live_feed(settings)
+        engine = projection_engine(settings, pool, events, OutboxReader(events), feed)
+        opened.extend([engine, pool, events, feed])
         await engine.report_parked()
         return WorkerRuntime(projections=engine.live())
 
     async def close_runtime() -> None:
-        engine, pool, events = opened
+        engine, pool, events, feed = opened
         engine.close()
+        await feed.close()
         await pool.close()
         events.close()
 

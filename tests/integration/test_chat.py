@@ -43,7 +43,20 @@ def trip_of(client: TestClient, owner: dict[str, str], *members: dict[str, str])
             headers=auth(owner),
         )
         assert added.status_code == 201, added.text
+    announced(client, trip_id, owner, len(members))
     return trip_id
+
+
+def announced(client: TestClient, trip_id: str, user: dict[str, str], count: int) -> None:
+    """Wait until the room holds `count` messages: each member added is announced by a
+    system message, posted by the projector a moment after the member was added."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        room = client.get(f"/api/v1/chat/rooms/{trip_id}/", headers=auth(user))
+        if room.json()["data"]["message_count"] >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} announcements were not posted")
 
 
 def auth(user: dict[str, str]) -> dict[str, str]:
@@ -190,7 +203,12 @@ def test_only_the_sender_edits_and_bad_messages_are_refused_with_their_codes(
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), body
     reply = post(client, trip_id, bob, "ok!", reply_to=message["id"])
     assert reply["reply_to"] == message["id"]
-    assert [m["seq"] for m in history(client, trip_id, ada)["data"]] == [1, 2]
+    stored = history(client, trip_id, ada)["data"]
+    assert [(m["seq"], m["message_type"]) for m in stored] == [
+        (1, "system"),  # bob joined
+        (2, "text"),
+        (3, "text"),
+    ]
 
 
 def test_a_retried_post_with_its_key_is_stored_once(client: TestClient, signup: Signup) -> None:
@@ -235,7 +253,7 @@ def test_the_seeds_flow_history_broadcast_edit_and_typing(
         client.websocket_connect(f"/ws/chat/{trip_id}/", headers=auth(bob)) as bob_ws,
     ):
         recent = subscribed(ada_ws, trip_id)["recent_messages"]
-        assert [m["seq"] for m in recent] == list(range(6, 56))
+        assert [m["seq"] for m in recent] == list(range(7, 57))  # 1: bob joined
         assert recent[-1]["content"] == "old 55"
         subscribed(bob_ws, trip_id)
         joined = receive_until(ada_ws, "user_joined")
@@ -250,7 +268,7 @@ def test_the_seeds_flow_history_broadcast_edit_and_typing(
             sent = receive_until(ws, "chat_message")["message"]
             assert (sent["content"], sent["seq"], sent["sender"]["id"]) == (
                 "Hello, team!",
-                56,
+                57,
                 ada["X-User"],
             )
         ada_ws.send_json(
@@ -271,10 +289,16 @@ def test_the_seeds_flow_history_broadcast_edit_and_typing(
         assert receive_until(bob_ws, "error")["code"] == "invalid_message_format"
         bob_ws.send_json({"type": "ping"})  # the connection stayed open through all of it
         assert receive_until(bob_ws, "pong") == {"type": "pong"}
-    stored = history(client, trip_id, ada, after=55)["data"]
+    # A post is in the next read; an edit reaches the history within the projection's lag.
+    deadline = time.monotonic() + 5
+    while (stored := history(client, trip_id, ada, after=56)["data"])[0][
+        "content"
+    ] != "Hello, all!":
+        assert time.monotonic() < deadline, stored
+        time.sleep(0.05)
     assert [(m["content"], m["is_edited"]) for m in stored] == [("Hello, all!", True)]
     room = client.get(f"/api/v1/chat/rooms/{trip_id}/", headers=auth(ada)).json()["data"]
-    assert room["message_count"] == 56  # typing, joins and errors were never stored
+    assert room["message_count"] == 57  # typing, joins and errors were never stored
 
 
 def test_a_reconnecting_client_gets_exactly_the_gap(client: TestClient, signup: Signup) -> None:
@@ -282,15 +306,16 @@ def test_a_reconnecting_client_gets_exactly_the_gap(client: TestClient, signup: 
     trip_id = trip_of(client, ada, bob)
     first = post(client, trip_id, ada, "one")
     with client.websocket_connect(f"/ws/chat/{trip_id}/", headers=auth(bob)) as ws:
-        assert [m["seq"] for m in subscribed(ws, trip_id)["recent_messages"]] == [1]
+        recent = subscribed(ws, trip_id)["recent_messages"]
+        assert [m["seq"] for m in recent] == [1, 2]  # bob joined, one
     for content in ("two", "three"):
         post(client, trip_id, ada, content)
     with client.websocket_connect(f"/ws/chat/{trip_id}/", headers=auth(bob)) as ws:
-        gap = subscribed(ws, trip_id, after=1)["recent_messages"]
+        gap = subscribed(ws, trip_id, after=2)["recent_messages"]
         assert [m["content"] for m in gap] == ["two", "three"]
     with client.websocket_connect(f"/ws/chat/{trip_id}/", headers=auth(bob)) as ws:
         gap = subscribed(ws, trip_id, after=first["id"])["recent_messages"]
-        assert [m["seq"] for m in gap] == [2, 3]
+        assert [m["seq"] for m in gap] == [3, 4]
 
 
 def test_a_ticket_opens_one_socket_once(client: TestClient, signup: Signup) -> None:
@@ -326,3 +351,46 @@ def test_a_removed_member_and_a_logged_out_token_are_disconnected(
         out = client.post("/api/v1/auth/logout/", headers=auth(ada))
         assert out.status_code in (200, 204), out.text
         assert closed_with(ws) == 4001
+
+
+def test_joins_leaves_and_date_changes_are_announced_by_system_messages(
+    client: TestClient, signup: Signup
+) -> None:
+    ada, bob = signup(), signup()
+    trip_id = trip_of(client, ada)
+    with client.websocket_connect(f"/ws/chat/{trip_id}/", headers=auth(ada)) as ws:
+        subscribed(ws, trip_id)
+        added = client.post(
+            f"/api/v1/trips/{trip_id}/members/",
+            json={"user_id": bob["X-User"], "role": "editor"},
+            headers=auth(ada),
+        )
+        assert added.status_code == 201, added.text
+        live = receive_until(ws, "chat_message")["message"]  # poked, then read from the store
+        assert (live["message_type"], live["seq"]) == ("system", 1)
+        assert live["content"].endswith("joined the trip")
+        assert live["sender"]["id"] == ada["X-User"]
+        moved = client.patch(
+            f"/api/v1/trips/{trip_id}/", json={"end_date": "2027-05-12"}, headers=auth(ada)
+        )
+        assert moved.status_code == 200, moved.text
+        dates = receive_until(ws, "chat_message")["message"]
+        assert dates["content"] == "The trip now ends on 2027-05-12"
+        renamed = client.patch(
+            f"/api/v1/trips/{trip_id}/", json={"title": "Porto"}, headers=auth(ada)
+        )
+        assert renamed.status_code == 200, renamed.text
+        left = client.delete(f"/api/v1/trips/{trip_id}/members/{bob['X-User']}/", headers=auth(bob))
+        assert left.status_code == 200, left.text
+        gone = receive_until(ws, "chat_message")["message"]
+        assert gone["content"].endswith("left the trip")
+        assert gone["sender"]["id"] == bob["X-User"]
+    stored = history(client, trip_id, ada)["data"]
+    assert [m["seq"] for m in stored] == [1, 2, 3]  # the title change said nothing to the room
+    assert all(m["message_type"] == "system" for m in stored)
+    edit = client.patch(
+        f"/api/v1/chat/rooms/{trip_id}/messages/{stored[0]['id']}/",
+        json={"content": "forged"},
+        headers=auth(ada),
+    )
+    assert (edit.status_code, edit.json()["error"]["code"]) == (422, "system_message")

@@ -17,6 +17,7 @@ from infra.kafka import KafkaBatchPublisher, create_topics, partition_counts
 from streams.contracts import parse_trip_event
 from streams.outbox import OutboxReader
 from streams.topics import (
+    CHAT_EVENTS,
     TRIP_EVENTS,
     USER_EVENTS,
     PartitionCountMismatchError,
@@ -36,10 +37,10 @@ def broker() -> Iterator[str]:
 
 
 def test_topics_are_created_once_with_the_configured_partitions(broker: str) -> None:
-    assert partition_counts(broker) == {TRIP_EVENTS: None, USER_EVENTS: None}
-    assert create_topics(broker, 3, 1) == [TRIP_EVENTS, USER_EVENTS]
+    assert partition_counts(broker) == {TRIP_EVENTS: None, USER_EVENTS: None, CHAT_EVENTS: None}
+    assert create_topics(broker, 3, 1) == [TRIP_EVENTS, USER_EVENTS, CHAT_EVENTS]
     assert create_topics(broker, 3, 1) == []
-    assert partition_counts(broker) == {TRIP_EVENTS: 3, USER_EVENTS: 3}
+    assert partition_counts(broker) == {TRIP_EVENTS: 3, USER_EVENTS: 3, CHAT_EVENTS: 3}
     check_partition_counts(3, partition_counts(broker))
     with pytest.raises(PartitionCountMismatchError, match="has 3 partitions, configured: 4"):
         check_partition_counts(4, partition_counts(broker))

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from infra.postgres.projections.catalogue import TABLES
+from infra.postgres.projections.catalogue import tables_named
 from infra.postgres.projections.store import PostgresProjectionStore
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.user_directory import PostgresUserDirectory
@@ -25,8 +25,8 @@ async def models(database_url: str) -> AsyncIterator[Projected]:
         yield Projected(
             trips=PostgresTripReadStore(pool),
             users=PostgresUserDirectory(pool),
-            trip_store=PostgresProjectionStore.on_pool(pool, TABLES["trip_views"]),
-            user_store=PostgresProjectionStore.on_pool(pool, TABLES["user_directory"]),
+            trip_store=PostgresProjectionStore.on_pool(pool, tables_named("trip_views")),
+            user_store=PostgresProjectionStore.on_pool(pool, tables_named("user_directory")),
         )
     finally:
         await pool.close()

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from write_side.chat.commands import EditMessage, PostedMessage, PostMessage
-from write_side.chat.message import ChatMessage, slot_id
+from write_side.chat.message import ChatMessage, MessageType, slot_id
 from write_side.context import CommandContext, acting_as
 from write_side.errors import (
     ConcurrencyConflictError,
@@ -41,6 +41,21 @@ class Chat:
         if (earlier := self._earlier(context)) is not None:
             return earlier
         self.check_member(command.trip_id, context.actor_id)
+        return self._post(command, context)
+
+    def announce(
+        self, trip_id: UUID, content: str, context: CommandContext
+    ) -> PostedMessage | None:
+        """A system message, in the name of whoever caused it (`context`, keyed by the event
+        it announces). None: the trip is gone or archived, its room closed."""
+        if (earlier := self._earlier(context)) is not None:
+            return earlier
+        trip = self.events.find(trip_id, Trip)
+        if trip is None or trip.archived:
+            return None
+        return self._post(PostMessage(trip_id, content, MessageType.SYSTEM), context)
+
+    def _post(self, command: PostMessage, context: CommandContext) -> PostedMessage:
         if command.reply_to is not None:
             original = self.events.find(command.reply_to, ChatMessage)
             if original is None or original.trip_id != command.trip_id:

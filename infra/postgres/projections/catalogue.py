@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.postgres.projections.announcement_tables import Announce, AnnouncementTables
 from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
 from infra.postgres.projections.tables import StateTables
@@ -12,15 +13,21 @@ from infra.postgres.projections.user_tables import UserDirectoryTables
 from projections.catalogue import PROJECTIONS
 from projections.engine.projection import Projection
 
-_ALL: list[StateTables[Any]] = [
-    TripViewTables(),
-    UserDirectoryTables(),
-    CredentialTables(),
-    ChatTables(),
-]
-TABLES: dict[str, StateTables[Any]] = {tables.projection: tables for tables in _ALL}
+
+def catalogue(announce: Announce | None = None) -> list[tuple[Projection[Any], StateTables[Any]]]:
+    """Each projection with its tables (a projection without an adapter fails loudly).
+    `announce` posts chat announcements (live projections; a rebuild announces nothing)."""
+    every: list[StateTables[Any]] = [
+        TripViewTables(),
+        UserDirectoryTables(),
+        CredentialTables(),
+        ChatTables(),
+        AnnouncementTables(announce),
+    ]
+    tables = {t.projection: t for t in every}
+    return [(projection, tables[projection.name]) for projection in PROJECTIONS]
 
 
-def catalogue() -> list[tuple[Projection[Any], StateTables[Any]]]:
-    """Each projection with its tables (a projection without an adapter fails loudly)."""
-    return [(projection, TABLES[projection.name]) for projection in PROJECTIONS]
+def tables_named(name: str) -> StateTables[Any]:
+    """One projection's tables (announcing nothing)."""
+    return {projection.name: tables for projection, tables in catalogue()}[name]
