@@ -5,10 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import psycopg
@@ -18,67 +15,21 @@ from kafka import KafkaConsumer, TopicPartition
 from streams.contracts import parse_trip_event
 from streams.topics import TRIP_EVENTS, USER_EVENTS
 from streams.user_contracts import parse_user_event
-from tests.e2e.processes import Role, run_once, signup, wait_for_http
-from tests.services import as_url, free_port, fresh_database
+from tests.e2e.processes import signup
+from tests.e2e.stack import Stack, distributed_stack
 
 PARTITIONS = 4
 TRIP = {"title": "Japan", "start_date": "2027-04-01", "end_date": "2027-04-20"}
-
-
-@dataclass
-class Stack:
-    base_url: str
-    database_url: str
-    kafka: str
-    api: Role
-    relay: Role
-    worker: Role
-
-    def roles(self) -> list[Role]:
-        return [self.api, self.relay, self.worker]
 
 
 @pytest.fixture(scope="module")
 def stack(
     postgres_admin_url: str, kafka_bootstrap: str, redis_url: str, tmp_path_factory
 ) -> Iterator[Stack]:
-    logs: Path = tmp_path_factory.mktemp("logs")
-    keys: Path = tmp_path_factory.mktemp("keys")
-    with fresh_database(postgres_admin_url) as conninfo:
-        port = free_port()
-        env = {
-            "ITINERA_DATABASE_URL": as_url(conninfo),
-            "ITINERA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "ITINERA_TOPIC_PARTITIONS": str(PARTITIONS),
-            # A group of its own per run: the broker outlives nothing, but be explicit.
-            "ITINERA_WORKER_APP_ID": f"itinera-e2e-{uuid4().hex[:8]}",
-            "ITINERA_KEYS_DIR": str(keys),
-            # Not created beforehand: the roles must make what they need, as on a fresh host.
-            "ITINERA_DATA_DIR": str(tmp_path_factory.mktemp("data") / "itinera"),
-            "ITINERA_REDIS_URL": redis_url,
-            "ITINERA_REDIS_NAMESPACE": f"itinera-e2e-{uuid4().hex[:8]}",
-            # Every test user logs in from 127.0.0.1.
-            "ITINERA_LOGIN_ATTEMPTS_PER_ADDRESS": "10000",
-            "ITINERA_REGISTRATIONS_PER_ADDRESS": "10000",  # every test user comes from here
-        }
-        run_once(["keys", "rotate"], env)
-        run_once(["topics", "create"], env)
-        stack = Stack(
-            base_url=f"http://127.0.0.1:{port}",
-            database_url=env["ITINERA_DATABASE_URL"],
-            kafka=kafka_bootstrap,
-            api=Role("api", ["api", "--port", str(port)], env, logs),
-            relay=Role("relay", ["relay"], env, logs),
-            worker=Role("worker", ["worker"], env, logs),
-        )
-        try:
-            for role in stack.roles():
-                role.start()
-            wait_for_http(f"{stack.base_url}/health", stack.api)
-            yield stack
-        finally:
-            for role in stack.roles():
-                role.stop()
+    with distributed_stack(
+        postgres_admin_url, kafka_bootstrap, redis_url, tmp_path_factory, partitions=PARTITIONS
+    ) as stack:
+        yield stack
 
 
 def users(stack: Stack, count: int) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from projections.trip_views import TRIP_VIEWS
+from tests.e2e.chat_client import the_seeds_flow
 from tests.e2e.processes import ITINERA, Role, signup, wait_for_http
 from tests.services import free_port
 
@@ -78,6 +79,7 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
             assert shown.json()["data"]["title"] == "Lisbon"
             assert shown.json()["meta"]["stale"] is False
             user_id = client.get("/api/v1/users/me", headers=me).json()["data"]["id"]
+            the_seeds_flow(base, client, signup(client), signup(client))  # in-process fan-out
 
         verified = subprocess.run(
             [sys.executable, "-c", JWKS_VERIFIER, f"{base}/.well-known/jwks.json"],

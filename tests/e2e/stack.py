@@ -1,0 +1,90 @@
+"""The distributed mode as real processes: `itinera api` (one or more, sharing Redis),
+relay and Faust worker, over a fresh PostgreSQL database and the session's Tansu."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from tests.e2e.processes import Role, run_once, wait_for_http
+from tests.services import as_url, free_port, fresh_database
+
+
+@dataclass
+class Stack:
+    base_urls: list[str]
+    database_url: str
+    kafka: str
+    apis: list[Role]
+    relay: Role
+    worker: Role
+
+    @property
+    def base_url(self) -> str:
+        return self.base_urls[0]
+
+    @property
+    def api(self) -> Role:
+        return self.apis[0]
+
+    def roles(self) -> list[Role]:
+        return [*self.apis, self.relay, self.worker]
+
+
+@contextmanager
+def distributed_stack(
+    postgres_admin_url: str,
+    kafka_bootstrap: str,
+    redis_url: str,
+    tmp_path_factory: Any,
+    *,
+    partitions: int = 4,
+    apis: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    logs: Path = tmp_path_factory.mktemp("logs")
+    keys: Path = tmp_path_factory.mktemp("keys")
+    with fresh_database(postgres_admin_url) as conninfo:
+        env = {
+            "ITINERA_DATABASE_URL": as_url(conninfo),
+            "ITINERA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "ITINERA_TOPIC_PARTITIONS": str(partitions),
+            # A group of its own per run: the broker outlives nothing, but be explicit.
+            "ITINERA_WORKER_APP_ID": f"itinera-e2e-{uuid4().hex[:8]}",
+            "ITINERA_KEYS_DIR": str(keys),
+            # Not created beforehand: the roles must make what they need, as on a fresh host.
+            "ITINERA_DATA_DIR": str(tmp_path_factory.mktemp("data") / "itinera"),
+            "ITINERA_REDIS_URL": redis_url,
+            "ITINERA_REDIS_NAMESPACE": f"itinera-e2e-{uuid4().hex[:8]}",
+            # Every test user logs in from 127.0.0.1.
+            "ITINERA_LOGIN_ATTEMPTS_PER_ADDRESS": "10000",
+            "ITINERA_REGISTRATIONS_PER_ADDRESS": "10000",  # every test user comes from here
+            **(extra_env or {}),
+        }
+        run_once(["keys", "rotate"], env)
+        run_once(["topics", "create"], env)
+        ports = [free_port() for _ in range(apis)]
+        stack = Stack(
+            base_urls=[f"http://127.0.0.1:{port}" for port in ports],
+            database_url=env["ITINERA_DATABASE_URL"],
+            kafka=kafka_bootstrap,
+            apis=[
+                Role(f"api{n}", ["api", "--port", str(port)], env, logs)
+                for n, port in enumerate(ports, 1)
+            ],
+            relay=Role("relay", ["relay"], env, logs),
+            worker=Role("worker", ["worker"], env, logs),
+        )
+        try:
+            for role in stack.roles():
+                role.start()
+            for url, api in zip(stack.base_urls, stack.apis, strict=True):
+                wait_for_http(f"{url}/health", api)
+            yield stack
+        finally:
+            for role in stack.roles():
+                role.stop()
