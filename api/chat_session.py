@@ -34,10 +34,11 @@ from api.chat_schemas import (
     TypingIn,
 )
 from api.errors import code_of
+from api.socket_auth import FORBIDDEN, TOO_SLOW, UNAUTHORIZED
 from api.throttle import Limit, count
 from read_side import chat as chat_reads
 from read_side.chat import ChatReading
-from read_side.live import RESYNC, LiveFeed, Subscription, room_channel
+from read_side.live import RESYNC, LiveFeed, Presence, Subscription, room_channel
 from write_side.chat.commands import EditMessage, PostMessage
 from write_side.chat.message import MessageType
 from write_side.chat.service import Chat
@@ -48,10 +49,8 @@ from write_side.identity.tokens import Claims, TokenService
 
 log = logging.getLogger(__name__)
 
-UNAUTHORIZED = 4001
-FORBIDDEN = 4003
-TOO_SLOW = 4008
 INTERNAL_ERROR = 1011
+PRESENCE_RECHECKS = 3  # presence outlives this many missed rechecks (then it expires)
 LEAVE_SECONDS = 1.0  # to tell the room a socket left, even as the session is cancelled
 MAX_GAP = 500  # messages a socket fills from the event store at once; beyond, it resyncs
 
@@ -70,6 +69,7 @@ class SessionServices:
     chat: Chat
     reading: ChatReading
     feed: LiveFeed
+    presence: Presence
     tokens: TokenService
     limiter: RateLimiter
     writes: Limit
@@ -97,6 +97,7 @@ class ChatSession:
         self._subscription: Subscription | None = None
         self._last_seq = 0
         self._tasks: anyio.abc.TaskGroup | None = None
+        self._room = room_channel(trip_id)
 
     async def run(self) -> None:
         code, reason = 1000, ""
@@ -115,6 +116,7 @@ class ChatSession:
         finally:
             if self._subscription is not None:
                 with anyio.move_on_after(LEAVE_SECONDS, shield=True):
+                    await self._s.presence.unmark(self._room, str(self._claims.user_id))
                     await self._signal({"type": "user_left", **self._who()})
         if code:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
@@ -179,7 +181,7 @@ class ChatSession:
             self._error("invalid_message_format", "after: a sequence (0 or more) or an id")
             return
         self._subscription = await self._stack.enter_async_context(
-            self._s.feed.subscribe(room_channel(self._trip_id), self._s.queue_size)
+            self._s.feed.subscribe(self._room, self._s.queue_size)
         )
         limit = chat_reads.RECENT_MESSAGES if after is None else MAX_GAP
         found = await chat_reads.room_messages(
@@ -199,6 +201,7 @@ class ChatSession:
         )
         if found.behind:  # the history had not caught up: the rest comes from the store
             await self._fill_to_head()
+        await self._here()
         assert self._tasks is not None
         self._tasks.start_soon(self._live, self._subscription)
         await self._signal({"type": "user_joined", **self._who()})
@@ -269,6 +272,14 @@ class ChatSession:
                 raise Closing(FORBIDDEN, "no longer a member of the trip") from None
             except DomainError as error:  # the store is down: keep the socket, check later
                 log.warning("chat socket recheck failed: %s", error)
+            if self._subscription is not None:
+                await self._here()
+
+    async def _here(self) -> None:
+        """Mark the room open for this user (no message notifications meanwhile), for a
+        little longer than until the next recheck renews it."""
+        seconds = PRESENCE_RECHECKS * self._s.recheck_seconds
+        await self._s.presence.mark(self._room, str(self._claims.user_id), seconds)
 
     def _put(self, body: dict[str, Any]) -> None:
         try:

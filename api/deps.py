@@ -11,10 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from api.idempotency import IdempotencyKey
-from api.reading import ChatAuthority, PlannerAuthority
+from api.reading import ChatAuthority, InboxAuthority, PlannerAuthority
 from api.throttle import Limit, count
 from infra.wiring import Container
 from read_side.chat import ChatReading
+from read_side.notifications import NotificationReading
 from read_side.queries import Reading
 from read_side.users import UserDirectory
 from write_side.chat.service import Chat
@@ -22,6 +23,7 @@ from write_side.context import CommandContext
 from write_side.errors import AuthenticationError
 from write_side.identity.accounts import Accounts
 from write_side.identity.tokens import Claims
+from write_side.notifications.service import Notifications
 from write_side.trips.planner import TripPlanner
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
@@ -133,6 +135,23 @@ def _chat_reading(request: Request) -> ChatReading:
     return chat_reading(_container(request))
 
 
+def notification_reading(container: Container) -> NotificationReading:
+    return NotificationReading(
+        store=container.notification_store,
+        inboxes=InboxAuthority(container.notifications),
+        changes=container.changes,
+        timeout=container.settings.consistency_timeout,
+    )
+
+
+def _notification_reading(request: Request) -> NotificationReading:
+    return notification_reading(_container(request))
+
+
+def _notifications(request: Request) -> Notifications:
+    return _container(request).notifications
+
+
 def _chat(request: Request) -> Chat:
     return _container(request).chat
 
@@ -155,5 +174,7 @@ ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
 TripReading = Annotated[Reading, Depends(_reading)]
 RoomReading = Annotated[ChatReading, Depends(_chat_reading)]
 ChatService = Annotated[Chat, Depends(_chat)]
+InboxReading = Annotated[NotificationReading, Depends(_notification_reading)]
+NotificationService = Annotated[Notifications, Depends(_notifications)]
 MinVersion = Annotated[int | None, Query(ge=1, le=2**31 - 1, description=MIN_VERSION_DESCRIPTION)]
 Idempotent = Annotated[IdempotencyKey, Depends(_idempotent)]

@@ -48,6 +48,7 @@ from write_side.errors import (
     MessageContentError,
     MessageNotFoundError,
     NonexistentLocalTimeError,
+    NotificationNotFoundError,
     NotMessageSenderError,
     RateLimitedError,
     ReplyOutsideRoomError,
@@ -119,6 +120,7 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     ReplyOutsideRoomError: (422, "reply_outside_room"),
     NotMessageSenderError: (403, "not_message_sender"),
     SystemMessageEditError: (422, "system_message"),
+    NotificationNotFoundError: (404, "notification_not_found"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

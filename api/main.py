@@ -21,6 +21,8 @@ from api.routers import (
     destinations,
     health,
     members,
+    notification_socket,
+    notifications,
     trips,
     users,
     well_known,
@@ -52,10 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         destinations.router,
         activities.router,
         chat.router,
+        notifications.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(chat_socket.router)
+    app.include_router(notification_socket.router)
     app.include_router(health.router)
     app.include_router(well_known.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

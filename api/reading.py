@@ -16,6 +16,7 @@ from read_side.errors import (
 from read_side.queries import Consistent, Reading
 from read_side.views import ActivityView, DestinationView
 from write_side.chat.service import Chat
+from write_side.notifications.service import Notifications
 from write_side.trips.planner import TripPlanner
 
 
@@ -45,6 +46,16 @@ class ChatAuthority:
 
     async def head(self, trip_id: UUID) -> int:
         return await run_in_threadpool(self._chat.head, trip_id)
+
+
+class InboxAuthority:
+    """How far a user's inbox goes, from the event store (the read side's InboxVersions)."""
+
+    def __init__(self, notifications: Notifications) -> None:
+        self._notifications = notifications
+
+    async def version(self, user_id: UUID) -> tuple[UUID, int]:
+        return await run_in_threadpool(self._notifications.version, user_id)
 
 
 async def destination_read(

@@ -27,12 +27,15 @@ from infra.identity.keys import KeyFolder
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
-from infra.live.memory_feed import InProcessFeed
+from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from infra.live.redis_feed import RedisFeed
+from infra.live.redis_presence import RedisPresence
+from infra.notifier import Notifier
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.chat_history import PostgresChatHistory
 from infra.postgres.event_log import PostgresEventLog
 from infra.postgres.migrate import migrate, migration_lock
+from infra.postgres.notifications import PostgresNotifications
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
 from infra.postgres.ordered_recorder import notice_channel
 from infra.postgres.projections.catalogue import catalogue
@@ -57,7 +60,8 @@ from projections.engine.ports import EventSource
 from projections.engine.projection import Projection
 from projections.engine.rebuild import Progress, RebuildReport, rebuild
 from read_side.chat import ChatHistory
-from read_side.live import LiveFeed
+from read_side.live import LiveFeed, Presence
+from read_side.notifications import NotificationStore
 from read_side.store import ProjectionChanges, TripReadStore
 from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
@@ -67,6 +71,7 @@ from write_side.event_store import EventStore
 from write_side.identity.accounts import Accounts
 from write_side.identity.ports import RateLimiter
 from write_side.identity.tokens import TokenPolicy, TokenService
+from write_side.notifications.service import Notifications
 from write_side.trips.planner import TripPlanner
 
 __all__ = ["Container", "Settings", "api_container"]
@@ -263,14 +268,17 @@ def projection_engine(
     pool: AsyncConnectionPool,
     events: EventStore,
     source: EventSource,
-    feed: LiveFeed | None = None,
+    live: Live | None = None,
 ) -> ProjectionEngine:
-    """Every projection with its store. Chat announcements are posted through a chat service
-    of their own and poke the room's sockets through `feed` (default: no sockets to poke,
-    for the CLI's dead-letter retries)."""
-    announcer = ChatAnnouncer(Chat(events), PostgresUserDirectory(pool), feed or InProcessFeed())
+    """Every projection with its store. The effects of chat announcements and notices go
+    through write-side services of their own, and reach sockets through `live` (default:
+    no sockets to reach, for the CLI's dead-letter retries)."""
+    live = live or Live(InProcessFeed(), InProcessPresence())
+    users = PostgresUserDirectory(pool)
+    announcer = ChatAnnouncer(Chat(events), users, live.feed)
+    notifier = Notifier(Notifications(events), users, live.feed, live.presence)
     units = []
-    for declared, tables in catalogue(announcer):
+    for declared, tables in catalogue(announcer, notifier):
         projection = _wrapped(settings, declared)
         schema = ProjectionSchema(pool, tables)
         units.append(
@@ -297,13 +305,27 @@ def rate_limiter(settings: Settings) -> tuple[RateLimiter, redis.Redis | None]:
     return InMemoryRateLimiter(), None
 
 
-async def live_feed(settings: Settings) -> LiveFeed:
-    """Redis pub/sub when configured (sockets on several API instances), else in-process."""
+@dataclass
+class Live:
+    """Live delivery to sockets, and who has which room open."""
+
+    feed: LiveFeed
+    presence: Presence
+
+    async def close(self) -> None:
+        await self.feed.close()
+        await self.presence.close()
+
+
+async def live_services(settings: Settings) -> Live:
+    """Redis (pub/sub, expiring keys) when configured: sockets on several API instances.
+    Else in this process (embedded mode, or the CLI, which has no sockets)."""
     if not settings.redis_url:
-        return InProcessFeed()
-    feed = RedisFeed(settings.redis_url, settings.redis_namespace, settings.redis_timeout)
+        return Live(InProcessFeed(), InProcessPresence())
+    url, namespace, timeout = settings.redis_url, settings.redis_namespace, settings.redis_timeout
+    feed = RedisFeed(url, namespace, timeout)
     await feed.start()
-    return feed
+    return Live(feed, RedisPresence(url, namespace, timeout))
 
 
 def token_policy(settings: Settings) -> TokenPolicy:
@@ -329,7 +351,9 @@ class Container:
     rate_limiter: RateLimiter
     chat: Chat
     chat_history: ChatHistory
-    feed: LiveFeed
+    notifications: Notifications
+    notification_store: NotificationStore
+    live: Live
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
@@ -347,7 +371,7 @@ class Container:
             result = closable()
             if asyncio.iscoroutine(result):
                 await result
-        await self.feed.close()
+        await self.live.close()
         await self.pool.close()
         self._sync_pool.close()
         if self._redis is not None:
@@ -378,7 +402,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         require_database_url(settings), notice_channel(events) if in_process else None
     )
     await changes.start()
-    feed = await live_feed(settings)
+    live = await live_services(settings)
     container = Container(
         settings=settings,
         events=events,
@@ -390,7 +414,9 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         rate_limiter=limiter,
         chat=Chat(events),
         chat_history=PostgresChatHistory(pool),
-        feed=feed,
+        notifications=Notifications(events),
+        notification_store=PostgresNotifications(pool),
+        live=live,
         pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,
@@ -398,7 +424,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     )
     if settings.project_in_process:
         outbox = OutboxReader(events)
-        engine = projection_engine(settings, pool, events, outbox, feed)
+        engine = projection_engine(settings, pool, events, outbox, live)
         container._closing.append(engine.close)
         await engine.rebuild_outdated()
         projector = EmbeddedProjector(

@@ -9,6 +9,8 @@ from projections.chat_announcements import CHAT_ANNOUNCEMENTS
 from projections.chat_history import CHAT_HISTORY
 from projections.credentials import CREDENTIALS
 from projections.engine.projection import Projection
+from projections.notifications import NOTIFICATIONS
+from projections.notifier import NOTIFIER
 from projections.trip_views import TRIP_VIEWS
 from projections.user_directory import USER_DIRECTORY
 
@@ -18,6 +20,8 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     CREDENTIALS,
     CHAT_HISTORY,
     CHAT_ANNOUNCEMENTS,
+    NOTIFICATIONS,
+    NOTIFIER,
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from projections.engine.projection import Projection
 from read_side.documents import CredentialsDocument
 from streams.contracts import EventEnvelope
+from streams.notification_contracts import INBOX_CONTRACTS
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
     UserDeactivated,
@@ -23,6 +24,7 @@ CREDENTIALS: Projection[CredentialsDocument] = Projection(
     name="credentials", version=1, topics=(USER_EVENTS,)
 )
 CREDENTIALS.ignores(UserRegistered, UserProfileUpdated)  # tokens stay valid
+CREDENTIALS.ignores(*INBOX_CONTRACTS)  # notifications
 
 
 def _tokens_end(_: CredentialsDocument | None, event: EventEnvelope) -> CredentialsDocument:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from projections.engine.projection import MissingStateError, Projection
 from read_side.documents import UserDocument
 from streams.contracts import EventEnvelope
+from streams.notification_contracts import INBOX_CONTRACTS
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
     UserDeactivated,
@@ -22,6 +23,7 @@ USER_DIRECTORY: Projection[UserDocument] = Projection(
     name="user_directory", version=1, topics=(USER_EVENTS,), begin=_working_copy
 )
 USER_DIRECTORY.ignores(UserPasswordChanged)  # nothing public changes
+USER_DIRECTORY.ignores(*INBOX_CONTRACTS)  # notifications
 
 
 def _existing(profile: UserDocument | None, event: EventEnvelope) -> UserDocument:

@@ -87,3 +87,21 @@ def poke(seq: int) -> bytes:
     """A room's message `seq` was stored by something other than a socket or a request (a
     system message): subscribers fetch it from the store, in order, like any gap."""
     return b'{"kind":"poke","seq":%d}' % seq
+
+
+def user_channel(user_id: object) -> str:
+    """A user's own channel: their notifications, on every socket they have open."""
+    return f"user_{user_id}"
+
+
+class Presence(Protocol):
+    """Who has a room open on a socket (of any API instance), for a while: a socket renews
+    its mark as it checks its token, and drops it when it closes."""
+
+    async def mark(self, room: str, user_id: str, seconds: float) -> None: ...
+
+    async def unmark(self, room: str, user_id: str) -> None: ...
+
+    async def present(self, room: str, user_ids: list[str]) -> set[str]: ...
+
+    async def close(self) -> None: ...

@@ -23,10 +23,12 @@ from eventsourcing.utils import get_topic
 
 from streams import chat_contracts as ch
 from streams import contracts as c
+from streams import notification_contracts as n
 from streams import user_contracts as u
 from streams.topics import CHAT_EVENTS, TRIP_EVENTS, USER_EVENTS
 from write_side.chat.message import ChatMessage
 from write_side.identity.user import EmailIndex, User, UsernameIndex
+from write_side.notifications.inbox import Inbox
 from write_side.trips.activity_index import ActivityIndex
 from write_side.trips.command_record import CommandRecord
 from write_side.trips.destination_index import DestinationIndex
@@ -229,6 +231,48 @@ PUBLISHED: tuple[Published, ...] = (
         CHAT_EVENTS,
         ch.ChatMessageEdited,
         _picked("trip_id", "seq", "content"),
+    ),
+    Published(_event(Inbox, "Opened"), USER_EVENTS, n.InboxOpened, _picked("user_id")),
+    Published(
+        _event(Inbox, "NotificationAdded"),
+        USER_EVENTS,
+        n.NotificationAdded,
+        _picked(
+            "user_id",
+            "notification_id",
+            "type",
+            "title",
+            "message",
+            "trip_id",
+            "related_user",
+            "coalescing_key",
+        ),
+    ),
+    Published(
+        _event(Inbox, "NotificationCoalesced"),
+        USER_EVENTS,
+        n.NotificationCoalesced,
+        _picked("user_id", "notification_id", "count", "message"),
+    ),
+    Published(
+        _event(Inbox, "ActivityReminded"),
+        USER_EVENTS,
+        n.ActivityReminded,
+        _picked(
+            "user_id", "notification_id", "activity_id", "starts_at", "title", "message", "trip_id"
+        ),
+    ),
+    Published(
+        _event(Inbox, "NotificationRead"),
+        USER_EVENTS,
+        n.NotificationRead,
+        _picked("user_id", "notification_id"),
+    ),
+    Published(
+        _event(Inbox, "AllNotificationsRead"),
+        USER_EVENTS,
+        n.AllNotificationsRead,
+        _picked("user_id", "through"),
     ),
 )
 

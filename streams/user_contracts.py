@@ -8,6 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from streams.contracts import Contract, EventEnvelope
+from streams.notification_contracts import (
+    ActivityReminded,
+    AllNotificationsRead,
+    InboxOpened,
+    NotificationAdded,
+    NotificationCoalesced,
+    NotificationRead,
+)
 
 
 class UserRegisteredPayload(Contract):
@@ -52,7 +60,16 @@ class UserDeactivated(EventEnvelope):
 
 
 UserEvent = Annotated[
-    UserRegistered | UserProfileUpdated | UserPasswordChanged | UserDeactivated,
+    UserRegistered
+    | UserProfileUpdated
+    | UserPasswordChanged
+    | UserDeactivated
+    | InboxOpened
+    | NotificationAdded
+    | NotificationCoalesced
+    | ActivityReminded
+    | NotificationRead
+    | AllNotificationsRead,
     Field(discriminator="event_type"),
 ]
 

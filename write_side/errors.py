@@ -240,3 +240,9 @@ class NotMessageSenderError(ForbiddenError):
 class SystemMessageEditError(InvariantError):
     def __init__(self, message_id: UUID) -> None:
         super().__init__(f"Message {message_id} was written by Itinera and cannot be edited")
+
+
+class NotificationNotFoundError(NotFoundError):
+    def __init__(self, notification_id: UUID) -> None:
+        super().__init__(f"Notification {notification_id} not found")
+        self.notification_id = notification_id

@@ -17,6 +17,7 @@ from eventsourcing.persistence import (
 )
 
 from write_side.errors import EventStoreUnavailableError
+from write_side.notifications.inbox import INBOX_SNAPSHOT_INTERVAL, Inbox
 from write_side.trips.snapshots import TRIP_SNAPSHOT_INTERVAL, trip_state_transcodings
 from write_side.trips.trip import Trip
 
@@ -40,7 +41,8 @@ class EventStore(Application[UUID]):
 
     name = "itinera"
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
-        Trip: TRIP_SNAPSHOT_INTERVAL
+        Trip: TRIP_SNAPSHOT_INTERVAL,
+        Inbox: INBOX_SNAPSHOT_INTERVAL,
     }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

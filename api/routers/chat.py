@@ -112,7 +112,7 @@ async def post_message(
     room's sockets like any message. Retry safely with an `Idempotency-Key`."""
     command = PostMessage(trip_id, body.content, MessageType(body.message_type), body.reply_to)
     posted = await run_in_threadpool(chat.post, command, idempotent.applied_to(acting, body))
-    view = await publish_posted(container.feed, container.users, posted)
+    view = await publish_posted(container.live.feed, container.users, posted)
     headers = {"Idempotent-Replayed": "true"} if posted.replayed else None
     return ok(request, view, status_code=201, headers=headers)
 
@@ -131,7 +131,7 @@ async def edit_message(
     """Edit your own message (only its sender may); broadcast as `message_edited`."""
     command = EditMessage(trip_id, message_id, body.content)
     edited = await run_in_threadpool(chat.edit, command, idempotent.applied_to(acting, body))
-    await publish_edited(container.feed, edited)
+    await publish_edited(container.live.feed, edited)
     (view,) = await views_of(container.users, [edited])
     return ok(request, view)
 

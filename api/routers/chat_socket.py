@@ -8,19 +8,18 @@ clients cannot tell apart.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from uuid import UUID
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from api.chat_session import FORBIDDEN, UNAUTHORIZED, ChatSession, SessionServices
+from api.chat_session import ChatSession, SessionServices
 from api.deps import chat_reading
+from api.socket_auth import FORBIDDEN, UNAUTHORIZED, authenticated, close
 from api.throttle import Limit
 from infra.wiring import Container
 from write_side.errors import AuthenticationError, DomainError, TripNotFoundError
-from write_side.identity.tokens import Claims
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +32,28 @@ async def chat_socket(socket: WebSocket, trip_id: str) -> None:
     container: Container = socket.app.state.container
     await socket.accept()
     try:
-        claims = await _authenticated(socket, container)
+        claims = await authenticated(socket, container)
     except AuthenticationError as error:
         log.info("chat socket refused: %s", error.reason)
-        await _close(socket, UNAUTHORIZED, "unauthorized")
+        await close(socket, UNAUTHORIZED, "unauthorized")
         return
     try:
         room = UUID(trip_id)
         await run_in_threadpool(container.chat.check_member, room, claims.user_id)
         profile = await container.users.get_user(claims.user_id)
     except (ValueError, TripNotFoundError):
-        await _close(socket, FORBIDDEN, "not a member of this trip")
+        await close(socket, FORBIDDEN, "not a member of this trip")
         return
     except DomainError as error:  # the event store is unavailable
         log.warning("chat socket refused: %s", error)
-        await _close(socket, TRY_AGAIN_LATER, "try again later")
+        await close(socket, TRY_AGAIN_LATER, "try again later")
         return
     settings = container.settings
     services = SessionServices(
         chat=container.chat,
         reading=chat_reading(container),
-        feed=container.feed,
+        feed=container.live.feed,
+        presence=container.live.presence,
         tokens=container.accounts.tokens,
         limiter=container.rate_limiter,
         writes=Limit(
@@ -64,22 +64,3 @@ async def chat_socket(socket: WebSocket, trip_id: str) -> None:
     )
     username = profile.username if profile else ""
     await ChatSession(socket, room, claims, username, services).run()
-
-
-async def _authenticated(socket: WebSocket, container: Container) -> Claims:
-    """From `?ticket=` (browsers), `?token=` or `Authorization: Bearer` (the seed's two)."""
-    ticket = socket.query_params.get("ticket")
-    if ticket:
-        return await run_in_threadpool(container.accounts.tokens.redeem_ticket, ticket)
-    token = socket.query_params.get("token")
-    header = socket.headers.get("authorization", "")
-    if not token and header.lower().startswith("bearer "):
-        token = header[7:].strip()
-    if not token:
-        raise AuthenticationError("no token")
-    return await run_in_threadpool(container.accounts.authenticate, token)
-
-
-async def _close(socket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await socket.close(code, reason)

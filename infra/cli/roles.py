@@ -157,7 +157,7 @@ def worker() -> None:
     from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.wiring import (
         build_event_store,
-        live_feed,
+        live_services,
         open_read_pool,
         prepare_database,
         projection_engine,
@@ -176,16 +176,16 @@ def worker() -> None:
     async def open_runtime() -> WorkerRuntime:
         events = build_event_store(settings)
         pool = await open_read_pool(settings)
-        feed = await live_feed(settings)
-        engine = projection_engine(settings, pool, events, OutboxReader(events), feed)
-        opened.extend([engine, pool, events, feed])
+        live = await live_services(settings)
+        engine = projection_engine(settings, pool, events, OutboxReader(events), live)
+        opened.extend([engine, pool, events, live])
         await engine.report_parked()
         return WorkerRuntime(projections=engine.live())
 
     async def close_runtime() -> None:
-        engine, pool, events, feed = opened
+        engine, pool, events, live = opened
         engine.close()
-        await feed.close()
+        await live.close()
         await pool.close()
         events.close()
 

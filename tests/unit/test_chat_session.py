@@ -9,10 +9,11 @@ from uuid import UUID, uuid4
 import orjson
 import pytest
 
-from api.chat_session import TOO_SLOW, ChatSession, SessionServices
+from api.chat_session import ChatSession, SessionServices
+from api.socket_auth import TOO_SLOW
 from api.throttle import Limit
 from infra.identity.memory_stores import InMemoryRateLimiter
-from infra.live.memory_feed import InProcessFeed
+from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from read_side.chat import ChatReading, MessagePage
 from read_side.live import room_channel
 from write_side.identity.tokens import Claims
@@ -76,6 +77,7 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered() -> None:
         chat=None,  # type: ignore[arg-type]  # nothing here reaches the write side
         reading=ChatReading(EmptyRoom(), Member(), NoUsers()),  # type: ignore[arg-type]
         feed=feed,
+        presence=InProcessPresence(),
         tokens=None,  # type: ignore[arg-type]
         limiter=InMemoryRateLimiter(),
         writes=Limit("w", 100, 60),

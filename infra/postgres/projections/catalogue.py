@@ -4,25 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.postgres.projections.announcement_tables import Announce, AnnouncementTables
 from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
+from infra.postgres.projections.effect_tables import Effect, EffectTables
+from infra.postgres.projections.notification_tables import NotificationTables
 from infra.postgres.projections.tables import StateTables
 from infra.postgres.projections.trip_tables import TripViewTables
 from infra.postgres.projections.user_tables import UserDirectoryTables
 from projections.catalogue import PROJECTIONS
+from projections.chat_announcements import CHAT_ANNOUNCEMENTS, Announcement
 from projections.engine.projection import Projection
+from projections.notifier import NOTIFIER, Notice
 
 
-def catalogue(announce: Announce | None = None) -> list[tuple[Projection[Any], StateTables[Any]]]:
+def catalogue(
+    announce: Effect[Announcement] | None = None, notify: Effect[Notice] | None = None
+) -> list[tuple[Projection[Any], StateTables[Any]]]:
     """Each projection with its tables (a projection without an adapter fails loudly).
-    `announce` posts chat announcements (live projections; a rebuild announces nothing)."""
+    `announce` posts chat announcements, `notify` delivers notices to inboxes (live
+    projections only: a rebuild does neither again)."""
     every: list[StateTables[Any]] = [
         TripViewTables(),
         UserDirectoryTables(),
         CredentialTables(),
         ChatTables(),
-        AnnouncementTables(announce),
+        EffectTables(CHAT_ANNOUNCEMENTS.name, announce),
+        EffectTables(NOTIFIER.name, notify),
+        NotificationTables(),
     ]
     tables = {t.projection: t for t in every}
     return [(projection, tables[projection.name]) for projection in PROJECTIONS]

@@ -1,0 +1,92 @@
+"""The notifications application service: deliver to inboxes, mark read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from write_side.context import CommandContext, acting_as
+from write_side.errors import ConcurrencyConflictError
+from write_side.event_store import EventStore
+from write_side.notifications.inbox import Inbox, Note
+from write_side.trips.trip import Trip
+
+MAX_CONFLICT_RETRIES = 10
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What an inbox did with a command: the notification it touched (None: nothing, it was
+    seen before or already read), the inbox's version and its unread count."""
+
+    notification_id: UUID | None
+    version: int
+    unread_count: int
+    count: int = 1  # how many changes or messages the notification counts
+
+
+class Notifications:
+    def __init__(self, events: EventStore) -> None:
+        self.events = events
+
+    def members(self, trip_id: UUID) -> tuple[Trip | None, list[UUID]]:
+        """The trip and its members now (none when it is gone or archived)."""
+        trip = self.events.find(trip_id, Trip)
+        if trip is None or trip.archived:
+            return None, []
+        return trip, list(trip.members)
+
+    def change(
+        self,
+        user_id: UUID,
+        context: CommandContext,
+        act: Callable[[Inbox], UUID | bool | None],
+    ) -> Delivered:
+        """Load the user's inbox (opening it if new), act on it, save; retried on a
+        concurrent write, which the act sees on the fresh inbox."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            with acting_as(context):
+                inbox = self.events.find(Inbox.create_id(user_id), Inbox) or Inbox(user_id)
+                outcome = act(inbox)
+            touched = outcome if isinstance(outcome, UUID) else None
+            count = inbox.count_of(touched) if touched is not None else 1
+            try:
+                self.events.save(inbox)
+            except IntegrityError:
+                continue
+            return Delivered(touched, inbox.version, inbox.unread_count, count)
+        raise ConcurrencyConflictError(Inbox.create_id(user_id))
+
+    def deliver(self, user_id: UUID, note: Note, context: CommandContext) -> Delivered:
+        return self.change(user_id, context, lambda inbox: inbox.deliver(note))
+
+    def remind(
+        self,
+        user_id: UUID,
+        activity_id: UUID,
+        starts_at: datetime,
+        note: Note,
+        context: CommandContext,
+    ) -> Delivered:
+        return self.change(
+            user_id, context, lambda inbox: inbox.remind(activity_id, starts_at, note)
+        )
+
+    def read(self, user_id: UUID, notification_id: UUID, context: CommandContext) -> Delivered:
+        return self.change(user_id, context, lambda inbox: inbox.read(notification_id))
+
+    def read_all(self, user_id: UUID, through: datetime, context: CommandContext) -> Delivered:
+        return self.change(user_id, context, lambda inbox: inbox.read_all(through))
+
+    def inbox(self, user_id: UUID) -> Inbox | None:
+        return self.events.find(Inbox.create_id(user_id), Inbox)
+
+    def version(self, user_id: UUID) -> tuple[UUID, int]:
+        """The user's inbox id and the version of its newest event (0: none yet)."""
+        inbox_id = Inbox.create_id(user_id)
+        newest = self.events.recorder.select_events(inbox_id, desc=True, limit=1)
+        return inbox_id, int(newest[0].originator_version) if newest else 0
