@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         description="Messages a socket may have waiting to be sent; a client slower than "
         "that is disconnected (4008) rather than held in memory.",
     )
+    reminder_lead_minutes: float = Field(
+        default=60, gt=0, description="How long before an activity starts its members are reminded."
+    )
+    reminder_check_seconds: float = Field(
+        default=30, gt=0, le=3600, description="How often upcoming activities are looked for."
+    )
     ws_ping_seconds: float = Field(
         default=20.0, gt=0, description="WebSocket ping interval (and pong timeout)."
     )

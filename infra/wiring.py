@@ -50,6 +50,7 @@ from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.user_directory import PostgresUserDirectory
 from infra.progress import LineProgress
 from infra.rebuild_jobs import jobs_for, parallel_scan
+from infra.reminders import Reminders
 from infra.settings import Settings
 from projections.catalogue import PROJECTIONS
 from projections.embedded import EmbeddedProjector
@@ -293,6 +294,19 @@ def projection_engine(
     )
 
 
+def reminders(
+    settings: Settings, pool: AsyncConnectionPool, events: EventStore, live: Live
+) -> Reminders:
+    lead = timedelta(minutes=settings.reminder_lead_minutes)
+    return Reminders(pool, Notifications(events), live.feed, lead)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def rate_limiter(settings: Settings) -> tuple[RateLimiter, redis.Redis | None]:
     """Redis when configured (shared by every API instance), else in this process."""
     if settings.redis_url:
@@ -438,6 +452,11 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         await engine.report_parked()
         running = asyncio.create_task(projector.run(), name="embedded-projector")
         container._closing.insert(0, partial(projector.stop, running))
+        reminding = asyncio.create_task(
+            reminders(settings, pool, events, live).run(settings.reminder_check_seconds),
+            name="activity-reminders",
+        )
+        container._closing.insert(0, partial(_cancel, reminding))
     try:
         yield container
     finally:

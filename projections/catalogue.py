@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.activity_schedule import ACTIVITY_SCHEDULE
 from projections.chat_announcements import CHAT_ANNOUNCEMENTS
 from projections.chat_history import CHAT_HISTORY
 from projections.credentials import CREDENTIALS
@@ -22,6 +23,7 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     CHAT_ANNOUNCEMENTS,
     NOTIFICATIONS,
     NOTIFIER,
+    ACTIVITY_SCHEDULE,
 )
 
 

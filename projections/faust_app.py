@@ -10,9 +10,10 @@ and the engine skips what it had already applied.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
@@ -39,6 +40,7 @@ class WorkerConfig:
     batch_size: int = 500
     batch_wait: float = 0.01  # seconds a batch waits to fill up
     head_report_seconds: float = 1.0
+    tick_seconds: float = 30.0
 
 
 @dataclass
@@ -46,6 +48,8 @@ class WorkerRuntime:
     """What the agents need, opened once the worker starts (no connections at import)."""
 
     projections: dict[str, LiveProjection[Any]]
+    # Called at every tick (activity reminders); each handles its own errors.
+    ticks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def build_worker(
@@ -70,12 +74,14 @@ def build_worker(
         datadir=config.data_dir,
     )
     opened: list[WorkerRuntime] = []
+    opening = asyncio.Lock()  # every agent asks at start: one runtime for all of them
 
     async def runtime() -> WorkerRuntime:
-        if not opened:
-            opened.append(await open_runtime())
-            for live in opened[0].projections.values():
-                app.add_future(live.rebuild_while_outdated())
+        async with opening:
+            if not opened:
+                opened.append(await open_runtime())
+                for live in opened[0].projections.values():
+                    app.add_future(live.rebuild_while_outdated())
         return opened[0]
 
     def project(name: str, topics: tuple[str, ...]) -> None:
@@ -125,6 +131,12 @@ def build_worker(
             topics = live.applier.projection.topics
             mine = {lane: head for lane, head in heads.items() if lane.split("/")[0] in topics}
             await live.applier.store.report_heads(mine)
+
+    @app.timer(interval=config.tick_seconds)  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        if opened:
+            for work in opened[0].ticks:
+                await work()
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close(sender: Any, **kwargs: Any) -> None:

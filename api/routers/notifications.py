@@ -24,9 +24,7 @@ from write_side.errors import NotificationNotFoundError
 router = APIRouter(
     prefix="/notifications",
     tags=["notifications"],
-    responses=errors(
-        {**AUTHENTICATED, 404: "notification_not_found", 422: "validation_failed"}
-    ),
+    responses=errors({**AUTHENTICATED, 404: "notification_not_found", 422: "validation_failed"}),
 )
 
 

@@ -161,6 +161,7 @@ def worker() -> None:
         open_read_pool,
         prepare_database,
         projection_engine,
+        reminders,
     )
     from projections.catalogue import PROJECTIONS
     from projections.faust_app import WorkerConfig, WorkerRuntime, build_worker
@@ -180,7 +181,8 @@ def worker() -> None:
         engine = projection_engine(settings, pool, events, OutboxReader(events), live)
         opened.extend([engine, pool, events, live])
         await engine.report_parked()
-        return WorkerRuntime(projections=engine.live())
+        reminding = reminders(settings, pool, events, live)
+        return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick])
 
     async def close_runtime() -> None:
         engine, pool, events, live = opened
@@ -198,6 +200,7 @@ def worker() -> None:
             fetch_max_wait_ms=settings.worker_fetch_max_wait_ms,
             batch_size=settings.projection_batch_size,
             batch_wait=settings.projection_batch_wait,
+            tick_seconds=settings.reminder_check_seconds,
         ),
         [(p.name, p.topics) for p in PROJECTIONS],
         open_runtime,

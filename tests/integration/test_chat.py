@@ -1,5 +1,5 @@
 """Trip chat over REST and the WebSocket, against real PostgreSQL and Redis (the app served
-in-process by Starlette's test client; tests/e2e/test_chat_processes.py does it over real
+in-process by Starlette's test client; tests/e2e/test_live_processes.py does it over real
 sockets between real processes)."""
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,79 @@ def test_new_notifications_are_pushed_to_the_users_sockets(
         with pytest.raises(Exception) as closed:
             ws.receive_json()
         assert getattr(closed.value, "code", None) == 4001
+
+
+@pytest.fixture
+def reminding_client(api_settings: Settings) -> Iterator[TestClient]:
+    fast = api_settings.model_copy(
+        update={"reminder_check_seconds": 0.2, "reminder_lead_minutes": 60}
+    )
+    with TestClient(create_app(fast), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_members_are_reminded_of_an_activity_once_per_start_instant(
+    reminding_client: TestClient, signup: Signup
+) -> None:
+    client = reminding_client
+    ada, bob = signup(), signup()
+    today = datetime.now(UTC).date()
+    trip = client.post(
+        "/api/v1/trips/",
+        json={"title": "Now", "start_date": str(today), "end_date": str(today + timedelta(days=3))},
+        headers=auth(ada),
+    ).json()["data"]["id"]
+    added = client.post(
+        f"/api/v1/trips/{trip}/members/",
+        json={"user_id": bob["X-User"], "role": "viewer"},
+        headers=auth(ada),
+    )
+    assert added.status_code == 201, added.text
+    destination = client.post(
+        "/api/v1/destinations/",
+        json={
+            "trip_id": trip,
+            "name": "Here",
+            "location": {"lat": 0.0, "lng": 0.0},
+            "arrival_date": str(today),
+            "departure_date": str(today + timedelta(days=3)),
+            "time_zone": "UTC",
+        },
+        headers=auth(ada),
+    )
+    assert destination.status_code == 201, destination.text
+
+    def at(minutes: int) -> dict[str, str]:
+        moment = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=minutes)
+        return {"local": moment.isoformat(timespec="minutes"), "time_zone": "UTC"}
+
+    far = client.post(
+        "/api/v1/activities/",
+        json={
+            "destination_id": destination.json()["data"]["id"],
+            "title": "Dinner",
+            "activity_type": "restaurant",
+            "start": at(24 * 60),  # tomorrow: not yet
+        },
+        headers=auth(ada),
+    )
+    assert far.status_code == 201, far.text
+    activity = far.json()["data"]["id"]
+    time.sleep(1)
+    assert inbox(client, bob, type="activity_reminder")["data"] == []
+    moved = client.patch(
+        f"/api/v1/activities/{activity}/", json={"start": at(30)}, headers=auth(ada)
+    )
+    assert moved.status_code == 200, moved.text
+    for user in (ada, bob):  # everyone on the trip, the one who moved it too
+        found = eventually(
+            lambda u=user: inbox(client, u, type="activity_reminder"), lambda f: f["data"]
+        )
+        assert [n["title"] for n in found["data"]] == ["Dinner starts soon"]
+    time.sleep(1)  # more ticks remind no one again
+    assert len(inbox(client, bob, type="activity_reminder")["data"]) == 1
+    moved = client.patch(
+        f"/api/v1/activities/{activity}/", json={"start": at(45)}, headers=auth(ada)
+    )
+    assert moved.status_code == 200, moved.text
+    eventually(lambda: inbox(client, bob, type="activity_reminder"), lambda f: len(f["data"]) == 2)

@@ -8,6 +8,7 @@ from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
 from infra.postgres.projections.effect_tables import Effect, EffectTables
 from infra.postgres.projections.notification_tables import NotificationTables
+from infra.postgres.projections.schedule_tables import ScheduleTables
 from infra.postgres.projections.tables import StateTables
 from infra.postgres.projections.trip_tables import TripViewTables
 from infra.postgres.projections.user_tables import UserDirectoryTables
@@ -30,6 +31,7 @@ def catalogue(
         ChatTables(),
         EffectTables(CHAT_ANNOUNCEMENTS.name, announce),
         EffectTables(NOTIFIER.name, notify),
+        ScheduleTables(),
         NotificationTables(),
     ]
     tables = {t.projection: t for t in every}

@@ -1,6 +1,7 @@
-"""Chat between real processes: two `itinera api` sharing Redis, relay, Faust worker, Tansu,
-PostgreSQL; real WebSocket clients. A message posted on one instance reaches sockets on the
-other, in room order."""
+"""Chat and notifications between real processes: two `itinera api` sharing Redis, relay,
+Faust worker, Tansu, PostgreSQL; real WebSocket clients. A message posted on one instance
+reaches sockets on the other, in room order; a notification made by the worker reaches the
+user's socket wherever it is."""
 
 from __future__ import annotations
 
@@ -154,3 +155,25 @@ def test_chat_events_are_on_their_topic_keyed_by_trip_in_room_order(
     consumer.close()
     assert len({partition for partition, _ in mine}) == 1
     assert [e.payload.seq for _, e in mine] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
+
+
+def test_a_notification_made_by_the_worker_is_pushed_to_a_socket_on_another_instance(
+    stack: Stack, client: httpx.Client
+) -> None:
+    ada, bob = signup(client), signup(client)
+    bob_id = me(client, bob)
+    url = stack.base_urls[1].replace("http://", "ws://", 1) + "/ws/notifications/"
+    with open_socket(url, bob) as socket:
+        assert json.loads(socket.recv(timeout=15)) == {
+            "type": "subscription_success",
+            "unread_count": 0,
+        }
+        trip_id = trip_with(client, ada, bob_id)  # on the first instance
+        pushed = json.loads(socket.recv(timeout=30))
+    assert pushed["type"] == "notification" and pushed["unread_count"] == 1
+    assert (pushed["notification"]["type"], pushed["notification"]["related_trip"]) == (
+        "trip_invite",
+        trip_id,
+    )
+    listed = client.get("/api/v1/notifications/", headers=bob).json()
+    assert [n["id"] for n in listed["data"]] == [pushed["notification"]["id"]]
