@@ -77,22 +77,28 @@ class EmbeddedProjector:
                 self._positions[applier.projection.name] = max(offsets.get(LANE, 0), 0)
         start = min(self._positions.values())
         batch = await asyncio.to_thread(self._source.read_after, start, self._batch_size)
-        for applier in self._appliers:
-            name = applier.projection.name
-            if batch.last_position <= self._positions[name]:
-                continue
-            mine = [
-                m.event
-                for m in batch.messages
-                if m.position > self._positions[name] and m.topic in applier.projection.topics
-            ]
-            mark = LaneMark(LANE, batch.last_position, mine[-1].occurred_at if mine else None)
-            await applier.apply(
-                [Delivery(e.aggregate_id, e.aggregate_version, e) for e in mine], [mark]
-            )
-            self._positions[name] = batch.last_position
+        # Side by side: a projection whose batch waits on I/O (the notifier delivering to
+        # inboxes) holds no other back. One failing cancels the others, to retry all.
+        async with asyncio.TaskGroup() as projecting:
+            for applier in self._appliers:
+                projecting.create_task(self._apply(applier, batch))
         await self._report_head()
         return batch.last_position - start
+
+    async def _apply(self, applier: Applier[Any], batch: OutboxBatch) -> None:
+        name = applier.projection.name
+        if batch.last_position <= self._positions[name]:
+            return
+        mine = [
+            m.event
+            for m in batch.messages
+            if m.position > self._positions[name] and m.topic in applier.projection.topics
+        ]
+        mark = LaneMark(LANE, batch.last_position, mine[-1].occurred_at if mine else None)
+        await applier.apply(
+            [Delivery(e.aggregate_id, e.aggregate_version, e) for e in mine], [mark]
+        )
+        self._positions[name] = batch.last_position
 
     async def _report_head(self) -> None:
         """Tell each projection how far the log goes (for its lag), once a second."""

@@ -260,11 +260,13 @@ def test_trip_lists_filter_by_status_role_and_dates_and_drop_archived_trips(
         ),
         201,
     )
-    data(
+    data(client.delete(f"/api/v1/trips/{autumn['id']}", headers=user), 200)
+    planned = data(
         client.patch(f"/api/v1/trips/{summer['id']}", json={"status": "planned"}, headers=user), 200
     )
-    archived = data(client.delete(f"/api/v1/trips/{autumn['id']}", headers=user), 200)
-    client.get(f"/api/v1/trips/{autumn['id']}?min_version={archived['version']}", headers=user)
+    # An archived trip's view cannot be waited for (it is 404 at once); the projector applies
+    # the log in order, so once the later change is visible the archive is applied too.
+    client.get(f"/api/v1/trips/{summer['id']}?min_version={planned['version']}", headers=user)
     client.get(f"/api/v1/trips/{shared['id']}?min_version=2", headers=user)
 
     def titles(**params: str) -> list[str]:
