@@ -3,8 +3,9 @@
 Four tasks share the connection: `_receive` handles what the client sends, `_send` writes the
 bounded outgoing queue, `_live` turns the room's channel into messages in room order (dropping
 what was already sent, filling a gap from the event store), and `_recheck` disconnects a
-revoked or expired token (4001) and a member removed from the trip (4003). The first of them
-to end closes the socket with its code.
+revoked or expired token (4001) and a member removed from the trip (4003), every few seconds
+and at once when a system message (someone left) arrives. The first of them to end closes the
+socket with its code.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +100,7 @@ class ChatSession:
         self._last_seq = 0
         self._tasks: anyio.abc.TaskGroup | None = None
         self._room = room_channel(trip_id)
+        self._recheck_now = asyncio.Event()
 
     async def run(self) -> None:
         code, reason = 1000, ""
@@ -233,7 +236,8 @@ class ChatSession:
                     await self._fill(seq - 1)
                 self._put(item["body"])
                 self._last_seq = seq
-            elif kind == "poke":
+            elif kind == "poke":  # a system message: someone may have left, check at once
+                self._recheck_now.set()
                 if int(item["seq"]) > self._last_seq:
                     await self._fill(int(item["seq"]))
             elif kind == "edit" or (kind == "signal" and item.get("from") != self._id):
@@ -258,8 +262,13 @@ class ChatSession:
             await self._socket.send_text((await self._outgoing.get()).decode())
 
     async def _recheck(self) -> None:
+        # Sockets opened together do not recheck together: the first wait is spread.
+        wait = random.uniform(0.5, 1.0) * self._s.recheck_seconds
         while True:
-            await asyncio.sleep(self._s.recheck_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recheck_now.wait(), wait)
+            self._recheck_now.clear()
+            wait = self._s.recheck_seconds
             try:
                 await run_in_threadpool(self._s.tokens.check_still_valid, self._claims)
             except AuthenticationError as error:

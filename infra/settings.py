@@ -126,11 +126,12 @@ class Settings(BaseSettings):
         default=30, ge=5, le=300, description="How long a WebSocket ticket may wait for use."
     )
     ws_recheck_seconds: float = Field(
-        default=2.0,
+        default=5.0,
         gt=0,
         le=60,
         description="How often an open socket checks its token (revoked, expired) and its "
-        "user's membership: a removed member is disconnected within this time.",
+        "user's membership: a revoked token or a removed member is disconnected within this "
+        "time (a removal usually sooner: its system message triggers the check).",
     )
     ws_send_queue: int = Field(
         default=256,

@@ -3,6 +3,8 @@ every aggregate of Itinera is saved to and loaded from."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -22,6 +24,8 @@ from write_side.trips.snapshots import TRIP_SNAPSHOT_INTERVAL, trip_state_transc
 from write_side.trips.trip import Trip
 
 A = TypeVar("A", bound=Aggregate)
+
+READ_COPIES = 1_000  # aggregates kept by `current`, the least recently read dropped first
 
 
 class DateAsISO(Transcoding):
@@ -45,6 +49,11 @@ class EventStore(Application[UUID]):
         Inbox: INBOX_SNAPSHOT_INTERVAL,
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reading: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._reading_lock = threading.Lock()
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -65,6 +74,29 @@ class EventStore(Application[UUID]):
             return bool(self.recorder.select_events(aggregate_id, limit=1))
         except (OperationalError, InterfaceError) as error:
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
+
+    def current(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate as it is now, to read and never to change or save: a copy kept from
+        an earlier call when the store's newest version of it is still the copy's (one
+        indexed lookup instead of loading its events)."""
+        try:
+            newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        except (OperationalError, InterfaceError) as error:
+            raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
+        if not newest:
+            return None
+        with self._reading_lock:
+            kept = self._reading.get(aggregate_id)
+            if kept is not None and kept.version == newest[0].originator_version:
+                self._reading.move_to_end(aggregate_id)
+                return kept if isinstance(kept, kind) else None
+        found = self.find(aggregate_id, kind)
+        if found is not None:
+            with self._reading_lock:
+                self._reading[aggregate_id] = found
+                while len(self._reading) > READ_COPIES:
+                    self._reading.popitem(last=False)
+        return found
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is a `kind`, else None."""

@@ -31,6 +31,7 @@ def _serve_api(host: str, port: int, workers: int = 1) -> None:
         log_level="info",
         ws_ping_interval=ping,  # a socket whose peer stops answering pings is closed
         ws_ping_timeout=ping,
+        ws_per_message_deflate=False,  # chat messages are small: not worth the CPU
     )
 
 

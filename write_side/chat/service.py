@@ -50,7 +50,7 @@ class Chat:
         it announces). None: the trip is gone or archived, its room closed."""
         if (earlier := self._earlier(context)) is not None:
             return earlier
-        trip = self.events.find(trip_id, Trip)
+        trip = self.events.current(trip_id, Trip)
         if trip is None or trip.archived:
             return None
         return self._post(PostMessage(trip_id, content, MessageType.SYSTEM), context)
@@ -112,7 +112,7 @@ class Chat:
     def check_member(self, trip_id: UUID, user_id: UUID) -> Trip:
         """The trip, if `user_id` is one of its members and it is not archived. A room is
         members-only, also on a public trip: anyone else finds no room (404)."""
-        trip = self.events.find(trip_id, Trip)
+        trip = self.events.current(trip_id, Trip)
         if trip is None or trip.archived or user_id not in trip.members:
             raise TripNotFoundError(trip_id)
         return trip

@@ -35,7 +35,7 @@ class Notifications:
 
     def members(self, trip_id: UUID) -> tuple[Trip | None, list[UUID]]:
         """The trip and its members now (none when it is gone or archived)."""
-        trip = self.events.find(trip_id, Trip)
+        trip = self.events.current(trip_id, Trip)
         if trip is None or trip.archived:
             return None, []
         return trip, list(trip.members)
