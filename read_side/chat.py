@@ -6,7 +6,6 @@ member removed a moment ago must not read on because a view has not caught up.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Literal, Protocol
 from uuid import UUID
 
 from read_side.documents import MessageDocument
-from read_side.store import ProjectionChanges
+from read_side.store import ProjectionChanges, reached
 from read_side.users import UserDirectory, UserProfileView
 from read_side.views import View
 
@@ -108,15 +107,11 @@ async def caught_up(reading: ChatReading, trip_id: UUID) -> bool:
     """Wait (up to the timeout) until the history holds every message stored for the room
     when this was called: a message that got its 201 is in the next read."""
     head = await reading.authority.head(trip_id)
-    deadline = time.monotonic() + reading.timeout
-    while True:
-        ticket = reading.changes.ticket(CHAT_HISTORY) if reading.changes else 0
-        if await reading.history.newest_seq(trip_id) >= head:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or reading.changes is None:
-            return False
-        await reading.changes.wait(CHAT_HISTORY, ticket, remaining)
+
+    async def holds_head() -> bool:
+        return await reading.history.newest_seq(trip_id) >= head
+
+    return await reached(reading.changes, CHAT_HISTORY, reading.timeout, holds_head)
 
 
 async def room_messages(

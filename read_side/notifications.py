@@ -7,13 +7,12 @@ next list.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
-from read_side.store import ProjectionChanges
+from read_side.store import ProjectionChanges, reached
 from read_side.views import View
 
 NOTIFICATIONS = "notifications"  # the projection that writes them
@@ -83,12 +82,8 @@ async def caught_up(
     is now in the event store); False when the wait ran out."""
     inbox_id, current = await reading.inboxes.version(user_id)
     wanted = current if version is None else version
-    deadline = time.monotonic() + reading.timeout
-    while True:
-        ticket = reading.changes.ticket(NOTIFICATIONS) if reading.changes else 0
-        if await reading.store.applied(inbox_id) >= wanted:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or reading.changes is None:
-            return False
-        await reading.changes.wait(NOTIFICATIONS, ticket, remaining)
+
+    async def applied() -> bool:
+        return await reading.store.applied(inbox_id) >= wanted
+
+    return await reached(reading.changes, NOTIFICATIONS, reading.timeout, applied)

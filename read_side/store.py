@@ -4,6 +4,8 @@ infra, memory in tests), every adapter passing the same contract test suite."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -59,3 +61,22 @@ class ProjectionChanges(Protocol):
     async def wait(self, projection: str, ticket: int, timeout: float) -> None:
         """Return once the projection committed after `ticket`, or after `timeout`."""
         ...
+
+
+async def reached(
+    changes: ProjectionChanges | None,
+    projection: str,
+    timeout: float,
+    done: Callable[[], Awaitable[bool]],
+) -> bool:
+    """Wait until `done()` holds, asking again each time the projection commits, for at most
+    `timeout` seconds; whether it held (without change notices, it is asked once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ticket = changes.ticket(projection) if changes else 0
+        if await done():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or changes is None:
+            return False
+        await changes.wait(projection, ticket, remaining)

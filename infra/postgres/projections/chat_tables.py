@@ -9,6 +9,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
 from infra.postgres.projections.names import Generation
+from infra.postgres.projections.tables import save_documents
 from projections.chat_history import CHAT_HISTORY
 from projections.engine.ports import Change
 from read_side.documents import MessageDocument
@@ -83,29 +84,8 @@ class ChatTables:
         gen: Generation,
         changes: Mapping[UUID, Change[MessageDocument]],
     ) -> None:
-        stored = [c.state for c in changes.values() if c.state is not None]
-        gone = [message_id for message_id, c in changes.items() if c.state is None]
-        table = gen.table(TABLE)
-        if stored:
-            arrays = sql.SQL(", ").join(
-                sql.SQL("%b::{}[]").format(sql.SQL(kind)) for kind in ("uuid", *_TYPES)
-            )
-            names = sql.SQL(", ").join(map(sql.Identifier, ("message_id", *_COLUMNS)))
-            updates = sql.SQL(", ").join(
-                sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c))
-                for c in _COLUMNS
-            )
-            await conn.execute(
-                sql.SQL(
-                    "INSERT INTO {} ({}) SELECT * FROM unnest({})"
-                    " ON CONFLICT (message_id) DO UPDATE SET {}"
-                ).format(table, names, arrays, updates),
-                [[s["id"] for s in stored]] + [[s[c] for s in stored] for c in _COLUMNS],  # type: ignore[literal-required]
-            )
-        if gone:
-            await conn.execute(
-                sql.SQL("DELETE FROM {} WHERE message_id = ANY(%b)").format(table), (gone,)
-            )
+        columns = dict(zip(_COLUMNS, _TYPES, strict=True))
+        await save_documents(conn, gen.table(TABLE), "message_id", columns, changes)
 
     async def forget(self, conn: AsyncConnection, gen: Generation, aggregate_id: UUID) -> None:
         await conn.execute(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from psycopg import AsyncConnection, sql
@@ -45,6 +45,40 @@ class StateTables(Protocol[S]):
         ...
 
     async def forget(self, conn: AsyncConnection, gen: Generation, aggregate_id: UUID) -> None: ...
+
+
+async def save_documents(
+    conn: AsyncConnection,
+    table: sql.Identifier,
+    key: str,
+    columns: Mapping[str, str],
+    changes: Mapping[UUID, Change[Any]],
+) -> None:
+    """One row per aggregate, from its document: upserted in one statement (a column array
+    each, `columns` naming each column's type; the key is the document's `id`), and the rows
+    of aggregates left without state deleted."""
+    stored = [c.state for c in changes.values() if c.state is not None]
+    gone = [aggregate_id for aggregate_id, c in changes.items() if c.state is None]
+    if stored:
+        arrays = sql.SQL(", ").join(
+            sql.SQL("%b::{}[]").format(sql.SQL(kind)) for kind in ("uuid", *columns.values())
+        )
+        names = sql.SQL(", ").join(map(sql.Identifier, (key, *columns)))
+        updates = sql.SQL(", ").join(
+            sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c))
+            for c in columns
+        )
+        await conn.execute(
+            sql.SQL(
+                "INSERT INTO {} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) DO UPDATE SET {}"
+            ).format(table, names, arrays, sql.Identifier(key), updates),
+            [[s["id"] for s in stored]] + [[s[c] for s in stored] for c in columns],
+        )
+    if gone:
+        await conn.execute(
+            sql.SQL("DELETE FROM {} WHERE {} = ANY(%b)").format(table, sql.Identifier(key)),
+            (gone,),
+        )
 
 
 def engine_tables(projection: str) -> tuple[str, ...]:
