@@ -48,6 +48,7 @@ from write_side.context import CommandContext, CommandKey
 from write_side.errors import AuthenticationError, DomainError, TripNotFoundError
 from write_side.identity.ports import RateLimiter
 from write_side.identity.tokens import Claims, TokenService
+from write_side.notifications.service import Notifications
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class SessionServices:
     reading: ChatReading
     feed: LiveFeed
     presence: Presence
+    notifications: Notifications
     tokens: TokenService
     limiter: RateLimiter
     writes: Limit
@@ -183,17 +185,31 @@ class ChatSession:
         if isinstance(after, int) and after < 0:
             self._error("invalid_message_format", "after: a sequence (0 or more) or an id")
             return
-        self._subscription = await self._stack.enter_async_context(
+        joined = contextlib.AsyncExitStack()
+        subscription = await joined.enter_async_context(
             self._s.feed.subscribe(self._room, self._s.queue_size)
         )
         limit = chat_reads.RECENT_MESSAGES if after is None else MAX_GAP
-        found = await chat_reads.room_messages(
-            self._s.reading, self._trip_id, self._claims.user_id, after=after, limit=limit
-        )
+        try:
+            found = await chat_reads.room_messages(
+                self._s.reading, self._trip_id, self._claims.user_id, after=after, limit=limit
+            )
+        except TripNotFoundError:  # removed since the socket opened
+            await joined.aclose()
+            raise Closing(FORBIDDEN, "no longer a member of the trip") from None
+        except BaseException:
+            await joined.aclose()
+            raise
+        self._stack.push_async_callback(joined.aclose)
+        self._subscription = subscription
         if found.messages:
             self._last_seq = found.messages[-1].seq
         elif isinstance(after, int):
             self._last_seq = after
+        if after is not None and found.has_more:
+            # The client pages the rest of the gap itself (GET .../messages/?after=): the
+            # socket goes on from the room's head.
+            self._last_seq = await run_in_threadpool(self._s.chat.head, self._trip_id)
         self._put(
             {
                 "type": "subscription_success",
@@ -206,7 +222,12 @@ class ChatSession:
             await self._fill_to_head()
         await self._here()
         assert self._tasks is not None
-        self._tasks.start_soon(self._live, self._subscription)
+        self._tasks.start_soon(self._live, subscription)
+        # The room is open: what was unread of it is seen now.
+        context = CommandContext(self._claims.user_id, uuid.uuid4())
+        await run_in_threadpool(
+            self._s.notifications.read_room, self._claims.user_id, self._trip_id, context
+        )
         await self._signal({"type": "user_joined", **self._who()})
 
     def _context(self, message: ChatMessageIn | EditMessageIn) -> CommandContext:

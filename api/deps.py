@@ -126,6 +126,7 @@ def chat_reading(container: Container) -> ChatReading:
         history=container.chat_history,
         authority=ChatAuthority(container.chat),
         users=container.users,
+        unread=container.notification_store,
         changes=container.changes,
         timeout=container.settings.consistency_timeout,
     )

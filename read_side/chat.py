@@ -48,6 +48,7 @@ class RoomView(View):
     member_count: int
     message_count: int  # the room's newest sequence
     last_message: MessageView | None
+    unread_count: int  # messages posted while the caller had the room open nowhere, unread
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,18 @@ class RoomAuthority(Protocol):
         ...
 
 
+class UnreadMessages(Protocol):
+    async def unread_messages(self, user_id: UUID, trip_id: UUID) -> int:
+        """What the user's unread `message` notification of the trip counts (0: none)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ChatReading:
     history: ChatHistory
     authority: RoomAuthority
     users: UserDirectory
+    unread: UnreadMessages | None = None
     changes: ProjectionChanges | None = None
     timeout: float = 2.0
 
@@ -148,6 +156,9 @@ async def room(reading: ChatReading, trip_id: UUID, viewer_id: UUID) -> tuple[Ro
         member_count=members,
         message_count=count,
         last_message=last[0] if last else None,
+        unread_count=await reading.unread.unread_messages(viewer_id, trip_id)
+        if reading.unread
+        else 0,
     )
     return view, not fresh
 

@@ -56,6 +56,10 @@ class NotificationStore(Protocol):
         """The user's notification (None for anyone else's)."""
         ...
 
+    async def unread_messages(self, user_id: UUID, trip_id: UUID) -> int:
+        """What the user's unread `message` notification of the trip counts (0: none)."""
+        ...
+
     async def applied(self, inbox_id: UUID) -> int:
         """The last version of the inbox the projection applied (0: none)."""
         ...

@@ -54,6 +54,7 @@ async def chat_socket(socket: WebSocket, trip_id: str) -> None:
         reading=chat_reading(container),
         feed=container.live.feed,
         presence=container.live.presence,
+        notifications=container.notifications,
         tokens=container.accounts.tokens,
         limiter=container.rate_limiter,
         writes=Limit(

@@ -75,6 +75,16 @@ class PostgresNotifications:
             row = await cursor.fetchone()
         return None if row is None else NotificationView.model_validate(row)
 
+    async def unread_messages(self, user_id: UUID, trip_id: UUID) -> int:
+        async with self._pool.connection() as conn:
+            found = await conn.execute(
+                f"SELECT count FROM {TABLE} WHERE user_id = %s AND type = 'message'"
+                " AND related_trip = %s AND NOT is_read",
+                (user_id, trip_id),
+            )
+            row = await found.fetchone()
+        return 0 if row is None else int(row[0])
+
     async def applied(self, inbox_id: UUID) -> int:
         async with self._pool.connection() as conn:
             found = await conn.execute(

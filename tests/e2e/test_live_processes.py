@@ -28,7 +28,7 @@ from tests.e2e.chat_client import (
 from tests.e2e.processes import signup
 from tests.e2e.stack import Stack, distributed_stack
 
-PARTITIONS = 2
+PARTITIONS = 4  # the broker is shared by the session: every module creates the same
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,17 @@ def test_messages_notify_members_with_no_socket_on_the_room(
     assert inbox(client, cat, type="message")["data"] == []
     assert inbox(client, ada, type="message")["data"] == []  # the sender
 
+    def room(user: dict[str, str]) -> Any:
+        return client.get(f"/api/v1/chat/rooms/{trip_id}/", headers=auth(user)).json()["data"]
+
+    assert (room(bob)["unread_count"], room(cat)["unread_count"]) == (2, 0)
+    with client.websocket_connect(f"/ws/chat/{trip_id}/", headers=auth(bob)) as ws:
+        subscribed(ws, trip_id)  # bob opens the room: what he had not read is seen
+    found = eventually(
+        lambda: inbox(client, bob, type="message"), lambda f: f["data"][0]["is_read"]
+    )
+    assert room(bob)["unread_count"] == 0
+
 
 def test_read_all_reads_what_came_so_far_and_only_the_recipient_marks(
     client: TestClient, signup: Signup

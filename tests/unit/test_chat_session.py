@@ -16,7 +16,9 @@ from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from read_side.chat import ChatReading, MessagePage
 from read_side.live import room_channel
+from write_side.event_store import EventStore
 from write_side.identity.tokens import Claims
+from write_side.notifications.service import Notifications
 
 pytestmark = pytest.mark.anyio
 
@@ -78,6 +80,7 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered() -> None:
         reading=ChatReading(EmptyRoom(), Member(), NoUsers()),  # type: ignore[arg-type]
         feed=feed,
         presence=InProcessPresence(),
+        notifications=Notifications(EventStore()),
         tokens=None,  # type: ignore[arg-type]
         limiter=InMemoryRateLimiter(),
         writes=Limit("w", 100, 60),

@@ -128,6 +128,11 @@ class Inbox(TracedAggregate):
         self._read(user_id=self.user_id, notification_id=notification_id)
         return True
 
+    def read_room(self, trip_id: UUID) -> bool:
+        """The user opened the trip's room: its unread messages notification is read."""
+        opened = self.open.get(f"{NotificationType.MESSAGE}:{trip_id}")
+        return opened is not None and self.read(UUID(opened[0]))
+
     def read_all(self, through: datetime) -> bool:
         """Everything received up to `through` is read (and nothing received later)."""
         if not self.unread:

@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from write_side.context import CommandContext, acting_as
 from write_side.errors import ConcurrencyConflictError
 from write_side.event_store import EventStore
-from write_side.notifications.inbox import Inbox, Note
+from write_side.notifications.inbox import Inbox, Note, NotificationType
 from write_side.trips.trip import Trip
 
 MAX_CONFLICT_RETRIES = 10
@@ -78,6 +78,15 @@ class Notifications:
 
     def read(self, user_id: UUID, notification_id: UUID, context: CommandContext) -> Delivered:
         return self.change(user_id, context, lambda inbox: inbox.read(notification_id))
+
+    def read_room(self, user_id: UUID, trip_id: UUID, context: CommandContext) -> Delivered:
+        """Nothing is written when there was nothing unread (the usual case)."""
+        inbox = self.events.current(Inbox.create_id(user_id), Inbox)
+        if inbox is None or f"{NotificationType.MESSAGE}:{trip_id}" not in inbox.open:
+            return Delivered(
+                None, inbox.version if inbox else 0, inbox.unread_count if inbox else 0
+            )
+        return self.change(user_id, context, lambda fresh: fresh.read_room(trip_id))
 
     def read_all(self, user_id: UUID, through: datetime, context: CommandContext) -> Delivered:
         return self.change(user_id, context, lambda inbox: inbox.read_all(through))
