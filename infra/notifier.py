@@ -23,6 +23,7 @@ from read_side.users import UserDirectory
 from write_side.context import CommandContext
 from write_side.notifications.inbox import Note, NotificationType, notification_id
 from write_side.notifications.service import Delivered, Notifications
+from write_side.trips.trip import Trip
 
 TITLES = {
     "trip_invite": "You were added to {title}",
@@ -45,15 +46,36 @@ class Notifier:
         self._presence = presence
 
     async def __call__(self, notices: Sequence[Notice]) -> None:
+        """A batch's notices: each trip's members are found once, each recipient's inbox is
+        written once, in the notices' order."""
         actors = await self._users.usernames({UUID(n["actor_id"]) for n in notices})
+        trips: dict[UUID, tuple[Trip | None, list[UUID]]] = {}
+        for trip_id in dict.fromkeys(UUID(n["trip_id"]) for n in notices):
+            trips[trip_id] = await asyncio.to_thread(self._notifications.members, trip_id)
+        due: dict[UUID, list[tuple[Note, CommandContext]]] = {}
         for notice in notices:
-            await self._deliver(notice, actors.get(UUID(notice["actor_id"]), "Someone"))
+            trip, members = trips[UUID(notice["trip_id"])]
+            if trip is None:
+                continue  # gone or archived: nobody hears of it
+            name = actors.get(UUID(notice["actor_id"]), "Someone")
+            for recipient, note in await self._notes(notice, trip.title, members, name):
+                context = CommandContext(
+                    note.related_user or recipient, UUID(notice["correlation_id"])
+                )
+                due.setdefault(recipient, []).append((note, context))
+        for recipient, notes in due.items():
+            done = await asyncio.to_thread(self._notifications.deliver_all, recipient, notes)
+            latest = {
+                d.notification_id: (note, d) for (note, _), d in zip(notes, done, strict=True)
+            }
+            for note, delivered in latest.values():
+                await push(self._feed, recipient, note, delivered)
 
-    async def _deliver(self, notice: Notice, actor_name: str) -> None:
+    async def _notes(
+        self, notice: Notice, title: str, members: list[UUID], actor_name: str
+    ) -> list[tuple[UUID, Note]]:
+        """Who hears of a notice, and what each is told."""
         trip_id, actor = UUID(notice["trip_id"]), UUID(notice["actor_id"])
-        trip, members = await asyncio.to_thread(self._notifications.members, trip_id)
-        if trip is None:
-            return  # gone or archived: nobody hears of it
         recipients = [m for m in members if m != actor]
         if notice["kind"] == "trip_invite":
             recipients = [m for m in recipients if str(m) == notice["invited"]]
@@ -62,22 +84,22 @@ class Notifier:
         if notice["kind"] == "message":
             here = await self._presence.present(room_channel(trip_id), [str(m) for m in recipients])
             recipients = [m for m in recipients if str(m) not in here]
-        context = CommandContext(actor, UUID(notice["correlation_id"]))
-        for recipient in recipients:
-            note = Note(
-                id=notification_id(notice["key"], recipient),
-                type=NotificationType(notice["kind"]),
-                title=TITLES[notice["kind"]].format(title=trip.title),
-                message=_message(notice, actor_name),
-                trip_id=trip_id,
-                related_user=actor,
-                source=notice["source"],
-                position=notice["position"],
+        return [
+            (
+                recipient,
+                Note(
+                    id=notification_id(notice["key"], recipient),
+                    type=NotificationType(notice["kind"]),
+                    title=TITLES[notice["kind"]].format(title=title),
+                    message=_message(notice, actor_name),
+                    trip_id=trip_id,
+                    related_user=actor,
+                    source=notice["source"],
+                    position=notice["position"],
+                ),
             )
-            delivered = await asyncio.to_thread(
-                self._notifications.deliver, recipient, note, context
-            )
-            await push(self._feed, recipient, note, delivered)
+            for recipient in recipients
+        ]
 
 
 def _message(notice: Notice, actor_name: str) -> str:

@@ -62,10 +62,14 @@ class EmbeddedProjector:
         self._stopping = asyncio.Event()
 
     async def catch_up(self) -> int:
-        """Apply everything recorded so far; returns how many notifications were read."""
+        """Apply everything recorded so far (not what writers keep adding meanwhile: the
+        running loop takes that on); returns how many notifications were read."""
+        head = await asyncio.to_thread(self._source.head)
         total = 0
         while (read := await self.project_once()) > 0:
             total += read
+            if min(self._positions.values()) >= head:
+                break
         return total
 
     async def project_once(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -62,7 +62,30 @@ class Notifications:
         raise ConcurrencyConflictError(Inbox.create_id(user_id))
 
     def deliver(self, user_id: UUID, note: Note, context: CommandContext) -> Delivered:
-        return self.change(user_id, context, lambda inbox: inbox.deliver(note))
+        return self.deliver_all(user_id, [(note, context)])[-1]
+
+    def deliver_all(
+        self, user_id: UUID, notes: Sequence[tuple[Note, CommandContext]]
+    ) -> list[Delivered]:
+        """Several notes into one inbox, in order, in one write (each recorded as done by
+        its own context); what each did, with the inbox's counts after it."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            outcomes: list[Delivered] = []
+            inbox = self.events.find(Inbox.create_id(user_id), Inbox)
+            if inbox is None:
+                with acting_as(notes[0][1]):
+                    inbox = Inbox(user_id)
+            for note, context in notes:
+                with acting_as(context):
+                    touched = inbox.deliver(note)
+                count = inbox.count_of(touched) if touched is not None else 1
+                outcomes.append(Delivered(touched, inbox.version, inbox.unread_count, count))
+            try:
+                self.events.save(inbox)
+            except IntegrityError:
+                continue
+            return outcomes
+        raise ConcurrencyConflictError(Inbox.create_id(user_id))
 
     def remind(
         self,
