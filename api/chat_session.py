@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = 1011
 PRESENCE_RECHECKS = 3  # presence outlives this many missed rechecks (then it expires)
+PRESENCE_AFTER_CLOSE = 3.0  # seconds: longer than the notifier's usual lag
 LEAVE_SECONDS = 1.0  # to tell the room a socket left, even as the session is cancelled
 MAX_GAP = 500  # messages a socket fills from the event store at once; beyond, it resyncs
 
@@ -121,7 +122,11 @@ class ChatSession:
         finally:
             if self._subscription is not None:
                 with anyio.move_on_after(LEAVE_SECONDS, shield=True):
-                    await self._s.presence.unmark(self._room, str(self._claims.user_id))
+                    # Not gone at once: what was posted just before the socket closed reaches
+                    # the notifier a moment later, and was seen.
+                    await self._s.presence.mark(
+                        self._room, str(self._claims.user_id), PRESENCE_AFTER_CLOSE
+                    )
                     await self._signal({"type": "user_left", **self._who()})
         if code:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
@@ -223,12 +228,12 @@ class ChatSession:
         await self._here()
         assert self._tasks is not None
         self._tasks.start_soon(self._live, subscription)
+        await self._signal({"type": "user_joined", **self._who()})
         # The room is open: what was unread of it is seen now.
         context = CommandContext(self._claims.user_id, uuid.uuid4())
         await run_in_threadpool(
             self._s.notifications.read_room, self._claims.user_id, self._trip_id, context
         )
-        await self._signal({"type": "user_joined", **self._who()})
 
     def _context(self, message: ChatMessageIn | EditMessageIn) -> CommandContext:
         key = None

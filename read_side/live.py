@@ -96,11 +96,9 @@ def user_channel(user_id: object) -> str:
 
 class Presence(Protocol):
     """Who has a room open on a socket (of any API instance), for a while: a socket renews
-    its mark as it checks its token, and drops it when it closes."""
+    its mark as it checks its token, and shortens it to a few seconds when it closes."""
 
     async def mark(self, room: str, user_id: str, seconds: float) -> None: ...
-
-    async def unmark(self, room: str, user_id: str) -> None: ...
 
     async def present(self, room: str, user_ids: list[str]) -> set[str]: ...
 

@@ -34,9 +34,6 @@ class InProcessPresence:
     async def mark(self, room: str, user_id: str, seconds: float) -> None:
         self._until[(room, user_id)] = self._clock() + seconds
 
-    async def unmark(self, room: str, user_id: str) -> None:
-        self._until.pop((room, user_id), None)
-
     async def present(self, room: str, user_ids: list[str]) -> set[str]:
         now = self._clock()
         return {u for u in user_ids if self._until.get((room, u), 0.0) > now}

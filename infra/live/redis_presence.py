@@ -15,9 +15,6 @@ class RedisPresence:
     async def mark(self, room: str, user_id: str, seconds: float) -> None:
         await self._client.set(self._key(room, user_id), b"1", px=max(1, int(seconds * 1000)))
 
-    async def unmark(self, room: str, user_id: str) -> None:
-        await self._client.delete(self._key(room, user_id))
-
     async def present(self, room: str, user_ids: list[str]) -> set[str]:
         if not user_ids:
             return set()
