@@ -72,6 +72,12 @@ def build_worker(
         consumer_fetch_max_wait_ms=config.fetch_max_wait_ms,
         web_enabled=False,
         datadir=config.data_dir,
+        # On a rebalance, do not wait for in-flight events to be acknowledged: an agent's
+        # half-filled `noack_take` batch is never acknowledged while its stream is suspended
+        # for the rebalance, and the worker waited for it forever (seen with eight agents in
+        # the kill test). Unacknowledged events are delivered again after the rebalance, and
+        # every projection applies an event once whatever happens (tracking per aggregate).
+        stream_wait_empty=False,
     )
     opened: list[WorkerRuntime] = []
     opening = asyncio.Lock()  # every agent asks at start: one runtime for all of them
