@@ -26,7 +26,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.chat_delivery import publish_edited, publish_posted, publish_signal, views_of
+from api.chat_delivery import publish_edited, publish_posted, publish_signal
 from api.chat_schemas import (
     ChatMessageIn,
     EditMessageIn,
@@ -36,7 +36,8 @@ from api.chat_schemas import (
     TypingIn,
 )
 from api.errors import code_of
-from api.socket_auth import FORBIDDEN, TOO_SLOW, UNAUTHORIZED
+from api.room_order import MAX_GAP, RoomOrder
+from api.socket_auth import FORBIDDEN, TOO_SLOW, UNAUTHORIZED, Closing
 from api.throttle import Limit, count
 from read_side import chat as chat_reads
 from read_side.chat import ChatReading
@@ -56,16 +57,8 @@ INTERNAL_ERROR = 1011
 PRESENCE_RECHECKS = 3  # presence outlives this many missed rechecks (then it expires)
 PRESENCE_AFTER_CLOSE = 3.0  # seconds: longer than the notifier's usual lag
 LEAVE_SECONDS = 1.0  # to tell the room a socket left, even as the session is cancelled
-MAX_GAP = 500  # messages a socket fills from the event store at once; beyond, it resyncs
 
 _incoming: TypeAdapter[Any] = TypeAdapter(Incoming)
-
-
-class Closing(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -100,7 +93,7 @@ class ChatSession:
         self._outgoing: asyncio.Queue[bytes] = asyncio.Queue(maxsize=services.queue_size)
         self._stack = contextlib.AsyncExitStack()
         self._subscription: Subscription | None = None
-        self._last_seq = 0
+        self._order = RoomOrder(services.chat, services.reading.users, trip_id, self._put)
         self._tasks: anyio.abc.TaskGroup | None = None
         self._room = room_channel(trip_id)
         self._recheck_now = asyncio.Event()
@@ -208,13 +201,13 @@ class ChatSession:
         self._stack.push_async_callback(joined.aclose)
         self._subscription = subscription
         if found.messages:
-            self._last_seq = found.messages[-1].seq
+            self._order.last_seq = found.messages[-1].seq
         elif isinstance(after, int):
-            self._last_seq = after
+            self._order.last_seq = after
         if after is not None and found.has_more:
             # The client pages the rest of the gap itself (GET .../messages/?after=): the
             # socket goes on from the room's head.
-            self._last_seq = await run_in_threadpool(self._s.chat.head, self._trip_id)
+            self._order.last_seq = await run_in_threadpool(self._s.chat.head, self._trip_id)
         self._put(
             {
                 "type": "subscription_success",
@@ -224,7 +217,7 @@ class ChatSession:
             }
         )
         if found.behind:  # the history had not caught up: the rest comes from the store
-            await self._fill_to_head()
+            await self._order.fill_to_head()
         await self._here()
         assert self._tasks is not None
         self._tasks.start_soon(self._live, subscription)
@@ -250,36 +243,18 @@ class ChatSession:
             if subscription.overflowed.is_set():
                 raise Closing(TOO_SLOW, "too slow to keep up with the room")
             if raw == RESYNC:
-                await self._fill_to_head()
+                await self._order.fill_to_head()
                 continue
             item = orjson.loads(raw)
             kind = item.get("kind")
             if kind == "message":
-                seq = int(item["seq"])
-                if seq <= self._last_seq:
-                    continue  # already sent (from the history, or published twice)
-                if seq > self._last_seq + 1:
-                    await self._fill(seq - 1)
-                self._put(item["body"])
-                self._last_seq = seq
+                await self._order.message(int(item["seq"]), item["body"])
             elif kind == "poke":  # a system message: someone may have left, check at once
                 self._recheck_now.set()
-                if int(item["seq"]) > self._last_seq:
-                    await self._fill(int(item["seq"]))
+                if int(item["seq"]) > self._order.last_seq:
+                    await self._order.fill(int(item["seq"]))
             elif kind == "edit" or (kind == "signal" and item.get("from") != self._id):
                 self._put(item["body"])
-
-    async def _fill_to_head(self) -> None:
-        await self._fill(await run_in_threadpool(self._s.chat.head, self._trip_id))
-
-    async def _fill(self, upto: int) -> None:
-        """Send the messages after the last one sent, up to `upto`, from the event store."""
-        if upto - self._last_seq > MAX_GAP:
-            raise Closing(TOO_SLOW, "too far behind the room: subscribe again with `after`")
-        posted = await run_in_threadpool(self._s.chat.messages, self._trip_id, self._last_seq, upto)
-        for view in await views_of(self._s.reading.users, posted):
-            self._put({"type": "chat_message", "message": view.model_dump(mode="json")})
-            self._last_seq = view.seq
 
     # --- the connection -----------------------------------------------------------------
 

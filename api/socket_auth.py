@@ -18,6 +18,15 @@ FORBIDDEN = 4003
 TOO_SLOW = 4008
 
 
+class Closing(Exception):
+    """Close the socket with this code: raised by any task of a socket's session."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
 async def authenticated(socket: WebSocket, container: Container) -> Claims:
     """From `?ticket=` (browsers), `?token=` or `Authorization: Bearer` (the seed's two)."""
     ticket = socket.query_params.get("ticket")

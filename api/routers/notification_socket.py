@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.chat_schemas import PingIn
-from api.socket_auth import TOO_SLOW, UNAUTHORIZED, authenticated, close
+from api.socket_auth import TOO_SLOW, UNAUTHORIZED, Closing, authenticated, close
 from infra.wiring import Container
 from read_side.live import RESYNC, Subscription, user_channel
 from write_side.errors import AuthenticationError
@@ -22,12 +22,6 @@ from write_side.identity.tokens import Claims
 log = logging.getLogger(__name__)
 
 router = APIRouter()
-
-
-class _Closing(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code, self.reason = code, reason
 
 
 @router.websocket("/ws/notifications")
@@ -54,9 +48,9 @@ async def notification_socket(socket: WebSocket) -> None:
             tasks.start_soon(_forward, socket, subscription, container, claims)
             tasks.start_soon(_recheck, container, claims)
             tasks.start_soon(_answer, socket)
-    except* _Closing as closing:
+    except* Closing as closing:
         first = closing.exceptions[0]
-        assert isinstance(first, _Closing)
+        assert isinstance(first, Closing)
         code, reason = first.code, first.reason
     except* WebSocketDisconnect:
         code = 0  # the client went away: nothing to close
@@ -70,7 +64,7 @@ async def _forward(
     while True:
         raw = await subscription.queue.get()
         if subscription.overflowed.is_set():
-            raise _Closing(TOO_SLOW, "too slow to keep up")
+            raise Closing(TOO_SLOW, "too slow to keep up")
         if raw == RESYNC:  # pushes may have been lost: say how many are unread now
             inbox = await run_in_threadpool(container.notifications.inbox, claims.user_id)
             await _send(
@@ -86,7 +80,7 @@ async def _recheck(container: Container, claims: Claims) -> None:
         try:
             await run_in_threadpool(container.accounts.tokens.check_still_valid, claims)
         except AuthenticationError as error:
-            raise _Closing(UNAUTHORIZED, f"token {error.reason}") from None
+            raise Closing(UNAUTHORIZED, f"token {error.reason}") from None
 
 
 async def _answer(socket: WebSocket) -> None:
