@@ -14,7 +14,7 @@ from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 
-from api.chat_delivery import views_of
+from api.chat_delivery import chat_message, views_of
 from api.socket_auth import TOO_SLOW, Closing
 from read_side.users import UserDirectory
 from write_side.chat.service import Chat
@@ -50,5 +50,5 @@ class RoomOrder:
             raise Closing(TOO_SLOW, "too far behind the room: subscribe again with `after`")
         posted = await run_in_threadpool(self._chat.messages, self._trip_id, self.last_seq, upto)
         for view in await views_of(self._users, posted):
-            self._put({"type": "chat_message", "message": view.model_dump(mode="json")})
+            self._put(chat_message(view))
             self.last_seq = view.seq

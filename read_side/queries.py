@@ -188,6 +188,11 @@ def activity_in(found: Consistent, activity_id: UUID) -> ActivityView:
     raise ActivityViewNotFoundError(activity_id)
 
 
+def freshness(caught_up: bool) -> dict[str, object]:
+    """`meta` of a read that waited for its projection: stale if the wait ran out."""
+    return {"stale": False} if caught_up else {"stale": True, "stale_reason": BEHIND}
+
+
 def stale_meta(found: Consistent) -> dict[str, object]:
     """What a response's `meta` says about the view's freshness."""
     meta: dict[str, object] = {"stale": found.stale, "version": found.view.version}

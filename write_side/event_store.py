@@ -68,26 +68,29 @@ class EventStore(Application[UUID]):
         except (OperationalError, InterfaceError) as error:
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
 
-    def exists(self, aggregate_id: UUID) -> bool:
-        """Whether any event of this aggregate is stored (one index lookup)."""
+    def newest_version(self, aggregate_id: UUID) -> int | None:
+        """The version of the aggregate's newest event (one index lookup); None if it has
+        none."""
         try:
-            return bool(self.recorder.select_events(aggregate_id, limit=1))
+            newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
         except (OperationalError, InterfaceError) as error:
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
+        return int(newest[0].originator_version) if newest else None
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether any event of this aggregate is stored (one index lookup)."""
+        return self.newest_version(aggregate_id) is not None
 
     def current(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate as it is now, to read and never to change or save: a copy kept from
         an earlier call when the store's newest version of it is still the copy's (one
         indexed lookup instead of loading its events)."""
-        try:
-            newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
-        except (OperationalError, InterfaceError) as error:
-            raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
-        if not newest:
+        version = self.newest_version(aggregate_id)
+        if version is None:
             return None
         with self._reading_lock:
             kept = self._reading.get(aggregate_id)
-            if kept is not None and kept.version == newest[0].originator_version:
+            if kept is not None and kept.version == version:
                 self._reading.move_to_end(aggregate_id)
                 return kept if isinstance(kept, kind) else None
         found = self.find(aggregate_id, kind)

@@ -26,7 +26,7 @@ from api.errors import ApiError
 from api.openapi import COMMAND, errors, success
 from read_side import chat as chat_reads
 from read_side.chat import MessageView, RoomView
-from read_side.queries import BEHIND, MAX_PAGE_SIZE
+from read_side.queries import MAX_PAGE_SIZE, freshness
 from write_side.chat.commands import EditMessage, PostMessage
 from write_side.chat.message import MessageType
 
@@ -53,21 +53,13 @@ def _mark(value: str | None) -> int | UUID | None:
         raise ApiError(400, "invalid_cursor", "before/after: a sequence or a message id") from None
 
 
-def _read_meta(behind: bool, extra: dict[str, object] | None = None) -> dict[str, object]:
-    meta: dict[str, object] = dict(extra or {})
-    meta["stale"] = behind
-    if behind:
-        meta["stale_reason"] = BEHIND
-    return meta
-
-
 @router.get("/rooms/{trip_id}", responses=success(RoomView))
 async def room_info(
     request: Request, trip_id: UUID, reading: RoomReading, claims: CurrentClaims
 ) -> JSONResponse:
     """The trip's room: its title, member count, newest sequence and last message."""
     room, behind = await chat_reads.room(reading, trip_id, claims.user_id)
-    return ok(request, room, meta=_read_meta(behind))
+    return ok(request, room, meta=freshness(not behind))
 
 
 @router.get("/rooms/{trip_id}/messages", responses=success(list[MessageView]))
@@ -93,7 +85,7 @@ async def room_messages(
         meta["next_after"] = messages[-1].seq if messages and found.has_more else None
     else:
         meta["next_before"] = messages[0].seq if messages and found.has_more else None
-    return ok(request, messages, meta=_read_meta(found.behind, meta))
+    return ok(request, messages, meta={**meta, **freshness(not found.behind)})
 
 
 @router.post(

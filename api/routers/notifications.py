@@ -3,7 +3,6 @@ sees or marks a notification; marks are commands, kept as events of the user's i
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
@@ -12,13 +11,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentClaims, InboxReading, NotificationService
+from api.deps import Acting, CurrentClaims, InboxReading, NotificationService
 from api.envelope import ok
 from api.openapi import AUTHENTICATED, CURSOR, errors, success
 from read_side import notifications as reads
 from read_side.notifications import Kind, NotificationView
-from read_side.queries import BEHIND, MAX_PAGE_SIZE
-from write_side.context import CommandContext
+from read_side.queries import MAX_PAGE_SIZE, freshness
 from write_side.errors import NotificationNotFoundError
 
 router = APIRouter(
@@ -26,10 +24,6 @@ router = APIRouter(
     tags=["notifications"],
     responses=errors({**AUTHENTICATED, 404: "notification_not_found", 422: "validation_failed"}),
 )
-
-
-def _stale(fresh: bool) -> dict[str, object]:
-    return {"stale": False} if fresh else {"stale": True, "stale_reason": BEHIND}
 
 
 @router.get("", responses=success(list[NotificationView]))
@@ -47,17 +41,17 @@ async def list_notifications(
     page = await reading.store.page(
         claims.user_id, is_read=is_read, kind=type, limit=limit, cursor=cursor
     )
-    meta = {"unread_count": page.unread_count, "next_cursor": page.next_cursor, **_stale(fresh)}
+    meta = {"unread_count": page.unread_count, "next_cursor": page.next_cursor, **freshness(fresh)}
     return ok(request, page.items, meta=meta)
 
 
 @router.put("/read-all", responses=success(dict[str, int]))
 async def read_all(
-    request: Request, notifications: NotificationService, claims: CurrentClaims
+    request: Request, notifications: NotificationService, acting: Acting
 ) -> JSONResponse:
     """Mark everything received until now read (what arrives later stays unread)."""
     done = await run_in_threadpool(
-        notifications.read_all, claims.user_id, datetime.now(UTC), _context(request, claims)
+        notifications.read_all, acting.actor_id, datetime.now(UTC), acting
     )
     return ok(request, {"unread_count": done.unread_count, "version": done.version})
 
@@ -68,18 +62,13 @@ async def read_one(
     notification_id: UUID,
     notifications: NotificationService,
     reading: InboxReading,
-    claims: CurrentClaims,
+    acting: Acting,
 ) -> JSONResponse:
     """Mark one of your notifications read (again: no change)."""
-    context = _context(request, claims)
-    done = await run_in_threadpool(notifications.read, claims.user_id, notification_id, context)
-    fresh = await reads.caught_up(reading, claims.user_id, done.version)
-    found = await reading.store.get(claims.user_id, notification_id)
+    user_id = acting.actor_id
+    done = await run_in_threadpool(notifications.read, user_id, notification_id, acting)
+    fresh = await reads.caught_up(reading, user_id, done.version)
+    found = await reading.store.get(user_id, notification_id)
     if found is None:
         raise NotificationNotFoundError(notification_id)
-    return ok(request, found, meta={"unread_count": done.unread_count, **_stale(fresh)})
-
-
-def _context(request: Request, claims: CurrentClaims) -> CommandContext:
-    correlation = getattr(request.state, "correlation_id", None) or uuid.uuid4()
-    return CommandContext(claims.user_id, correlation)
+    return ok(request, found, meta={"unread_count": done.unread_count, **freshness(fresh)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -48,18 +49,7 @@ class Notifications:
     ) -> Delivered:
         """Load the user's inbox (opening it if new), act on it, save; retried on a
         concurrent write, which the act sees on the fresh inbox."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            with acting_as(context):
-                inbox = self.events.find(Inbox.create_id(user_id), Inbox) or Inbox(user_id)
-                outcome = act(inbox)
-            touched = outcome if isinstance(outcome, UUID) else None
-            count = inbox.count_of(touched) if touched is not None else 1
-            try:
-                self.events.save(inbox)
-            except IntegrityError:
-                continue
-            return Delivered(touched, inbox.version, inbox.unread_count, count)
-        raise ConcurrencyConflictError(Inbox.create_id(user_id))
+        return self._write(user_id, [(context, act)])[-1]
 
     def deliver(self, user_id: UUID, note: Note, context: CommandContext) -> Delivered:
         return self.deliver_all(user_id, [(note, context)])[-1]
@@ -69,23 +59,9 @@ class Notifications:
     ) -> list[Delivered]:
         """Several notes into one inbox, in order, in one write (each recorded as done by
         its own context); what each did, with the inbox's counts after it."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            outcomes: list[Delivered] = []
-            inbox = self.events.find(Inbox.create_id(user_id), Inbox)
-            if inbox is None:
-                with acting_as(notes[0][1]):
-                    inbox = Inbox(user_id)
-            for note, context in notes:
-                with acting_as(context):
-                    touched = inbox.deliver(note)
-                count = inbox.count_of(touched) if touched is not None else 1
-                outcomes.append(Delivered(touched, inbox.version, inbox.unread_count, count))
-            try:
-                self.events.save(inbox)
-            except IntegrityError:
-                continue
-            return outcomes
-        raise ConcurrencyConflictError(Inbox.create_id(user_id))
+        return self._write(
+            user_id, [(context, partial(Inbox.deliver, note=note)) for note, context in notes]
+        )
 
     def remind(
         self,
@@ -114,11 +90,35 @@ class Notifications:
     def read_all(self, user_id: UUID, through: datetime, context: CommandContext) -> Delivered:
         return self.change(user_id, context, lambda inbox: inbox.read_all(through))
 
+    def _write(
+        self,
+        user_id: UUID,
+        acts: Sequence[tuple[CommandContext, Callable[[Inbox], UUID | bool | None]]],
+    ) -> list[Delivered]:
+        """Each act on the user's inbox (opened if new), in order and as its context, then
+        one save; all again on the fresh inbox after a concurrent write. What each did,
+        with the inbox's counts after it."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            outcomes: list[Delivered] = []
+            inbox = self.events.find(Inbox.create_id(user_id), Inbox)
+            for context, act in acts:
+                with acting_as(context):
+                    inbox = inbox or Inbox(user_id)
+                    outcome = act(inbox)
+                touched = outcome if isinstance(outcome, UUID) else None
+                count = inbox.count_of(touched) if touched is not None else 1
+                outcomes.append(Delivered(touched, inbox.version, inbox.unread_count, count))
+            try:
+                self.events.save(inbox)
+            except IntegrityError:
+                continue
+            return outcomes
+        raise ConcurrencyConflictError(Inbox.create_id(user_id))
+
     def inbox(self, user_id: UUID) -> Inbox | None:
         return self.events.find(Inbox.create_id(user_id), Inbox)
 
     def version(self, user_id: UUID) -> tuple[UUID, int]:
         """The user's inbox id and the version of its newest event (0: none yet)."""
         inbox_id = Inbox.create_id(user_id)
-        newest = self.events.recorder.select_events(inbox_id, desc=True, limit=1)
-        return inbox_id, int(newest[0].originator_version) if newest else 0
+        return inbox_id, self.events.newest_version(inbox_id) or 0

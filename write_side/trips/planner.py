@@ -352,8 +352,7 @@ class TripPlanner:
 
     def current_version(self, trip_id: UUID) -> int | None:
         """The version of the trip's newest event; None if there is no such trip."""
-        newest = self.events.recorder.select_events(trip_id, desc=True, limit=1)
-        return int(newest[0].originator_version) if newest else None
+        return self.events.newest_version(trip_id)
 
     def get_trip(self, trip_id: UUID) -> Trip:
         trip = self.events.find(trip_id, Trip)
