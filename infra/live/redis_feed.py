@@ -46,7 +46,13 @@ class RedisFeed:
         self._reader = asyncio.create_task(self._read(), name="redis-live-feed")
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await self._client.publish(self._prefix + channel, message)
+        """At most once, as the port says: what is published is already stored, and a
+        subscriber that misses it finds it in the history (by sequence, or on resync). A
+        Redis that cannot take it now must not fail the write that stored it."""
+        try:
+            await self._client.publish(self._prefix + channel, message)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            log.warning("live feed could not publish on %s: %s", channel, error)
 
     @asynccontextmanager
     async def subscribe(self, channel: str, size: int) -> AsyncIterator[Subscription]:

@@ -1,8 +1,19 @@
-"""Who has a room open, across API instances: one expiring Redis key per (room, user)."""
+"""Who has a room open, across API instances: one expiring Redis key per (room, user).
+
+Best effort, like presence itself: while Redis is down nobody is marked, and everyone is
+taken to be away (they may get a message notification for a room they had open).
+"""
 
 from __future__ import annotations
 
+import logging
+
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class RedisPresence:
@@ -13,12 +24,19 @@ class RedisPresence:
         self._prefix = f"{namespace}:presence:"
 
     async def mark(self, room: str, user_id: str, seconds: float) -> None:
-        await self._client.set(self._key(room, user_id), b"1", px=max(1, int(seconds * 1000)))
+        try:
+            await self._client.set(self._key(room, user_id), b"1", px=max(1, int(seconds * 1000)))
+        except UNREACHABLE as error:
+            log.warning("presence not marked: %s", error)
 
     async def present(self, room: str, user_ids: list[str]) -> set[str]:
         if not user_ids:
             return set()
-        found = await self._client.mget([self._key(room, u) for u in user_ids])
+        try:
+            found = await self._client.mget([self._key(room, u) for u in user_ids])
+        except UNREACHABLE as error:
+            log.warning("presence unknown, taking everyone as away: %s", error)
+            return set()
         return {u for u, value in zip(user_ids, found, strict=True) if value is not None}
 
     async def close(self) -> None:

@@ -11,8 +11,10 @@ import pytest
 import redis
 
 from infra.live.redis_feed import RedisFeed
+from infra.live.redis_presence import RedisPresence
 from read_side.live import RESYNC, LiveFeed
 from tests.contracts.live_feed import Feeds, LiveFeedContract, received
+from tests.services import free_port
 
 
 @asynccontextmanager
@@ -58,3 +60,17 @@ async def test_a_lost_connection_tells_subscribers_to_resync_then_delivers_again
             assert got == b"again"
             return
         raise AssertionError("nothing delivered after reconnecting")
+
+
+@pytest.mark.anyio
+async def test_a_redis_that_is_down_fails_no_write(redis_url: str) -> None:
+    """The message is stored before it is published: a write must not fail for its
+    broadcast (subscribers find it in the history)."""
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    down = RedisFeed(nowhere, "itinera-test", 0.2)
+    await down.publish("room", b"stored already")
+    await down.close()
+    presence = RedisPresence(nowhere, "itinera-test", 0.2)
+    await presence.mark("room", "ada", 5)
+    assert await presence.present("room", ["ada"]) == set()  # unknown: taken as away
+    await presence.close()
