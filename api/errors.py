@@ -19,6 +19,7 @@ from read_side.errors import (
     ActivityViewNotFoundError,
     DestinationViewNotFoundError,
     InvalidCursorError,
+    SyncResetRequiredError,
     TripViewNotFoundError,
     UserProfileNotFoundError,
     VersionAheadError,
@@ -30,11 +31,14 @@ from write_side.errors import (
     AuthenticationError,
     CommandKeyReusedError,
     ConcurrencyConflictError,
+    ConflictNotFoundError,
     DatesOutsideTripError,
     DependencyUnavailableError,
     DestinationNotFoundError,
     EmailTakenError,
     EndBeforeStartError,
+    EntityDeletedError,
+    EntityExistsError,
     EventStoreUnavailableError,
     FieldConflictError,
     ForbiddenError,
@@ -57,8 +61,10 @@ from write_side.errors import (
     TimesOutsideDestinationError,
     TripClosedError,
     TripNotFoundError,
+    UnsupportedChangeError,
     UsernameTakenError,
     UserNotFoundError,
+    VersionAheadOfTripError,
     VersionMismatchError,
 )
 
@@ -121,6 +127,12 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     NotMessageSenderError: (403, "not_message_sender"),
     SystemMessageEditError: (422, "system_message"),
     NotificationNotFoundError: (404, "notification_not_found"),
+    EntityExistsError: (409, "entity_exists"),
+    EntityDeletedError: (410, "entity_deleted"),
+    UnsupportedChangeError: (422, "unsupported_change"),
+    VersionAheadOfTripError: (422, "base_version_ahead"),
+    ConflictNotFoundError: (404, "conflict_not_found"),
+    SyncResetRequiredError: (410, "sync_reset_required"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

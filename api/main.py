@@ -23,6 +23,7 @@ from api.routers import (
     members,
     notification_socket,
     notifications,
+    sync,
     trips,
     users,
     well_known,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities.router,
         chat.router,
         notifications.router,
+        sync.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")
@@ -62,7 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notification_socket.router)
     app.include_router(health.router)
     app.include_router(well_known.router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={"/api/v1/sync/push": settings.sync_max_body_bytes},
+    )
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from uuid import UUID, uuid4
 
 from starlette.exceptions import HTTPException
@@ -52,19 +53,24 @@ class TrailingSlashMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses a request body over `max_bytes` with 413, before anything parses it."""
+    """Refuses a request body over `max_bytes` (or the larger limit of its path) with 413,
+    before anything parses it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        most = self.larger.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > most:
+                await self._refuse(send, most)
                 return
         received = 0
 
@@ -73,25 +79,21 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > most:
                     # FastAPI re-raises HTTPException from body reading (anything else becomes
                     # a generic 400), and the error mapping renders it in the envelope.
-                    raise HTTPException(413, self._message)
+                    raise HTTPException(413, _too_large(most))
             return message
 
         await self.app(scope, counted, send)
 
-    @property
-    def _message(self) -> str:
-        return f"The request body exceeds {self.max_bytes} bytes"
-
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, most: int) -> None:
         body = json.dumps(
             {
                 "data": None,
                 "error": {
                     "code": "payload_too_large",
-                    "message": self._message,
+                    "message": _too_large(most),
                     "details": None,
                 },
                 "meta": {},
@@ -108,3 +110,7 @@ class BodySizeLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _too_large(most: int) -> str:
+    return f"The request body exceeds {most} bytes"

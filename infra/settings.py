@@ -149,6 +149,33 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="WebSocket ping interval (and pong timeout)."
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
+    sync_max_changes: int = Field(
+        default=500,
+        ge=1,
+        le=5000,
+        description="Most changes one sync push may carry; more is refused with 413 "
+        "(send them in batches: each change is answered on its own).",
+    )
+    sync_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest sync push body (a batch of changes is larger than a command).",
+    )
+    sync_page_limit: int = Field(
+        default=500, ge=1, le=5000, description="Most entities one sync pull returns."
+    )
+    sync_cursor_ttl_days: float = Field(
+        default=30,
+        gt=0,
+        description="How long a sync cursor may be used; an older one gets 410 "
+        "sync_reset_required. Tombstones are kept at least this long.",
+    )
+    sync_timestamp_margin_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How far before a seed client's last_sync_timestamp a pull starts (longer "
+        "than a projection batch may take to commit): duplicates are harmless, misses are not.",
+    )
     log_level: str = "INFO"
     projection_wrapper: str | None = Field(
         default=None,

@@ -23,7 +23,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.chat_announcer import ChatAnnouncer
-from infra.identity.keys import KeyFolder
+from infra.identity.keys import KeyFolder, shared_secret
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
@@ -47,11 +47,14 @@ from infra.postgres.projections.schema import (
 )
 from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
+from infra.postgres.sync_feed import PostgresSyncFeed
+from infra.postgres.sync_log import PostgresSyncLog
 from infra.postgres.user_directory import PostgresUserDirectory
 from infra.progress import LineProgress
 from infra.rebuild_jobs import jobs_for, parallel_scan
 from infra.reminders import Reminders
 from infra.settings import Settings
+from infra.sync_pokes import sync_poker
 from projections.catalogue import PROJECTIONS
 from projections.embedded import EmbeddedProjector
 from projections.engine.applier import Applier, RetryPolicy
@@ -64,6 +67,8 @@ from read_side.chat import ChatHistory
 from read_side.live import LiveFeed, Presence
 from read_side.notifications import NotificationStore
 from read_side.store import ProjectionChanges, TripReadStore
+from read_side.sync import SyncFeed
+from read_side.sync_cursor import CursorCodec
 from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
 from streams.pacing import Pacer
@@ -73,6 +78,8 @@ from write_side.identity.accounts import Accounts
 from write_side.identity.ports import RateLimiter
 from write_side.identity.tokens import TokenPolicy, TokenService
 from write_side.notifications.service import Notifications
+from write_side.sync.apply import ChangeApplier
+from write_side.sync.service import SyncService
 from write_side.trips.planner import TripPlanner
 
 __all__ = ["Container", "Settings", "api_container"]
@@ -84,6 +91,7 @@ log = logging.getLogger(__name__)
 # every request for psycopg_pool's default 30 s.
 SYNC_POOL_TIMEOUT = 5.0
 WARM_CONNECTIONS = 1
+SYNC_CURSOR_SECRET = "sync-cursor.secret"  # in the keys folder: every API instance signs alike
 
 
 def event_store_env(
@@ -367,6 +375,9 @@ class Container:
     chat_history: ChatHistory
     notifications: Notifications
     notification_store: NotificationStore
+    sync: SyncService
+    sync_feed: SyncFeed
+    sync_cursors: CursorCodec
     live: Live
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
@@ -412,24 +423,32 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     await asyncio.to_thread(sync_pool.open, True)
     tokens = TokenService(keys, PostgresRevocationStore(sync_pool), token_policy(settings))
     in_process = settings.project_in_process
+    live = await live_services(settings)
     changes = PostgresChanges(
-        require_database_url(settings), notice_channel(events) if in_process else None
+        require_database_url(settings),
+        notice_channel(events) if in_process else None,
+        on_sync_change=sync_poker(live.feed),
     )
     await changes.start()
-    live = await live_services(settings)
+    planner = TripPlanner(events, settings.default_currency)
+    chat = Chat(events)
+    cursor_key = await asyncio.to_thread(shared_secret, settings.keys_folder, SYNC_CURSOR_SECRET)
     container = Container(
         settings=settings,
         events=events,
-        planner=TripPlanner(events, settings.default_currency),
+        planner=planner,
         accounts=Accounts(events, tokens),
         trips=PostgresTripReadStore(pool),
         users=PostgresUserDirectory(pool),
         changes=changes,
         rate_limiter=limiter,
-        chat=Chat(events),
+        chat=chat,
         chat_history=PostgresChatHistory(pool),
         notifications=Notifications(events),
         notification_store=PostgresNotifications(pool),
+        sync=SyncService(events, ChangeApplier(planner, chat), PostgresSyncLog(sync_pool)),
+        sync_feed=PostgresSyncFeed(pool, timedelta(seconds=settings.sync_timestamp_margin_seconds)),
+        sync_cursors=CursorCodec(cursor_key, settings.sync_cursor_ttl_days * 86400),
         live=live,
         pool=pool,
         _sync_pool=sync_pool,

@@ -12,6 +12,7 @@ from projections.credentials import CREDENTIALS
 from projections.engine.projection import Projection
 from projections.notifications import NOTIFICATIONS
 from projections.notifier import NOTIFIER
+from projections.sync_feed import SYNC_FEED
 from projections.trip_views import TRIP_VIEWS
 from projections.user_directory import USER_DIRECTORY
 
@@ -24,6 +25,7 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     NOTIFICATIONS,
     NOTIFIER,
     ACTIVITY_SCHEDULE,
+    SYNC_FEED,
 )
 
 

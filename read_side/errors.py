@@ -40,3 +40,8 @@ class VersionAheadError(ReadSideError):
         super().__init__(f"Trip {trip_id} has not reached version {wanted}")
         self.trip_id = trip_id
         self.wanted = wanted
+
+
+class SyncResetRequiredError(ReadSideError):
+    """A sync cursor that can no longer be served (expired, or from a feed built again): the
+    client drops its replica and pulls from scratch."""

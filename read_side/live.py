@@ -37,6 +37,11 @@ class Subscription:
 class LiveFeed(Protocol):
     async def publish(self, channel: str, message: bytes) -> None: ...
 
+    def deliver_here(self, channel: str, message: bytes) -> None:
+        """To this process's subscribers only (a signal every instance receives itself,
+        such as a sync poke from PostgreSQL)."""
+        ...
+
     def subscribe(self, channel: str, size: int) -> AbstractAsyncContextManager[Subscription]:
         """Messages published on `channel` from now until the block ends."""
         ...

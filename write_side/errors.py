@@ -148,6 +148,36 @@ class AlreadyMemberError(DomainError):
         super().__init__(f"User {user_id} is already a member of this trip")
 
 
+class EntityExistsError(DomainError):
+    """A create with a client-chosen id that another entity already has."""
+
+    def __init__(self, entity_id: UUID) -> None:
+        super().__init__(f"The id {entity_id} is taken by another entity")
+        self.entity_id = entity_id
+
+
+class UnsupportedChangeError(DomainError):
+    """A sync change the domain has no command for (deleting a chat message)."""
+
+
+class EntityDeletedError(DomainError):
+    """An edit of an entity that is gone (removed, or its trip archived)."""
+
+    def __init__(self, entity_id: UUID) -> None:
+        super().__init__(f"{entity_id} was deleted: the next pull lists it under deleted")
+        self.entity_id = entity_id
+
+
+class VersionAheadOfTripError(DomainError):
+    def __init__(self, base_version: int, current: int) -> None:
+        super().__init__(f"base_version {base_version} is ahead of the trip (at {current})")
+
+
+class ConflictNotFoundError(NotFoundError):
+    def __init__(self, conflict_id: UUID) -> None:
+        super().__init__(f"Conflict {conflict_id} not found")
+
+
 class MemberNotFoundError(NotFoundError):
     def __init__(self, user_id: UUID) -> None:
         super().__init__(f"User {user_id} is not a member of this trip")

@@ -22,6 +22,7 @@ from write_side.identity.tokens import KeyRing
 
 SIGNING_FILE = "signing"
 RELOAD_EVERY_SECONDS = 5.0
+SECRET_BYTES = 32
 
 
 class KeyFolderError(RuntimeError):
@@ -153,3 +154,24 @@ def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(text)
     temporary.replace(path)
+
+
+def shared_secret(folder: Path, name: str) -> bytes:
+    """A random secret shared by every instance that reads this folder (as the signing keys
+    are), made by the first one to need it: created exclusively, so two instances starting
+    together agree on one (the other waits the instant it takes to be written)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(SECRET_BYTES))
+    for _ in range(100):
+        text = path.read_text().strip()
+        if len(text) == 2 * SECRET_BYTES:
+            return bytes.fromhex(text)
+        time.sleep(0.01)
+    raise KeyFolderError(f"{path} does not hold a {SECRET_BYTES}-byte hex secret")

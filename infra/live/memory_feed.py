@@ -17,6 +17,9 @@ class InProcessFeed:
     async def publish(self, channel: str, message: bytes) -> None:
         self._local.deliver(channel, message)
 
+    def deliver_here(self, channel: str, message: bytes) -> None:
+        self._local.deliver(channel, message)
+
     @asynccontextmanager
     async def subscribe(self, channel: str, size: int) -> AsyncIterator[Subscription]:
         async with self._local.joined(channel, size) as (subscription, _):

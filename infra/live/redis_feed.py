@@ -54,6 +54,9 @@ class RedisFeed:
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             log.warning("live feed could not publish on %s: %s", channel, error)
 
+    def deliver_here(self, channel: str, message: bytes) -> None:
+        self._local.deliver(channel, message)
+
     @asynccontextmanager
     async def subscribe(self, channel: str, size: int) -> AsyncIterator[Subscription]:
         try:

@@ -1,6 +1,7 @@
 """Wake-ups: LISTEN for the NOTIFY every live projection batch sends when it commits (readers
 waiting for a version, read-your-writes), and, when asked, for the event store's notice of
-each append (the embedded projector, which then reads the log at once).
+each append (the embedded projector, which then reads the log at once) and for the sync
+feed's notice of each changed trip (which pokes its members' sockets on this instance).
 
 While the listening connection is down, waiters poll instead (briefly sleeping), and the
 connection is opened again in the background.
@@ -12,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 import psycopg
 
 from infra.postgres.projections.store import CHANNEL
+from infra.postgres.projections.sync_tables import POKE_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +28,15 @@ RECONNECT_SECONDS = 1.0
 
 
 class PostgresChanges:
-    def __init__(self, conninfo: str, events_channel: str | None = None) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        events_channel: str | None = None,
+        on_sync_change: Callable[[str], None] | None = None,
+    ) -> None:
         self._conninfo = conninfo
         self._events_channel = events_channel
+        self._on_sync_change = on_sync_change  # gets each sync feed notice's payload
         self._commits: defaultdict[str, int] = defaultdict(int)
         self._changed = asyncio.Condition()
         self._listening = False
@@ -71,8 +80,13 @@ class PostgresChanges:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     if self._events_channel:
                         await conn.execute(f'LISTEN "{self._events_channel}"')
+                    if self._on_sync_change is not None:
+                        await conn.execute(f"LISTEN {POKE_CHANNEL}")
                     await self._set_listening(True)
                     async for notice in conn.notifies():
+                        if notice.channel == POKE_CHANNEL and self._on_sync_change is not None:
+                            self._on_sync_change(notice.payload)
+                            continue
                         key = notice.payload if notice.channel == CHANNEL else APPENDED
                         self._commits[key] += 1
                         async with self._changed:

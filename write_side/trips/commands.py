@@ -19,6 +19,7 @@ class PlanTrip:
     start_date: date
     end_date: date
     currency: str | None = None  # ISO 4217: what a cost given without currency is in
+    trip_id: UUID | None = None  # chosen by the client (offline creation); None: a new one
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class AddDestination:
     departure_date: date
     expected_version: int | None = None
     time_zone: str | None = None  # IANA; None: the zone at its location
+    destination_id: UUID | None = None  # chosen by the client (offline creation)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class AddActivity:
     cost: Decimal | None = None
     currency: str | None = None
     expected_version: int | None = None
+    activity_id: UUID | None = None  # chosen by the client (offline creation)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from write_side.errors import (
     ActivityNotFoundError,
     ConcurrencyConflictError,
     DestinationNotFoundError,
+    EntityExistsError,
     ForbiddenError,
     TimeOutOfRangeError,
     TripNotFoundError,
@@ -75,17 +76,27 @@ class TripPlanner:
                 end_date=command.end_date,
                 creator_id=context.actor_id,
                 currency=command.currency,
+                trip_id=command.trip_id,
             )
             result = CommandResult(id=trip.id, trip_id=trip.id, version=trip.version)
             records = records_of(context, result)
         try:
             self.events.save(trip, *records)
         except IntegrityError:
-            # A new trip's id is fresh: only a concurrent request with the same key collides.
+            # A concurrent request with the same key, or a client-chosen id that exists.
             if (earlier := earlier_result(self.events, context)) is not None:
                 return earlier
-            raise
+            if command.trip_id is None:
+                raise
+            return self._created_before(command.trip_id, context)
         return result
+
+    def _created_before(self, trip_id: UUID, context: CommandContext) -> CommandResult:
+        """A create replayed with the id it chose: a no-op if the caller created that trip."""
+        existing = self.events.find(trip_id, Trip)
+        if existing is None or existing.creator_id != context.actor_id:
+            raise EntityExistsError(trip_id)
+        return CommandResult(id=trip_id, trip_id=trip_id, version=existing.version, replayed=True)
 
     def update_trip_details(
         self, command: UpdateTripDetails, context: CommandContext
@@ -188,7 +199,13 @@ class TripPlanner:
         return events
 
     def add_destination(self, command: AddDestination, context: CommandContext) -> CommandResult:
+        chosen = command.destination_id
+        if chosen is not None:
+            self._check_free(DestinationIndex, chosen, command.trip_id)
+
         def add(trip: Trip) -> Change:
+            if chosen is not None and chosen in trip.destinations:
+                return Change(chosen)  # a replayed create: nothing to do
             destination_id = trip.add_destination(
                 name=command.name,
                 description=command.description,
@@ -196,6 +213,7 @@ class TripPlanner:
                 arrival_date=command.arrival_date,
                 departure_date=command.departure_date,
                 time_zone=command.time_zone,
+                destination_id=chosen,
             )
             index = DestinationIndex(destination_id=destination_id, trip_id=trip.id)
             return Change(destination_id, (index,))
@@ -248,7 +266,16 @@ class TripPlanner:
         )
 
     def add_activity(self, command: AddActivity, context: CommandContext) -> CommandResult:
+        chosen = command.activity_id
+        if chosen is not None:
+            trip_id = self.trip_id_of_destination(command.destination_id)
+            self._check_free(ActivityIndex, chosen, trip_id)
+
         def add(trip: Trip) -> Change:
+            if chosen is not None and any(
+                chosen in d.activities for d in trip.destinations.values()
+            ):
+                return Change(chosen)  # a replayed create: nothing to do
             zone = trip.destination(command.destination_id).zone
             has_cost = command.cost is not None
             activity_id = trip.add_activity(
@@ -260,6 +287,7 @@ class TripPlanner:
                 end=_local_time(command.end, zone),
                 cost=command.cost,
                 currency=command.currency or (self._currency_of(trip) if has_cost else None),
+                activity_id=chosen,
             )
             return Change(activity_id, (ActivityIndex(activity_id=activity_id, trip_id=trip.id),))
 
@@ -307,6 +335,14 @@ class TripPlanner:
 
     def _currency_of(self, trip: Trip) -> str:
         return trip.currency or self.default_currency
+
+    def _check_free(
+        self, kind: type[DestinationIndex] | type[ActivityIndex], entity_id: UUID, trip_id: UUID
+    ) -> None:
+        """A client-chosen id is free, or names an entity of this trip (a replayed create)."""
+        index = self.events.find(kind.create_id(entity_id), kind)
+        if index is not None and index.trip_id != trip_id:
+            raise EntityExistsError(entity_id)
 
     def trip_id_of_activity(self, activity_id: UUID) -> UUID:
         index = self.events.find(ActivityIndex.create_id(activity_id), ActivityIndex)

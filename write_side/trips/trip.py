@@ -93,9 +93,13 @@ class Trip(TracedAggregate):
         end_date: date,
         creator_id: UUID,
         currency: str | None = None,
+        trip_id: UUID | None = None,
     ) -> Trip:
+        """A new trip, with `trip_id` if given (a client's offline creation)."""
         _check_ordered(start_date, end_date, "The trip")
-        trip = cls(
+        trip: Trip = cls._create(
+            cls.Created,
+            id=trip_id,
             title=title,
             description=description,
             start_date=start_date,
@@ -193,13 +197,15 @@ class Trip(TracedAggregate):
         arrival_date: date,
         departure_date: date,
         time_zone: str | None = None,
+        destination_id: UUID | None = None,
     ) -> UUID:
-        """Without `time_zone`, its zone is the one at its location."""
+        """Without `time_zone`, its zone is the one at its location; without
+        `destination_id`, a new id."""
         self._check_open()
         self._check_destination_dates(arrival_date, departure_date)
         if time_zone is not None:
             check_time_zone(time_zone)
-        destination_id = uuid4()
+        destination_id = destination_id or uuid4()
         self._destination_added(
             destination_id=destination_id,
             name=name,
@@ -271,12 +277,13 @@ class Trip(TracedAggregate):
         end: LocalTime | None,
         cost: Decimal | None,
         currency: str | None,
+        activity_id: UUID | None = None,
     ) -> UUID:
         self._check_open()
         destination = self.destination(destination_id)
         _check_times(destination.arrival_date, destination.departure_date, start, end)
         check_money(cost, currency)
-        activity_id = uuid4()
+        activity_id = activity_id or uuid4()
         self._activity_added(
             destination_id=destination_id,
             activity_id=activity_id,

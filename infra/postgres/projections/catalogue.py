@@ -9,6 +9,7 @@ from infra.postgres.projections.credential_tables import CredentialTables
 from infra.postgres.projections.effect_tables import Effect, EffectTables
 from infra.postgres.projections.notification_tables import NotificationTables
 from infra.postgres.projections.schedule_tables import ScheduleTables
+from infra.postgres.projections.sync_tables import SyncFeedTables
 from infra.postgres.projections.tables import StateTables
 from infra.postgres.projections.trip_tables import TripViewTables
 from infra.postgres.projections.user_tables import UserDirectoryTables
@@ -33,6 +34,7 @@ def catalogue(
         EffectTables(NOTIFIER.name, notify),
         ScheduleTables(),
         NotificationTables(),
+        SyncFeedTables(),
     ]
     tables = {t.projection: t for t in every}
     return [(projection, tables[projection.name]) for projection in PROJECTIONS]

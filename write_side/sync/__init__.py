@@ -1,0 +1,1 @@
+"""Offline sync: queued client changes applied through the same commands as HTTP."""

@@ -1,0 +1,216 @@
+"""The sync service: a client's queued changes, each carried out once and answered on its
+own (applied, in conflict, or refused), and conflicts settled by the user's choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from write_side.context import CommandContext, CommandKey
+from write_side.errors import (
+    ConcurrencyConflictError,
+    ConflictNotFoundError,
+    DependencyUnavailableError,
+    DomainError,
+    EntityDeletedError,
+    EventStoreUnavailableError,
+    VersionAheadOfTripError,
+)
+from write_side.event_store import EventStore
+from write_side.sync.apply import ChangeApplier
+from write_side.sync.changes import Outcome, Resolution, SyncChange
+from write_side.sync.fields import as_json, fields_of, since
+from write_side.sync.log import SyncLog
+from write_side.traced_aggregate import TracedAggregate
+from write_side.trips.trip import Trip
+
+# Errors that say "not now", not "no": the push fails as a whole and the client retries it
+# (its mutation ids make the retry safe); nothing about them is recorded.
+TRANSIENT = (EventStoreUnavailableError, DependencyUnavailableError, ConcurrencyConflictError)
+
+# How far back a `client_timestamp` is looked for among a trip's events.
+TIMESTAMP_LOOKBACK = 10_000
+
+Describe = Callable[[DomainError], tuple[str, str]]  # an error's stable code and message
+
+
+class SyncService:
+    def __init__(self, events: EventStore, applier: ChangeApplier, log: SyncLog) -> None:
+        self.events = events
+        self.applier = applier
+        self.log = log
+
+    def push(
+        self,
+        user_id: UUID,
+        client_id: str,
+        changes: Sequence[SyncChange],
+        describe: Describe,
+        correlation_id: UUID | None = None,
+    ) -> list[Outcome]:
+        """Each change in order; one refused does not stop the next."""
+        correlation = correlation_id or uuid4()
+        return [self._one(user_id, client_id, c, describe, correlation) for c in changes]
+
+    def _one(
+        self,
+        user_id: UUID,
+        client_id: str,
+        change: SyncChange,
+        describe: Describe,
+        correlation_id: UUID,
+    ) -> Outcome:
+        key = None
+        if change.mutation_id is not None:
+            first = self.log.first_outcome(user_id, client_id, change.mutation_id)
+            if first is not None:
+                outcome, fingerprint = first
+                if fingerprint != change.fingerprint:
+                    return _refused(
+                        change,
+                        "mutation_id_reused",
+                        "This mutation id was used for another change: give each change its own",
+                    )
+                return replace(outcome, replayed=True)
+            key = CommandKey(f"sync/{client_id}/{change.mutation_id}", change.fingerprint)
+        context = CommandContext(user_id, correlation_id, key)
+        try:
+            outcome = self._conflict(change, user_id, client_id) or self._apply(change, context)
+        except TRANSIENT:
+            raise
+        except DomainError as error:
+            code, message = describe(error)
+            outcome = _refused(change, code, message)
+        return self.log.record(user_id, client_id, outcome, change.fingerprint)
+
+    def _apply(self, change: SyncChange, context: CommandContext) -> Outcome:
+        done = self.applier.apply(change, context)
+        extra = {} if done.server_id is None else {"server_id": str(done.server_id)}
+        return Outcome(
+            status="applied",
+            entity_type=change.entity_type,
+            entity_id=change.entity_id,
+            action=change.action,
+            mutation_id=change.mutation_id,
+            server_timestamp=datetime.now(UTC),
+            trip_id=done.trip_id,
+            version=done.version,
+            extra=extra,
+        )
+
+    def _conflict(self, change: SyncChange, user_id: UUID, client_id: str) -> Outcome | None:
+        """A conflict if another user changed, since the version the client edited from,
+        a field this change sets (or, for a delete, any field). Editing what is gone is
+        refused (`entity_deleted`): the next pull brings its tombstone."""
+        if change.action == "create" or change.entity_type == "message":
+            return None
+        trip_id = self._trip_of(change)
+        current = self.events.newest_version(trip_id) or 0
+        base = change.base_version
+        if base is None and change.client_timestamp is not None:
+            base = self._version_at(trip_id, change.client_timestamp)
+        if base is None or base == current:
+            return None
+        if base > current:
+            raise VersionAheadOfTripError(base, current)
+        then: Trip = self.events.repository.get(trip_id, version=base)
+        later = self.events.repository.event_store.get(trip_id, gt=base)
+        assert isinstance(then, Trip)
+        found = since(then, _traced(later), change.entity_type, change.entity_id, user_id)
+        if found.gone:
+            raise EntityDeletedError(change.entity_id)
+        wanted = set(change.fields) - {"position", "trip_id", "destination_id"}
+        clash = (
+            found.changed_by_others
+            if change.action == "delete"
+            else found.changed_by_others & wanted
+        )
+        if not clash:
+            return None
+        trip = self.events.find(trip_id, Trip)
+        assert trip is not None
+        server = as_json(fields_of(trip, change.entity_type, change.entity_id)) or {}
+        mutation = change.mutation_id or str(uuid4())
+        return Outcome(
+            status="conflict",
+            entity_type=change.entity_type,
+            entity_id=change.entity_id,
+            action=change.action,
+            mutation_id=change.mutation_id,
+            server_timestamp=datetime.now(UTC),
+            trip_id=trip_id,
+            conflict_id=uuid5(NAMESPACE_URL, f"/sync-conflict/{user_id}/{client_id}/{mutation}"),
+            fields=tuple(sorted(clash)),
+            client_data=change.data,
+            server_data={**server, "id": str(change.entity_id), "version": trip.version},
+        )
+
+    def _trip_of(self, change: SyncChange) -> UUID:
+        if change.entity_type == "trip":
+            return change.entity_id
+        if change.entity_type == "destination":
+            return self.applier.planner.trip_id_of_destination(change.entity_id)
+        return self.applier.planner.trip_id_of_activity(change.entity_id)
+
+    def _version_at(self, trip_id: UUID, moment: datetime) -> int | None:
+        """The trip's version at `moment` (the seed's rule: changes after the client's
+        edit may conflict with it); None if the trip is younger."""
+        stored = self.events.recorder.select_events(trip_id, desc=True, limit=TIMESTAMP_LOOKBACK)
+        for item in stored:
+            event = self.events.mapper.to_domain_event(item)
+            assert isinstance(event, TracedAggregate.Event)
+            if event.timestamp <= moment:
+                return int(event.originator_version)
+        return None
+
+    def conflict(self, conflict_id: UUID, user_id: UUID) -> tuple[Outcome, Resolution | None]:
+        """One of the user's conflicts (another user's is not found)."""
+        found = self.log.conflict(conflict_id)
+        if found is None or found[0] != user_id:
+            raise ConflictNotFoundError(conflict_id)
+        return found[2], found[3]
+
+    def resolve(
+        self,
+        conflict_id: UUID,
+        user_id: UUID,
+        strategy: str,
+        change: SyncChange | None,
+        describe: Describe,
+    ) -> Resolution:
+        """Settle a conflict: apply `change` (the client's, or the merged one) as a command
+        run once per conflict, or nothing (server_wins); record who chose what, when."""
+        _, settled = self.conflict(conflict_id, user_id)
+        if settled is not None:
+            return replace(settled, replayed=True)
+        version = None
+        if change is not None:
+            key = CommandKey(f"sync-resolve/{conflict_id}", strategy)
+            done = self.applier.apply(change, CommandContext(user_id, uuid4(), key))
+            version = done.version
+        resolution = Resolution(conflict_id, strategy, user_id, datetime.now(UTC), version)
+        return self.log.resolve(resolution)
+
+
+def _traced(events: object) -> list[TracedAggregate.Event]:
+    found = []
+    for event in events:  # type: ignore[attr-defined]
+        assert isinstance(event, TracedAggregate.Event)
+        found.append(event)
+    return found
+
+
+def _refused(change: SyncChange, code: str, message: str) -> Outcome:
+    return Outcome(
+        status="error",
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        action=change.action,
+        mutation_id=change.mutation_id,
+        server_timestamp=datetime.now(UTC),
+        code=code,
+        message=message,
+        client_data=change.data,
+    )
