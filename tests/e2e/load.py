@@ -32,13 +32,23 @@ TABLES = {  # what a projection stores, in a stable order (dead letters without 
     "trip_views_dead_letters": "SELECT aggregate_id, aggregate_version, failed"
     " FROM trip_views_dead_letters ORDER BY 1, 2",
     "user_directory": "SELECT * FROM user_directory ORDER BY user_id",
+    # The sync feed: what each entity is now and who may pull it. Positions, and the version
+    # and time a row was stamped with, follow how events fell into batches (a rebuild
+    # batches differently); the content does not.
+    "sync_sources": "SELECT * FROM sync_sources ORDER BY aggregate_id",
+    "sync_feed": "SELECT entity_id, entity_type, trip_id, deleted, data - 'version' - 'updated_at'"
+    " FROM sync_feed ORDER BY entity_id",
+    "sync_heads": "SELECT trip_id, trip_version, archived FROM sync_heads ORDER BY trip_id",
+    "sync_members": "SELECT trip_id, user_id, member FROM sync_members ORDER BY 1, 2",
+    "sync_feed_tracking": "SELECT * FROM sync_feed_tracking ORDER BY aggregate_id",
 }
 
-BEHIND = (
+BEHIND = (  # trips whose view or sync feed has not reached their stream's last version
     "SELECT count(*) FROM (SELECT originator_id, max(originator_version) AS v"
     " FROM itinera_events WHERE topic LIKE 'write_side.trips.trip:Trip.%%' GROUP BY 1) s"
     " LEFT JOIN trip_views_tracking t ON t.aggregate_id = s.originator_id"
-    " WHERE t.version IS DISTINCT FROM s.v"
+    " LEFT JOIN sync_feed_tracking f ON f.aggregate_id = s.originator_id"
+    " WHERE t.version IS DISTINCT FROM s.v OR f.version IS DISTINCT FROM s.v"
 )
 
 
@@ -54,8 +64,8 @@ def trips_behind(database_url: str) -> int:
 
 
 def wait_until_projected(database_url: str, check: Callable[[], None], timeout: float) -> None:
-    """Until every trip's view has its stream's last version (`check` raises if a process
-    under test died)."""
+    """Until every trip's view and sync feed have its stream's last version (`check` raises
+    if a process under test died)."""
     deadline = time.monotonic() + timeout
     while (behind := trips_behind(database_url)) > 0:
         check()
