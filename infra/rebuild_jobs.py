@@ -148,7 +148,8 @@ async def _scan_async(
     head: int,
     reports: Queue[tuple[str, Any]],
 ) -> Outcome:
-    from infra.wiring import build_event_store, open_read_pool, projection_engine
+    from infra.database import build_event_store, open_read_pool
+    from infra.engine_wiring import projection_engine
     from projections.engine.applier import Applier
     from projections.engine.rebuild import AT_ONCE, SCAN_BATCH, scan
     from streams.outbox import OutboxReader

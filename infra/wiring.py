@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,56 +14,35 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-import orjson
-import psycopg
 import redis
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from infra.chat_announcer import ChatAnnouncer
+from infra.database import (
+    build_event_store,
+    open_read_pool,
+    require_database_url,
+)
+from infra.engine_wiring import projection_engine, reminders
 from infra.identity.keys import KeyFolder, shared_secret
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
-from infra.live.memory_feed import InProcessFeed, InProcessPresence
-from infra.live.redis_feed import RedisFeed
-from infra.live.redis_presence import RedisPresence
-from infra.notifier import Notifier
+from infra.live.services import Live, live_services
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.chat_history import PostgresChatHistory
-from infra.postgres.event_log import PostgresEventLog
-from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.notifications import PostgresNotifications
-from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
 from infra.postgres.ordered_recorder import notice_channel
-from infra.postgres.projections.catalogue import catalogue
-from infra.postgres.projections.dead_letters import DeadLetters
-from infra.postgres.projections.schema import (
-    ProjectionSchema,
-    RebuildRunningError,
-    ensure_live_tables,
-)
 from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.sync_feed import PostgresSyncFeed
 from infra.postgres.sync_log import PostgresSyncLog
 from infra.postgres.user_directory import PostgresUserDirectory
-from infra.progress import LineProgress
-from infra.rebuild_jobs import jobs_for, parallel_scan
-from infra.reminders import Reminders
 from infra.settings import Settings
 from infra.sync_pokes import sync_poker
 from projections.catalogue import PROJECTIONS
 from projections.embedded import EmbeddedProjector
-from projections.engine.applier import Applier, RetryPolicy
 from projections.engine.lag import ProjectionHealth
-from projections.engine.live import LiveProjection
-from projections.engine.ports import EventSource
-from projections.engine.projection import Projection
-from projections.engine.rebuild import Progress, RebuildReport, rebuild
 from read_side.chat import ChatHistory
-from read_side.live import LiveFeed, Presence
 from read_side.notifications import NotificationStore
 from read_side.store import ProjectionChanges, TripReadStore
 from read_side.sync import SyncFeed
@@ -90,223 +68,7 @@ log = logging.getLogger(__name__)
 # revocations) before it is refused with 503: an unreachable PostgreSQL must not hold
 # every request for psycopg_pool's default 30 s.
 SYNC_POOL_TIMEOUT = 5.0
-WARM_CONNECTIONS = 1
 SYNC_CURSOR_SECRET = "sync-cursor.secret"  # in the keys folder: every API instance signs alike
-
-
-def event_store_env(
-    database_url: str, pool_size: int, *, create_tables: bool = False, lock_timeout: int = 5
-) -> dict[str, str]:
-    """eventsourcing's Postgres settings for a PostgreSQL URL (host may be a socket folder)."""
-    params = conninfo_to_dict(database_url)
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
-        "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
-        "POSTGRES_PORT": str(params.get("port") or "5432"),
-        "POSTGRES_USER": str(params.get("user") or "postgres"),
-        "POSTGRES_PASSWORD": str(params.get("password") or ""),
-        # eventsourcing opens POOL_SIZE connections at once and grows to POOL_SIZE +
-        # MAX_OVERFLOW under load: keep one open per event store, up to twice `pool_size`.
-        # (Ten eager ones per store made a worker hold about sixty connections at rest.)
-        "POSTGRES_POOL_SIZE": str(WARM_CONNECTIONS),
-        "POSTGRES_MAX_OVERFLOW": str(2 * pool_size - WARM_CONNECTIONS),
-        # Server-side insert function (one round trip per save), in a variant that keeps
-        # commit order equal to notification-id order; see infra/postgres/ordered_recorder.py.
-        "POSTGRES_ENABLE_DB_FUNCTIONS": "yes",
-        "APPLICATION_RECORDER_TOPIC": ORDERED_RECORDER_TOPIC,
-        # A save that waits longer than this for the insert lock (held by a stuck writer or
-        # an anti-wraparound VACUUM) fails with a clear error instead of queueing forever.
-        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
-        # Only `prepare_database` creates tables, under the migration lock: processes starting
-        # together would otherwise race on CREATE TYPE.
-        "CREATE_TABLE": "yes" if create_tables else "no",
-    }
-
-
-def require_database_url(settings: Settings) -> str:
-    if not settings.database_url:
-        raise SystemExit(
-            "ITINERA_DATABASE_URL is not set. Set it to a PostgreSQL URL, "
-            "or run `itinera serve` for the embedded mode."
-        )
-    return settings.database_url
-
-
-def build_event_store(settings: Settings, *, create_tables: bool = False) -> EventStore:
-    url = require_database_url(settings)
-    env = event_store_env(
-        url,
-        settings.db_pool_size,
-        create_tables=create_tables,
-        lock_timeout=settings.event_store_lock_timeout,
-    )
-    return EventStore(env=env)
-
-
-def prepare_database(settings: Settings) -> None:
-    """Create the event store tables, apply migrations and create every projection's tables
-    (safe to run from several processes at once)."""
-    url = require_database_url(settings)
-    with migration_lock(url):
-        events = build_event_store(settings, create_tables=True)
-        try:
-            empty = events.recorder.max_notification_id() is None
-        finally:
-            events.close()
-        migrate(url)
-        created = ensure_live_tables(
-            url,
-            [(tables, projection.version) for projection, tables in catalogue()],
-            nothing_to_project=empty,
-        )
-        for name in created:
-            log.info("created the tables of projection %s", name)
-
-
-async def _json_from_orjson(conn: psycopg.AsyncConnection[Any]) -> None:
-    set_json_loads(orjson.loads, conn)
-
-
-async def open_read_pool(settings: Settings) -> AsyncConnectionPool:
-    pool = AsyncConnectionPool(
-        require_database_url(settings),
-        min_size=1,
-        max_size=settings.db_pool_size,
-        open=False,
-        kwargs={"autocommit": True},
-        configure=_json_from_orjson,
-    )
-    await pool.open(wait=True)
-    return pool
-
-
-@dataclass
-class EngineUnit:
-    """One projection, its tables and the applier that writes them."""
-
-    projection: Projection[Any]
-    schema: ProjectionSchema[Any]
-    applier: Applier[Any]
-
-
-@dataclass
-class ProjectionEngine:
-    settings: Settings
-    units: list[EngineUnit]
-    events: PostgresEventLog
-    pool: AsyncConnectionPool
-    source: EventSource
-
-    def dead_letters(self) -> DeadLetters:
-        return DeadLetters(self.pool, [(u.projection, u.schema) for u in self.units], self.source)
-
-    def appliers(self) -> list[Applier[Any]]:
-        return [unit.applier for unit in self.units]
-
-    async def rebuild(self, unit: EngineUnit, progress: Progress | None = None) -> RebuildReport:
-        """Rebuild one projection; a large history is scanned by several processes."""
-        topics = unit.projection.topics
-        count = await asyncio.to_thread(self.events.count, topics, self.events.head())
-        jobs = jobs_for(self.settings, count)
-        parallel = parallel_scan(self.settings, unit.projection.name, jobs) if jobs > 1 else None
-        return await rebuild(
-            unit.projection, unit.schema, self.events, progress=progress, parallel=parallel
-        )
-
-    async def rebuild_outdated(self) -> None:
-        """Rebuild each projection whose live tables hold another version than the code's
-        (a new or reshaped read model), before anything reads them."""
-        for unit in self.units:
-            built = await unit.schema.built()
-            if built.version != unit.projection.version:
-                log.warning(
-                    "%s: tables hold version %s, the code declares %d; rebuilding",
-                    unit.projection.name,
-                    built.version,
-                    unit.projection.version,
-                )
-                await self.rebuild(unit, LineProgress())
-
-    def live(self) -> dict[str, LiveProjection[Any]]:
-        return {
-            unit.projection.name: LiveProjection(
-                unit.applier,
-                unit.schema,
-                partial(self.rebuild, unit, LineProgress()),
-                rebuild_running=RebuildRunningError,
-            )
-            for unit in self.units
-        }
-
-    async def report_parked(self) -> None:
-        """Say at start which projections hold parked trips (they serve what they can)."""
-        found = await projections_health(
-            self.pool, [u.projection for u in self.units], timedelta(days=1)
-        )
-        for health in found:
-            if health.parked:
-                log.warning(
-                    "%s: %d aggregates parked (%d dead letters); see `itinera dlq list`",
-                    health.name,
-                    health.parked,
-                    health.dead_letters,
-                )
-
-    def close(self) -> None:
-        self.events.close()
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(
-        attempts=settings.projection_attempts, backoff=settings.projection_retry_backoff
-    )
-
-
-def _wrapped(settings: Settings, projection: Projection[Any]) -> Projection[Any]:
-    if settings.projection_wrapper is None:
-        return projection
-    module, _, name = settings.projection_wrapper.partition(":")
-    wrapper = getattr(importlib.import_module(module), name)
-    wrapped: Projection[Any] = wrapper(projection)
-    return wrapped
-
-
-def projection_engine(
-    settings: Settings,
-    pool: AsyncConnectionPool,
-    events: EventStore,
-    source: EventSource,
-    live: Live | None = None,
-) -> ProjectionEngine:
-    """Every projection with its store. The effects of chat announcements and notices go
-    through write-side services of their own, and reach sockets through `live` (default:
-    no sockets to reach, for the CLI's dead-letter retries)."""
-    live = live or Live(InProcessFeed(), InProcessPresence())
-    users = PostgresUserDirectory(pool)
-    announcer = ChatAnnouncer(Chat(events), users, live.feed)
-    notifier = Notifier(Notifications(events), users, live.feed, live.presence)
-    units = []
-    for declared, tables in catalogue(announcer, notifier):
-        projection = _wrapped(settings, declared)
-        schema = ProjectionSchema(pool, tables)
-        units.append(
-            EngineUnit(
-                projection,
-                schema,
-                Applier(projection, schema.store(), source, retry_policy(settings)),
-            )
-        )
-    return ProjectionEngine(
-        settings, units, PostgresEventLog(require_database_url(settings), events), pool, source
-    )
-
-
-def reminders(
-    settings: Settings, pool: AsyncConnectionPool, events: EventStore, live: Live
-) -> Reminders:
-    lead = timedelta(minutes=settings.reminder_lead_minutes)
-    return Reminders(pool, Notifications(events), live.feed, lead)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -325,29 +87,6 @@ def rate_limiter(settings: Settings) -> tuple[RateLimiter, redis.Redis | None]:
         )
         return RedisRateLimiter(client, settings.redis_namespace), client
     return InMemoryRateLimiter(), None
-
-
-@dataclass
-class Live:
-    """Live delivery to sockets, and who has which room open."""
-
-    feed: LiveFeed
-    presence: Presence
-
-    async def close(self) -> None:
-        await self.feed.close()
-        await self.presence.close()
-
-
-async def live_services(settings: Settings) -> Live:
-    """Redis (pub/sub, expiring keys) when configured: sockets on several API instances.
-    Else in this process (embedded mode, or the CLI, which has no sockets)."""
-    if not settings.redis_url:
-        return Live(InProcessFeed(), InProcessPresence())
-    url, namespace, timeout = settings.redis_url, settings.redis_namespace, settings.redis_timeout
-    feed = RedisFeed(url, namespace, timeout)
-    await feed.start()
-    return Live(feed, RedisPresence(url, namespace, timeout))
 
 
 def token_policy(settings: Settings) -> TokenPolicy:

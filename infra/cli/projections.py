@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.cli.app import cli, database, dlq_cli, fail
+from infra.engine_wiring import ProjectionEngine
 from infra.settings import Settings
-from infra.wiring import ProjectionEngine
 
 T = TypeVar("T")
 
@@ -33,7 +33,8 @@ By = Annotated[str | None, typer.Option(help="Who does it (recorded; default: yo
 
 @asynccontextmanager
 async def _engine(settings: Settings) -> AsyncIterator[ProjectionEngine]:
-    from infra.wiring import build_event_store, open_read_pool, projection_engine
+    from infra.database import build_event_store, open_read_pool
+    from infra.engine_wiring import projection_engine
     from streams.outbox import OutboxReader
 
     events = build_event_store(settings)
@@ -48,7 +49,7 @@ async def _engine(settings: Settings) -> AsyncIterator[ProjectionEngine]:
 
 
 def _run(data_dir: Path | None, work: Callable[[Settings, ProjectionEngine], Awaitable[T]]) -> T:
-    from infra.wiring import prepare_database
+    from infra.database import prepare_database
 
     with database(data_dir) as settings:
         prepare_database(settings)

@@ -57,9 +57,9 @@ def serve(
     ] = None,
 ) -> None:
     """Everything in one process: embedded PostgreSQL, the API and in-process projections."""
+    from infra.database import prepare_database
     from infra.embedded_postgres import embedded_postgres
     from infra.identity.keys import ensure_keys
-    from infra.wiring import prepare_database
 
     if data_dir is not None:
         os.environ["ITINERA_DATA_DIR"] = str(data_dir)  # the API process reads it too
@@ -85,8 +85,8 @@ def api(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """The HTTP API alone, against ITINERA_DATABASE_URL (distributed mode)."""
+    from infra.database import prepare_database
     from infra.identity.keys import KeyFolderError, load_key_ring
-    from infra.wiring import prepare_database
 
     settings = load_settings()
     if workers > 1 and not settings.redis_url:
@@ -105,7 +105,7 @@ def api(
 @cli.command()
 def migrate() -> None:
     """Create the event store tables, apply migrations, create the projections' tables."""
-    from infra.wiring import prepare_database
+    from infra.database import prepare_database
 
     prepare_database(load_settings())
     typer.echo("database ready")
@@ -114,11 +114,11 @@ def migrate() -> None:
 @cli.command()
 def relay() -> None:
     """Publish the event store's notification log to Kafka, in order, at least once."""
+    from infra.database import build_event_store, prepare_database, require_database_url
     from infra.kafka import KafkaBatchPublisher
     from infra.postgres.notices import NewEventNotices
     from infra.postgres.ordered_recorder import notice_channel
     from infra.postgres.positions import PostgresPositionStore
-    from infra.wiring import build_event_store, prepare_database, require_database_url
     from streams.outbox import OutboxReader
     from streams.pacing import Pacer
     from streams.relay import Relay
@@ -155,15 +155,10 @@ def worker() -> None:
     """The Faust projector: consume domain topics, keep the read models current."""
     import faust
 
+    from infra.database import build_event_store, open_read_pool, prepare_database
+    from infra.engine_wiring import projection_engine, reminders
+    from infra.live.services import live_services
     from infra.rebuild_jobs import tune_gc_for_throughput
-    from infra.wiring import (
-        build_event_store,
-        live_services,
-        open_read_pool,
-        prepare_database,
-        projection_engine,
-        reminders,
-    )
     from projections.catalogue import PROJECTIONS
     from projections.faust_app import WorkerConfig, WorkerRuntime, build_worker
     from streams.outbox import OutboxReader

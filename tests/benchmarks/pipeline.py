@@ -53,7 +53,7 @@ from eventsourcing.domain import MutableOrImmutableAggregate  # noqa: E402
 from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: E402
 
 from infra.postgres.ordered_recorder import OrderedPostgresApplicationRecorder  # noqa: E402
-from infra.wiring import event_store_env  # noqa: E402
+from infra.database import event_store_env  # noqa: E402
 from streams.outbox import OutboxReader  # noqa: E402
 from tests.benchmarks.harness import DOCS, write_section  # noqa: E402
 from tests.services import as_url, fresh_database, postgres_server  # noqa: E402
@@ -239,7 +239,7 @@ def raw_inserts(conninfo: str) -> OperationFactory:
 
 
 def project_env(url: str) -> dict[str, str]:
-    """The project's event store settings, exactly as `infra.wiring` builds them."""
+    """The project's event store settings, exactly as `infra.database` builds them."""
     return event_store_env(url, max(APPEND_THREADS), create_tables=True)
 
 
@@ -886,7 +886,7 @@ aggregate per save, pool of 16, on a fresh database. Three insert paths; before 
 the script checks the recorder class it got and, for the function paths, whether the insert
 function defined in the database contains `LOCK TABLE`:
 
-- **project setting**: `infra.wiring.event_store_env` unchanged: `POSTGRES_ENABLE_DB_FUNCTIONS=yes`
+- **project setting**: `infra.database.event_store_env` unchanged: `POSTGRES_ENABLE_DB_FUNCTIONS=yes`
   and `APPLICATION_RECORDER_TOPIC` naming `infra.postgres.ordered_recorder`, whose insert
   function takes `LOCK TABLE ... IN EXCLUSIVE MODE` before it inserts: one round trip per save,
   and saves commit in notification-id order. At {threads} writer threads.

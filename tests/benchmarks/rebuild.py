@@ -16,9 +16,10 @@ import uuid
 import orjson
 import psycopg
 
+from infra.database import build_event_store, open_read_pool, prepare_database
+from infra.engine_wiring import projection_engine
 from infra.rebuild_jobs import tune_gc_for_throughput
 from infra.settings import Settings
-from infra.wiring import build_event_store, open_read_pool, prepare_database, projection_engine
 from streams.outbox import OutboxReader
 from tests.benchmarks.harness import machine, markdown_table, print_table, rate, write_section
 from tests.benchmarks.history import write_history

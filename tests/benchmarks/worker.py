@@ -19,8 +19,8 @@ from uuid import uuid4
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
+from infra.database import build_event_store
 from infra.settings import Settings
-from infra.wiring import build_event_store
 from streams.topics import TRIP_EVENTS
 from tests.benchmarks.harness import (
     ROOT,

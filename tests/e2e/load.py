@@ -17,8 +17,8 @@ from uuid import UUID, uuid4
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
+from infra.database import build_event_store
 from infra.settings import Settings
-from infra.wiring import build_event_store
 from write_side.context import CommandContext
 from write_side.errors import EventStoreUnavailableError
 from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails

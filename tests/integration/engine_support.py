@@ -13,17 +13,11 @@ from typing import Any
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from infra.database import build_event_store, open_read_pool, prepare_database
+from infra.engine_wiring import EngineUnit, ProjectionEngine, projection_engine
 from infra.postgres.projections.names import LIVE
 from infra.postgres.projections.schema import owned_tables
 from infra.settings import Settings
-from infra.wiring import (
-    EngineUnit,
-    ProjectionEngine,
-    build_event_store,
-    open_read_pool,
-    prepare_database,
-    projection_engine,
-)
 from projections.embedded import EmbeddedProjector
 from streams.outbox import OutboxReader
 from write_side.context import CommandContext

@@ -11,8 +11,8 @@ from uuid import uuid4
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from infra.database import build_event_store, prepare_database
 from infra.settings import Settings
-from infra.wiring import build_event_store, prepare_database
 from tests.e2e.proxy import CuttableProxy
 from tests.integration.engine_support import someone
 from tests.services import as_url, free_port

@@ -18,8 +18,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from infra.database import build_event_store
 from infra.settings import Settings
-from infra.wiring import build_event_store
 from tests.e2e.proxy import CuttableProxy
 from tests.integration.conftest import PASSWORD, prepared_settings
 from tests.services import free_port

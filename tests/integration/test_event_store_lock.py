@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from infra.database import build_event_store, prepare_database
 from infra.settings import Settings
-from infra.wiring import build_event_store, prepare_database
 from tests.integration.engine_support import someone
 from write_side.errors import EventStoreUnavailableError
 from write_side.trips.commands import PlanTrip

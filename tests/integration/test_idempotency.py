@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.idempotency import IdempotencyKey
 from api.schemas import CreateDestinationBody
+from infra.database import build_event_store
 from infra.settings import Settings
-from infra.wiring import build_event_store
 from tests.integration.test_api import KYOTO, TRIP, data, error
 from write_side.context import CommandContext
 from write_side.trips.commands import AddDestination

@@ -7,8 +7,8 @@ import threading
 from datetime import date
 from uuid import uuid4
 
+from infra.database import build_event_store, prepare_database
 from infra.settings import Settings
-from infra.wiring import build_event_store, prepare_database
 from streams.outbox import OutboxReader
 from write_side.context import CommandContext
 from write_side.trips.commands import PlanTrip

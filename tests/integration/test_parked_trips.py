@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from infra.database import prepare_database
 from infra.identity.keys import rotate_key
 from infra.settings import Settings
-from infra.wiring import prepare_database
 from tests.faults import FAULT_FILE
 from tests.integration.conftest import PASSWORD
 from tests.integration.engine_support import engine_stack

@@ -6,10 +6,10 @@ from uuid import uuid4
 
 import pytest
 
+from infra.database import build_event_store, prepare_database
 from infra.identity.keys import KeyFolder, rotate_key
 from infra.identity.memory_stores import InMemoryRevocationStore
 from infra.settings import Settings
-from infra.wiring import build_event_store, prepare_database
 from tests.integration.test_postgres_event_store import run_together
 from write_side.errors import EmailTakenError, UsernameTakenError
 from write_side.identity.accounts import Accounts, Register

@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from infra.database import open_read_pool, prepare_database
 from infra.postgres.projections.catalogue import tables_named
 from infra.postgres.projections.store import PostgresProjectionStore
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.user_directory import PostgresUserDirectory
 from infra.settings import Settings
-from infra.wiring import open_read_pool, prepare_database
 from tests.contracts.projection_store import ProjectionStoreContract
 from tests.contracts.read_store import TripReadStoreContract
 from tests.contracts.user_directory import UserDirectoryContract

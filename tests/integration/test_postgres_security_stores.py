@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from psycopg_pool import ConnectionPool
 
+from infra.database import prepare_database
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.settings import Settings
-from infra.wiring import prepare_database
 from tests.contracts.security_stores import RevocationStoreContract
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from infra.database import prepare_database
 from infra.postgres.projections.names import LIVE
 from infra.postgres.projections.sync_tables import SyncFeedTables
 from infra.settings import Settings
-from infra.wiring import prepare_database
 from projections.engine.ports import Change
 from projections.sync_feed import SyncSource
 

@@ -131,7 +131,7 @@ class SyncFeedTables:
                 ([j[0] for j in joined], [j[1] for j in joined], [j[2] for j in joined]),
             )
         if gen == LIVE:
-            await self._poke(conn, changes, trips)
+            await self._poke(conn, trips)
 
     async def _save_sources(
         self, conn: AsyncConnection, gen: Generation, changes: Mapping[UUID, Change[SyncSource]]
@@ -204,9 +204,7 @@ class SyncFeedTables:
             ),
         )
 
-    async def _poke(
-        self, conn: AsyncConnection, changes: Mapping[UUID, Change[SyncSource]], trips: list[str]
-    ) -> None:
+    async def _poke(self, conn: AsyncConnection, trips: list[str]) -> None:
         """Tell each changed trip's members, and whoever just left it (by NOTIFY, which
         PostgreSQL sends on commit)."""
         cursor = await conn.execute(
