@@ -245,6 +245,16 @@ async def _rows_after(
     return await cursor.fetchall()
 
 
+async def _trip_versions(conn: AsyncConnection, trips: list[UUID]) -> dict[UUID, int]:
+    """The version the feed has reached of each trip (whoever may see it)."""
+    if not trips:
+        return {}
+    cursor = await conn.execute(
+        f"SELECT trip_id, trip_version FROM {HEADS} WHERE trip_id = ANY(%s)", (trips,)
+    )
+    return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+
 async def _oldest_unseen(
     conn: AsyncConnection, positions: dict[UUID, int], types: tuple[str, ...]
 ) -> datetime:
@@ -271,7 +281,9 @@ async def _checkpoint(
 ) -> tuple[str | None, int]:
     """The client's last mutation whose effects this page completes, and its log entry: the
     changes it pushed are walked in the order they arrived, until one is not in yet (a trip
-    not read to its head, or whose head is older than the change's version)."""
+    not read to its head, or whose head is older than the change's version; a trip created
+    offline that the feed has not reached yet). A change to a trip the user can no longer
+    see counts once the feed has it: the pull told the client to purge that trip."""
     if r.client_id is None:
         return None, acked
     cur = conn.cursor(row_factory=dict_row)
@@ -284,14 +296,19 @@ async def _checkpoint(
             (r.user_id, r.client_id, acked, CHECKPOINT_SCAN),
         )
     ).fetchall()
+    unseen = {e["trip_id"] for e in entries if e["status"] == "applied"} - set(heads)
+    elsewhere = await _trip_versions(conn, list(unseen))
     for entry in entries:
-        if entry["status"] == "applied" and entry["trip_id"] in heads:
-            trip = entry["trip_id"]
-            if trip not in drained:
-                break
-            reached = entry["shown"] if entry["entity_type"] == "message" else heads[trip][1]
-            if reached is None or reached < entry["version"]:
-                break
+        if entry["status"] == "applied":
+            trip, message = entry["trip_id"], entry["entity_type"] == "message"
+            if trip in heads:  # in the page: once read to the head, at the change's version
+                reached = entry["shown"] if message else heads[trip][1]
+                if trip not in drained or reached is None or reached < entry["version"]:
+                    break
+            else:  # not visible: the feed has it and the user left, or it is yet to come
+                reached = entry["shown"] if message else elsewhere.get(trip)
+                if reached is None or reached < entry["version"]:
+                    break
         acked = entry["id"]
     found = await (
         await conn.execute(
