@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.queries import Consistent, stale_meta
@@ -31,6 +32,13 @@ def ok(
 ) -> JSONResponse:
     body = {"data": jsonable_encoder(data), "error": None, "meta": _meta(request, meta)}
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def ok_json(request: Request, data: dict[str, Any], meta: dict[str, Any] | None = None) -> Response:
+    """As `ok`, for data made of JSON values already (and UUIDs, datetimes): encoded by orjson
+    in one pass, without FastAPI's walk of every value (a sync page holds thousands)."""
+    body = {"data": data, "error": None, "meta": _meta(request, meta)}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def error(

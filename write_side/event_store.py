@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from copy import deepcopy
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     InterfaceError,
@@ -26,6 +27,7 @@ from write_side.trips.trip import Trip
 A = TypeVar("A", bound=Aggregate)
 
 READ_COPIES = 1_000  # aggregates kept by `current`, the least recently read dropped first
+WRITE_COPIES = 256  # aggregates kept by `find` and `save`, to start the next load from
 
 
 class DateAsISO(Transcoding):
@@ -53,6 +55,8 @@ class EventStore(Application[UUID]):
         super().__init__(*args, **kwargs)
         self._reading: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._reading_lock = threading.Lock()
+        self._kept: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._kept_lock = threading.Lock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -64,9 +68,13 @@ class EventStore(Application[UUID]):
         """Save, or raise EventStoreUnavailableError when the store cannot record it now (its
         connection is lost, or its insert lock is held past the lock timeout)."""
         try:
-            return super().save(*objs, **kwargs)
+            recordings = super().save(*objs, **kwargs)
         except (OperationalError, InterfaceError) as error:
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
+        for saved in objs:
+            if isinstance(saved, Aggregate):
+                self._keep(saved)
+        return recordings
 
     def newest_version(self, aggregate_id: UUID) -> int | None:
         """The version of the aggregate's newest event (one index lookup); None if it has
@@ -102,11 +110,39 @@ class EventStore(Application[UUID]):
         return found
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        """The aggregate with this id if it exists and is a `kind`, else None."""
+        """The aggregate with this id if it exists and is a `kind`, else None: a copy of its
+        own the caller may change and save. Started from the copy kept when it was last
+        loaded or saved here, brought up to date with the events stored after it (one
+        indexed read, usually empty), instead of a snapshot and up to a hundred events."""
+        with self._kept_lock:
+            kept = self._kept.get(aggregate_id)
+            start = None if kept is None else deepcopy(kept)
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            if start is None:
+                aggregate: Aggregate = self.repository.get(aggregate_id)
+            else:
+                later = list(self.repository.event_store.get(aggregate_id, gt=start.version))
+                if not later:
+                    return start if isinstance(start, kind) else None
+                brought = project_aggregate(start, later)
+                if brought is None:
+                    return None
+                aggregate = brought
         except AggregateNotFoundError:
             return None
         except (OperationalError, InterfaceError) as error:
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
-        return aggregate if isinstance(aggregate, kind) else None
+        if not isinstance(aggregate, kind):
+            return None
+        self._keep(aggregate)
+        return aggregate
+
+    def _keep(self, aggregate: Aggregate) -> None:
+        kept = deepcopy(aggregate)
+        with self._kept_lock:
+            older = self._kept.get(aggregate.id)
+            if older is None or older.version <= kept.version:
+                self._kept[aggregate.id] = kept
+                self._kept.move_to_end(aggregate.id)
+            while len(self._kept) > WRITE_COPIES:
+                self._kept.popitem(last=False)

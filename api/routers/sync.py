@@ -9,14 +9,14 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Acting, AppContainer, CurrentUser
-from api.envelope import error, ok
+from api.envelope import error, ok, ok_json
 from api.errors import ApiError, code_of
-from api.openapi import AUTHENTICATED, errors
+from api.openapi import AUTHENTICATED, errors, success
 from api.sync_schemas import (
     ChangeIn,
     ClientId,
@@ -27,7 +27,15 @@ from api.sync_schemas import (
     parse_change,
     parse_changes,
 )
-from api.sync_views import outcome_view, page_view, status_view
+from api.sync_views import (
+    PullView,
+    PushView,
+    ResolutionView,
+    StatusView,
+    page_view,
+    push_view,
+    status_view,
+)
 from read_side.sync import ENTITY_TYPES, PullRequest
 from write_side.errors import DomainError
 from write_side.sync.changes import SyncChange
@@ -54,7 +62,7 @@ def describe(exc: DomainError) -> tuple[str, str]:
     return (found[1] if found else "refused"), str(exc)
 
 
-@router.post("/push")
+@router.post("/push", responses=success(PushView))
 async def push(
     request: Request, body: PushBody, acting: Acting, container: AppContainer
 ) -> JSONResponse:
@@ -79,19 +87,10 @@ async def push(
         describe,
         acting.correlation_id,
     )
-    views = [outcome_view(o) for o in outcomes]
-    return ok(
-        request,
-        {
-            "applied": [v for v in views if v["status"] == "applied"],
-            "conflicts": [v for v in views if v["status"] == "conflict"],
-            "errors": [v for v in views if v["status"] == "error"],
-            "results": views,
-        },
-    )
+    return ok(request, push_view(outcomes))
 
 
-@router.get("/pull")
+@router.get("/pull", responses=success(PullView))
 async def pull(
     request: Request,
     user: CurrentUser,
@@ -101,7 +100,7 @@ async def pull(
     cursor: Annotated[str | None, Query(max_length=64_000)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     client_id: ClientId | None = None,
-) -> JSONResponse:
+) -> Response:
     """What changed in the trips you are a member of since `cursor` (or, for seed clients,
     since `last_sync_timestamp`; neither: everything). Parameters as query parameters, or
     as the seed's JSON body."""
@@ -124,17 +123,17 @@ async def pull(
     return await _pull(request, user, container, _validated(given))
 
 
-@router.post("/pull")
+@router.post("/pull", responses=success(PullView))
 async def pull_posted(
     request: Request, body: PullBody, user: CurrentUser, container: AppContainer
-) -> JSONResponse:
+) -> Response:
     """The same as `GET /sync/pull/`, for clients that cannot send a body with a GET."""
     return await _pull(request, user, container, body)
 
 
 async def _pull(
     request: Request, user: CurrentUser, container: AppContainer, body: PullBody
-) -> JSONResponse:
+) -> Response:
     wanted = set(body.entity_types or ENTITY_TYPES)
     types = tuple(t for t in ENTITY_TYPES if t in wanted)
     most = container.settings.sync_page_limit
@@ -151,10 +150,11 @@ async def _pull(
             client_id=body.client_id,
         )
     )
-    return ok(request, page_view(page, container.sync_cursors.encode(page.cursor), body.client_id))
+    cursor = container.sync_cursors.encode(page.cursor)
+    return ok_json(request, page_view(page, cursor, body.client_id))
 
 
-@router.get("/status")
+@router.get("/status", responses=success(StatusView))
 async def status(
     request: Request, user: CurrentUser, container: AppContainer, client_id: ClientId | None = None
 ) -> JSONResponse:
@@ -164,7 +164,7 @@ async def status(
     return ok(request, status_view(found))
 
 
-@router.post("/resolve")
+@router.post("/resolve", responses=success(ResolutionView))
 async def resolve(
     request: Request, body: ResolveBody, acting: Acting, container: AppContainer
 ) -> JSONResponse:
@@ -197,14 +197,14 @@ async def resolve(
     )
     return ok(
         request,
-        {
-            "conflict_id": resolution.conflict_id,
-            "resolution_strategy": resolution.strategy,
-            "resolved_by": resolution.resolved_by,
-            "resolved_at": resolution.resolved_at,
-            "version": resolution.version,
-            "replayed": resolution.replayed,
-        },
+        ResolutionView(
+            conflict_id=resolution.conflict_id,
+            resolution_strategy=resolution.strategy,
+            resolved_by=resolution.resolved_by,
+            resolved_at=resolution.resolved_at,
+            version=resolution.version,
+            replayed=resolution.replayed,
+        ),
     )
 
 

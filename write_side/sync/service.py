@@ -106,6 +106,8 @@ class SyncService:
         refused (`entity_deleted`): the next pull brings its tombstone."""
         if change.action == "create" or change.entity_type == "message":
             return None
+        if change.base_version is None and change.client_timestamp is None:
+            return None  # nothing to compare with: the change wins
         trip_id = self._trip_of(change)
         current = self.events.newest_version(trip_id) or 0
         base = change.base_version
