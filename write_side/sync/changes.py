@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 EntityType = Literal["trip", "destination", "activity", "message"]
 ChangeAction = Literal["create", "update", "delete"]
+Status = Literal["applied", "conflict", "error"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Outcome:
     """What a change came to. `status` is applied, conflict or error; a conflict carries
     the conflicting fields and both sides' data, an error its stable code."""
 
-    status: Literal["applied", "conflict", "error"]
+    status: Status
     entity_type: EntityType
     entity_id: UUID
     action: ChangeAction
@@ -48,6 +49,19 @@ class Outcome:
     server_data: dict[str, Any] | None = None
     replayed: bool = False  # a retry: this is the first outcome, told again
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def outcome_of(change: SyncChange, status: Status, **more: Any) -> Outcome:
+    """What became of `change`, now: `more` holds what its status adds."""
+    return Outcome(
+        status=status,
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        action=change.action,
+        mutation_id=change.mutation_id,
+        server_timestamp=datetime.now(UTC),
+        **more,
+    )
 
 
 @dataclass(frozen=True)

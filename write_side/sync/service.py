@@ -20,7 +20,7 @@ from write_side.errors import (
 )
 from write_side.event_store import EventStore
 from write_side.sync.apply import ChangeApplier
-from write_side.sync.changes import Outcome, Resolution, SyncChange
+from write_side.sync.changes import Outcome, Resolution, SyncChange, outcome_of
 from write_side.sync.fields import as_json, fields_of, since
 from write_side.sync.log import SyncLog
 from write_side.traced_aggregate import TracedAggregate
@@ -88,13 +88,9 @@ class SyncService:
     def _apply(self, change: SyncChange, context: CommandContext) -> Outcome:
         done = self.applier.apply(change, context)
         extra = {} if done.server_id is None else {"server_id": str(done.server_id)}
-        return Outcome(
-            status="applied",
-            entity_type=change.entity_type,
-            entity_id=change.entity_id,
-            action=change.action,
-            mutation_id=change.mutation_id,
-            server_timestamp=datetime.now(UTC),
+        return outcome_of(
+            change,
+            "applied",
             trip_id=done.trip_id,
             version=done.version,
             extra=extra,
@@ -135,13 +131,9 @@ class SyncService:
         assert trip is not None
         server = as_json(fields_of(trip, change.entity_type, change.entity_id)) or {}
         mutation = change.mutation_id or str(uuid4())
-        return Outcome(
-            status="conflict",
-            entity_type=change.entity_type,
-            entity_id=change.entity_id,
-            action=change.action,
-            mutation_id=change.mutation_id,
-            server_timestamp=datetime.now(UTC),
+        return outcome_of(
+            change,
+            "conflict",
             trip_id=trip_id,
             conflict_id=uuid5(NAMESPACE_URL, f"/sync-conflict/{user_id}/{client_id}/{mutation}"),
             fields=tuple(sorted(clash)),
@@ -205,13 +197,9 @@ def _traced(events: object) -> list[TracedAggregate.Event]:
 
 
 def _refused(change: SyncChange, code: str, message: str) -> Outcome:
-    return Outcome(
-        status="error",
-        entity_type=change.entity_type,
-        entity_id=change.entity_id,
-        action=change.action,
-        mutation_id=change.mutation_id,
-        server_timestamp=datetime.now(UTC),
+    return outcome_of(
+        change,
+        "error",
         code=code,
         message=message,
         client_data=change.data,
