@@ -80,6 +80,9 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
             assert shown.json()["meta"]["stale"] is False
             user_id = client.get("/api/v1/users/me", headers=me).json()["data"]["id"]
             the_seeds_flow(base, client, signup(client), signup(client))  # in-process fan-out
+            synced = client.get("/api/v1/sync/pull/", headers=me).json()["data"]
+            assert [t["title"] for t in synced["trips"]] == ["Lisbon"], synced
+            cursor = synced["cursor"]
 
         verified = subprocess.run(
             [sys.executable, "-c", JWKS_VERIFIER, f"{base}/.well-known/jwks.json"],
@@ -106,7 +109,10 @@ def test_serve_answers_commands_and_queries_and_keeps_data_across_restarts(tmp_p
         wait_for_http(f"{base}/health", server, timeout=60)
         with httpx.Client(base_url=base, timeout=10) as client:
             listed = client.get("/api/v1/trips", headers=me)  # the token outlives the restart
+            resumed = client.get("/api/v1/sync/pull/", params={"cursor": cursor}, headers=me)
         assert listed.status_code == 200, listed.text
+        assert resumed.status_code == 200, resumed.text  # so does a sync cursor
+        assert resumed.json()["data"]["trips"] == []
         assert [t["title"] for t in listed.json()["data"]] == ["Lisbon"]
     finally:
         server.stop()
