@@ -29,6 +29,7 @@ from write_side.errors import (
     AlreadyMemberError,
     AmbiguousLocalTimeError,
     AuthenticationError,
+    BaseVersionTooOldError,
     CommandKeyReusedError,
     ConcurrencyConflictError,
     ConflictNotFoundError,
@@ -131,6 +132,7 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     EntityDeletedError: (410, "entity_deleted"),
     UnsupportedChangeError: (422, "unsupported_change"),
     VersionAheadOfTripError: (422, "base_version_ahead"),
+    BaseVersionTooOldError: (409, "base_version_too_old"),
     ConflictNotFoundError: (404, "conflict_not_found"),
     SyncResetRequiredError: (410, "sync_reset_required"),
 }

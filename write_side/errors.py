@@ -173,6 +173,14 @@ class VersionAheadOfTripError(DomainError):
         super().__init__(f"base_version {base_version} is ahead of the trip (at {current})")
 
 
+class BaseVersionTooOldError(DomainError):
+    def __init__(self, base_version: int, current: int) -> None:
+        super().__init__(
+            f"base_version {base_version} is too far behind the trip (at {current}): "
+            "pull, and make the change again from what you pulled"
+        )
+
+
 class ConflictNotFoundError(NotFoundError):
     def __init__(self, conflict_id: UUID) -> None:
         super().__init__(f"Conflict {conflict_id} not found")

@@ -52,8 +52,8 @@ import psycopg  # noqa: E402
 from eventsourcing.domain import MutableOrImmutableAggregate  # noqa: E402
 from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: E402
 
-from infra.postgres.ordered_recorder import OrderedPostgresApplicationRecorder  # noqa: E402
 from infra.database import event_store_env  # noqa: E402
+from infra.postgres.ordered_recorder import OrderedPostgresApplicationRecorder  # noqa: E402
 from streams.outbox import OutboxReader  # noqa: E402
 from tests.benchmarks.harness import DOCS, write_section  # noqa: E402
 from tests.services import as_url, fresh_database, postgres_server  # noqa: E402
@@ -886,10 +886,11 @@ aggregate per save, pool of 16, on a fresh database. Three insert paths; before 
 the script checks the recorder class it got and, for the function paths, whether the insert
 function defined in the database contains `LOCK TABLE`:
 
-- **project setting**: `infra.database.event_store_env` unchanged: `POSTGRES_ENABLE_DB_FUNCTIONS=yes`
-  and `APPLICATION_RECORDER_TOPIC` naming `infra.postgres.ordered_recorder`, whose insert
-  function takes `LOCK TABLE ... IN EXCLUSIVE MODE` before it inserts: one round trip per save,
-  and saves commit in notification-id order. At {threads} writer threads.
+- **project setting**: `infra.database.event_store_env` unchanged:
+  `POSTGRES_ENABLE_DB_FUNCTIONS=yes` and `APPLICATION_RECORDER_TOPIC` naming
+  `infra.postgres.ordered_recorder`, whose insert function takes
+  `LOCK TABLE ... IN EXCLUSIVE MODE` before it inserts: one round trip per save, and saves
+  commit in notification-id order. At {threads} writer threads.
 - **eventsourcing's insert function, no lock**: the same settings without
   `APPLICATION_RECORDER_TOPIC`, so eventsourcing's own function, which inserts without the lock.
   **Unsafe for a reader tailing the log by id** (see the check below); shown only to price the

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from infra.settings import Settings
@@ -25,6 +26,7 @@ from tests.integration.sync_calls import (
     push_raw,
 )
 from tests.integration.test_chat import auth
+from write_side.sync import service as sync_service
 
 
 def test_a_retried_push_applies_nothing_twice_and_tells_the_first_outcomes(
@@ -380,3 +382,22 @@ def test_bad_pushes_are_refused_whole_with_nothing_applied(
     assert view.json()["data"]["name"] == "Alfama"
     no_auth = client.post("/api/v1/sync/push/", json={"client_id": "x", "changes": []})
     assert no_auth.status_code == 401
+
+
+def test_a_base_too_far_behind_is_refused_not_replayed_at_any_cost(
+    client: TestClient, signup: Signup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Comparing field by field replays every event since the base: past a bound the client
+    is told to pull and edit again, instead of the server replaying a long history."""
+    monkeypatch.setattr(sync_service, "MAX_EVENTS_SINCE_BASE", 2)
+    ada, bob = signup(), signup()
+    trip_id, destination_id = planned_offline(client, ada)
+    add_member(client, ada, trip_id, bob, "editor")
+    for name in ("A", "B", "C"):
+        push(client, ada, [change("destination", destination_id, "update", {"name": name})])
+    (late,) = push(
+        client,
+        bob,
+        [change("destination", destination_id, "update", {"name": "Z"}, base_version=1)],
+    )
+    assert (late["status"], late["code"]) == ("error", "base_version_too_old")

@@ -10,6 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from write_side.context import CommandContext, CommandKey
 from write_side.errors import (
+    BaseVersionTooOldError,
     ConcurrencyConflictError,
     ConflictNotFoundError,
     DependencyUnavailableError,
@@ -30,8 +31,9 @@ from write_side.trips.trip import Trip
 # (its mutation ids make the retry safe); nothing about them is recorded.
 TRANSIENT = (EventStoreUnavailableError, DependencyUnavailableError, ConcurrencyConflictError)
 
-# How far back a `client_timestamp` is looked for among a trip's events.
-TIMESTAMP_LOOKBACK = 10_000
+# How many of a trip's events a change's base may be behind: comparing field by field
+# replays them all. Further behind, the client pulls and edits again (base_version_too_old).
+MAX_EVENTS_SINCE_BASE = 5_000
 
 Describe = Callable[[DomainError], tuple[str, str]]  # an error's stable code and message
 
@@ -108,11 +110,13 @@ class SyncService:
         current = self.events.newest_version(trip_id) or 0
         base = change.base_version
         if base is None and change.client_timestamp is not None:
-            base = self._version_at(trip_id, change.client_timestamp)
+            base = self._version_at(trip_id, change.client_timestamp, current)
         if base is None or base == current:
             return None
         if base > current:
             raise VersionAheadOfTripError(base, current)
+        if current - base > MAX_EVENTS_SINCE_BASE:
+            raise BaseVersionTooOldError(base, current)
         then: Trip = self.events.repository.get(trip_id, version=base)
         later = self.events.repository.event_store.get(trip_id, gt=base)
         assert isinstance(then, Trip)
@@ -148,16 +152,21 @@ class SyncService:
             return self.applier.planner.trip_id_of_destination(change.entity_id)
         return self.applier.planner.trip_id_of_activity(change.entity_id)
 
-    def _version_at(self, trip_id: UUID, moment: datetime) -> int | None:
+    def _version_at(self, trip_id: UUID, moment: datetime, newest: int) -> int | None:
         """The trip's version at `moment` (the seed's rule: changes after the client's
-        edit may conflict with it); None if the trip is younger."""
-        stored = self.events.recorder.select_events(trip_id, desc=True, limit=TIMESTAMP_LOOKBACK)
-        for item in stored:
-            event = self.events.mapper.to_domain_event(item)
+        edit may conflict with it); None if the trip is younger. Events are stamped in
+        version order: a binary search reads a few of them, however long the history."""
+        low, high, found = 1, newest, None
+        while low <= high:
+            middle = (low + high) // 2
+            (stored,) = self.events.recorder.select_events(trip_id, gt=middle - 1, limit=1)
+            event = self.events.mapper.to_domain_event(stored)
             assert isinstance(event, TracedAggregate.Event)
             if event.timestamp <= moment:
-                return int(event.originator_version)
-        return None
+                found, low = middle, middle + 1
+            else:
+                high = middle - 1
+        return found
 
     def conflict(self, conflict_id: UUID, user_id: UUID) -> tuple[Outcome, Resolution | None]:
         """One of the user's conflicts (another user's is not found)."""
