@@ -147,7 +147,7 @@ class ChangeApplier:
             edited = self.chat.edit(
                 EditMessage(message.trip_id, change.entity_id, f["content"]), context
             )
-            return Done(edited.trip_id, edited.version)
+            return Done(edited.trip_id, edited.version, server_id=edited.id)
         raise UnsupportedChangeError("a chat message cannot be deleted")
 
 

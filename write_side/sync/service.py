@@ -10,13 +10,16 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from write_side.context import CommandContext, CommandKey
 from write_side.errors import (
+    ActivityNotFoundError,
     BaseVersionTooOldError,
     ConcurrencyConflictError,
     ConflictNotFoundError,
     DependencyUnavailableError,
+    DestinationNotFoundError,
     DomainError,
     EntityDeletedError,
     EventStoreUnavailableError,
+    TripNotFoundError,
     VersionAheadOfTripError,
 )
 from write_side.event_store import EventStore
@@ -25,6 +28,7 @@ from write_side.sync.changes import Outcome, Resolution, SyncChange, outcome_of
 from write_side.sync.fields import as_json, fields_of, since
 from write_side.sync.log import SyncLog
 from write_side.traced_aggregate import TracedAggregate
+from write_side.trips.access import Action
 from write_side.trips.trip import Trip
 
 # Errors that say "not now", not "no": the push fails as a whole and the client retries it
@@ -107,6 +111,7 @@ class SyncService:
         if change.base_version is None and change.client_timestamp is None:
             return None  # nothing to compare with: the change wins
         trip_id = self._trip_of(change)
+        self._check_may_change(trip_id, change, user_id)
         current = self.events.newest_version(trip_id) or 0
         base = change.base_version
         if base is None and change.client_timestamp is not None:
@@ -134,6 +139,8 @@ class SyncService:
         trip = self.events.find(trip_id, Trip)
         assert trip is not None
         server = as_json(fields_of(trip, change.entity_type, change.entity_id)) or {}
+        if change.entity_type == "destination":  # as pulled: the zone set, or its location's
+            server["time_zone"] = trip.destination(change.entity_id).zone
         mutation = change.mutation_id or str(uuid4())
         return outcome_of(
             change,
@@ -144,6 +151,23 @@ class SyncService:
             client_data=change.data,
             server_data={**server, "id": str(change.entity_id), "version": trip.version},
         )
+
+    def _check_may_change(self, trip_id: UUID, change: SyncChange, user_id: UUID) -> None:
+        """Before anything about the trip is compared or told: the user may make this change
+        (as the command will check again). A trip the user cannot see, and what is in it, is
+        not found, whatever it holds."""
+        trip = self.applier.planner.get_trip(trip_id)
+        manages = change.entity_type == "trip" and (
+            change.action == "delete" or "visibility" in change.fields
+        )
+        try:
+            trip.authorize(user_id, Action.MANAGE if manages else Action.EDIT)
+        except TripNotFoundError:
+            if change.entity_type == "destination":
+                raise DestinationNotFoundError(change.entity_id) from None
+            if change.entity_type == "activity":
+                raise ActivityNotFoundError(change.entity_id) from None
+            raise
 
     def _trip_of(self, change: SyncChange) -> UUID:
         if change.entity_type == "trip":

@@ -99,9 +99,11 @@ class SyncFeedTables:
                 now, then = members(trip), members(change.before)
                 joined += [(trip["id"], user, True) for user in now - then]
                 joined += [(trip["id"], user, False) for user in then - now]
-        if not rows and not joined:
-            return
+        # A trip's head moves to its version even when no entity changed (a rename to the same
+        # name, a move to where it was): write checkpoints wait for that version.
         trips = sorted(set(rows) | set(heads))
+        if not trips:
+            return
         start = await self._lock_heads(conn, gen, trips)
         await self._write_rows(conn, gen, rows, start)
         await conn.execute(
@@ -130,8 +132,9 @@ class SyncFeedTables:
                 ).format(gen.table(MEMBERS)),
                 ([j[0] for j in joined], [j[1] for j in joined], [j[2] for j in joined]),
             )
-        if gen == LIVE:
-            await self._poke(conn, trips)
+        changed = sorted(set(rows) | {trip for trip, _, _ in joined})
+        if gen == LIVE and changed:
+            await self._poke(conn, changed)
 
     async def _save_sources(
         self, conn: AsyncConnection, gen: Generation, changes: Mapping[UUID, Change[SyncSource]]
