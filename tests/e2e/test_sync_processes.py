@@ -8,11 +8,13 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from infra.sync_client import SyncClient
 from tests.e2e.chat_client import me, open_socket
 from tests.e2e.processes import signup
 from tests.e2e.stack import Stack, distributed_stack
@@ -116,12 +118,116 @@ def test_a_push_on_one_instance_reaches_a_pull_and_a_poke_on_the_other(
                 "data": {"name": "Belém"},
             },
         )
-        while (message := json.loads(socket.recv(timeout=WAIT)))["type"] != "sync_poke":
-            assert message["type"] == "notification", message
-    assert message == {"type": "sync_poke", "trip_id": trip_id}
-    changed = pull(second, bob, cursor=joined["cursor"])  # poked after the feed committed
-    assert [(d["id"], d["name"]) for d in changed["destinations"]] == [(destination_id, "Belém")]
+        # Pull on each poke (others come too: Bob's join is announced in the room) until
+        # the change is there; every pull is made only after a poke, never on a timer.
+        cursor, changed = joined["cursor"], []
+        while not changed:
+            message = json.loads(socket.recv(timeout=WAIT))
+            if message["type"] == "notification":
+                continue
+            assert message == {"type": "sync_poke", "trip_id": trip_id}
+            page = pull(second, bob, cursor=cursor)
+            cursor = page["cursor"]
+            changed = [(d["id"], d["name"]) for d in page["destinations"]]
+    assert changed == [(destination_id, "Belém")]
     mine = until(
         lambda: pull(second, ada, client_id="phone"), lambda page: page["last_mutation_id"] == "3"
     )
     assert [d["name"] for d in mine["destinations"]] == ["Belém"]
+
+
+def test_offline_devices_on_either_instance_converge_with_the_server(
+    stack: Stack, clients: tuple[httpx.Client, httpx.Client], tmp_path: Path
+) -> None:
+    """Three users' reference clients, each on its own instance, edit one trip offline (the
+    same field and other fields, deletes, messages), reconnect in turn and sync: every
+    replica equals a fresh pull and the server's checksums; the clash is a conflict, kept."""
+    first, second = clients
+    ada, bob, cat = signup(first), signup(first), signup(first)
+    devices: list[SyncClient] = []
+
+    def device(http: httpx.Client, user: dict[str, str]) -> SyncClient:
+        made = SyncClient(http, user, tmp_path / f"{uuid.uuid4().hex}.sqlite")
+        devices.append(made)
+        return made
+
+    try:
+        phone, tablet, laptop = device(first, ada), device(second, bob), device(first, cat)
+        trip_id = phone.create("trip", TRIP)
+        places = [phone.create("destination", place(trip_id, name)) for name in ("A", "B", "C")]
+        phone.sync(timeout=WAIT)
+        for user in (bob, cat):
+            added = first.post(
+                f"/api/v1/trips/{trip_id}/members",
+                json={"user_id": me(first, user), "role": "editor"},
+                headers=ada,
+            )
+            assert added.status_code == 201, added.text
+        for member in (tablet, laptop):
+            until(
+                lambda m=member: (m.sync(timeout=WAIT), m.replica.row("trip", trip_id))[1],  # type: ignore[misc]
+                lambda row: row is not None and len(row.data["members"]) == 3,
+            )
+        for each in devices:
+            each.go_offline()
+        phone.update("destination", places[0], {"name": "Alfama"})
+        tablet.update("destination", places[0], {"name": "Belém"})  # the same field: a clash
+        tablet.update("destination", places[1], {"description": "pastéis"})
+        laptop.update("destination", places[1], {"name": "Baixa"})  # another field: merged
+        laptop.delete("destination", places[2])
+        tablet.create(
+            "activity",
+            {"destination_id": places[1], "title": "Tram 28", "activity_type": "sightseeing"},
+        )
+        for n, each in enumerate(devices):
+            each.create("message", {"trip_id": trip_id, "content": f"back online {n}"})
+        for each in (laptop, phone, tablet):  # reconnecting in this order
+            each.go_online()
+            each.sync(timeout=WAIT)
+        for each in devices:  # until quiet: everyone has what the last one pushed
+            each.sync(timeout=WAIT)
+        (clash,) = tablet.conflicts()
+        assert phone.conflicts() == [] and laptop.conflicts() == []
+        assert clash.entity_id == places[0]
+        for each, user, http in ((phone, ada, second), (tablet, bob, first), (laptop, cat, second)):
+            fresh = SyncClient(http, user, tmp_path / f"{uuid.uuid4().hex}.sqlite")
+            devices.append(fresh)
+            fresh.pull()
+            assert rows_of(each) == rows_of(fresh)
+            assert each.checksum(trip_id) == checksum_on_server(each, trip_id)
+        seen = phone.view()
+        assert set(seen["destination"]) == {places[0], places[1]}
+        assert seen["destination"][places[0]]["name"] == "Alfama"  # Bob's clash not applied
+        assert (
+            seen["destination"][places[1]]["name"],
+            seen["destination"][places[1]]["description"],
+        ) == ("Baixa", "pastéis")
+        contents = sorted(
+            m["content"] for m in seen["message"].values() if m["content"].startswith("back online")
+        )
+        assert contents == ["back online 0", "back online 1", "back online 2"]  # each once
+    finally:
+        for each in devices:
+            each.close()
+
+
+TRIP = {"title": "Lisbon", "start_date": "2027-05-01", "end_date": "2027-05-09"}
+
+
+def place(trip_id: str, name: str) -> dict[str, Any]:
+    return {
+        "trip_id": trip_id,
+        "name": name,
+        "location": {"lat": 38.71, "lng": -9.13},
+        "arrival_date": "2027-05-01",
+        "departure_date": "2027-05-03",
+    }
+
+
+def rows_of(device: SyncClient) -> dict[tuple[str, str], Any]:
+    return {(r.entity_type, r.id): (r.version, r.data) for r in device.rows()}
+
+
+def checksum_on_server(device: SyncClient, trip_id: str) -> str:
+    (trip,) = [t for t in device.status()["trips"] if str(t["trip_id"]) == trip_id]
+    return str(trip["checksum"])
