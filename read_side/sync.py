@@ -33,7 +33,8 @@ class PullRequest:
 class PullPage:
     """Each entity once, in its latest state, with its version; tombstones by type."""
 
-    entities: dict[str, list[dict[str, Any]]]
+    # Each a JSON document as stored (an `orjson.Fragment`: encoded into the answer as it is).
+    entities: dict[str, list[Any]]
     deleted: dict[str, list[str]]
     cursor: SyncCursor
     has_more: bool

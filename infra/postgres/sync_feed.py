@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -85,13 +86,14 @@ class PostgresSyncFeed:
             if next_row is None or t < next_row["trip_id"]:
                 positions[t] = heads[t][0]
         drained = {t for t in heads if positions[t] == heads[t][0]}
-        entities: dict[str, list[dict[str, Any]]] = {p: [] for p in PLURAL.values()}
+        entities: dict[str, list[Any]] = {p: [] for p in PLURAL.values()}
         deleted: dict[str, list[str]] = {p: [] for p in PLURAL.values()}
         for row in shown:
             if row["deleted"]:
                 deleted[PLURAL[row["entity_type"]]].append(str(row["entity_id"]))
             else:
-                entities[PLURAL[row["entity_type"]]].append(row["data"])
+                # The stored JSON as it is: no decoding into objects to encode them again.
+                entities[PLURAL[row["entity_type"]]].append(orjson.Fragment(row["data"]))
         deleted["trips"] += [str(t) for t in gone]
         if has_more:
             stamp = await _oldest_unseen(conn, positions, r.entity_types)
@@ -234,7 +236,7 @@ async def _rows_after(
         return []
     cursor = conn.cursor(row_factory=dict_row)
     await cursor.execute(
-        f"SELECT f.trip_id, f.pos, f.entity_type, f.entity_id, f.deleted, f.data"
+        f"SELECT f.trip_id, f.pos, f.entity_type, f.entity_id, f.deleted, f.data::text"
         f" FROM unnest(%s::uuid[], %s::bigint[], %s::boolean[]) AS s(trip_id, after, fresh)"
         f" CROSS JOIN LATERAL (SELECT * FROM {FEED} f WHERE f.trip_id = s.trip_id"
         f"   AND f.pos > s.after AND f.entity_type = ANY(%s) AND NOT (s.fresh AND f.deleted)"
