@@ -388,7 +388,7 @@ class Bench:
         async def generic_encode() -> None:  # the documents decoded, and the generic `ok()`
             page = page_view(read[0], "cursor", READER)
             for kind in ("trips", "destinations", "activities", "messages"):
-                page[kind] = [orjson.loads(document.contents) for document in page[kind]]
+                page[kind] = [orjson.loads(orjson.dumps(document)) for document in page[kind]]
             data = jsonable_encoder(page)
             JSONResponse({"data": data, "error": None, "meta": {"correlation_id": ""}})
 
