@@ -93,6 +93,20 @@ def test_a_change_applied_but_not_logged_is_not_applied_again(
     assert retried["status"] == "applied" and retried["server_id"] == first["server_id"]
     room = client.get(f"/api/v1/chat/rooms/{trip_id}/messages/", headers=auth(ada)).json()
     assert [m["content"] for m in room["data"]] == ["once"]
+    # An edit applied, its outcome lost, then the same field changed by another: the retry
+    # still answers "applied" (it was), not a conflict with what came after it.
+    bob = signup()
+    add_member(client, ada, trip_id, bob, "editor")
+    edit = change(
+        "trip", trip_id, "update", {"title": "Mine"}, base_version=1, mutation_id="crash-2"
+    )
+    assert push(client, ada, [edit], client_id="tablet")[0]["status"] == "applied"
+    with psycopg.connect(str(api_settings.database_url), autocommit=True) as conn:
+        conn.execute("DELETE FROM sync_log WHERE mutation_id = 'crash-2'")
+    (theirs,) = push(client, bob, [change("trip", trip_id, "update", {"title": "Theirs"})])
+    assert theirs["status"] == "applied"
+    (told,) = push(client, ada, [edit], client_id="tablet")
+    assert (told["status"], told["replayed"]) == ("applied", False)
 
 
 def test_replayed_creates_with_the_clients_ids_are_no_ops(

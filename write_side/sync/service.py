@@ -29,6 +29,7 @@ from write_side.sync.fields import as_json, fields_of, since
 from write_side.sync.log import SyncLog
 from write_side.traced_aggregate import TracedAggregate
 from write_side.trips.access import Action
+from write_side.trips.command_record import earlier_result
 from write_side.trips.trip import Trip
 
 # Errors that say "not now", not "no": the push fails as a whole and the client retries it
@@ -83,7 +84,11 @@ class SyncService:
             key = CommandKey(f"sync/{client_id}/{change.mutation_id}", change.fingerprint)
         context = CommandContext(user_id, correlation_id, key)
         try:
-            outcome = self._conflict(change, user_id, client_id) or self._apply(change, context)
+            # Applied before, its outcome lost (a crash before the log): it applied, whatever
+            # changed since; the commands answer their first results (and run what is left).
+            ran = earlier_result(self.events, context) is not None
+            conflict = None if ran else self._conflict(change, user_id, client_id)
+            outcome = conflict or self._apply(change, context)
         except TRANSIENT:
             raise
         except DomainError as error:
