@@ -116,8 +116,8 @@ class SyncService:
         if change.base_version is None and change.client_timestamp is None:
             return None  # nothing to compare with: the change wins
         trip_id = self._trip_of(change)
-        self._check_may_change(trip_id, change, user_id)
-        current = self.events.newest_version(trip_id) or 0
+        trip = self._trip_to_change(trip_id, change, user_id)
+        current = trip.version
         base = change.base_version
         if base is None and change.client_timestamp is not None:
             base = self._version_at(trip_id, change.client_timestamp, current)
@@ -141,8 +141,6 @@ class SyncService:
         )
         if not clash:
             return None
-        trip = self.events.find(trip_id, Trip)
-        assert trip is not None
         server = as_json(fields_of(trip, change.entity_type, change.entity_id)) or {}
         if change.entity_type == "destination":  # as pulled: the zone set, or its location's
             server["time_zone"] = trip.destination(change.entity_id).zone
@@ -157,10 +155,10 @@ class SyncService:
             server_data={**server, "id": str(change.entity_id), "version": trip.version},
         )
 
-    def _check_may_change(self, trip_id: UUID, change: SyncChange, user_id: UUID) -> None:
-        """Before anything about the trip is compared or told: the user may make this change
-        (as the command will check again). A trip the user cannot see, and what is in it, is
-        not found, whatever it holds."""
+    def _trip_to_change(self, trip_id: UUID, change: SyncChange, user_id: UUID) -> Trip:
+        """The trip as it is now, once the user is found to may make this change (as the
+        command will check again): before anything about it is compared or told. A trip the
+        user cannot see, and what is in it, is not found, whatever it holds."""
         trip = self.applier.planner.get_trip(trip_id)
         manages = change.entity_type == "trip" and (
             change.action == "delete" or "visibility" in change.fields
@@ -173,6 +171,7 @@ class SyncService:
             if change.entity_type == "activity":
                 raise ActivityNotFoundError(change.entity_id) from None
             raise
+        return trip
 
     def _trip_of(self, change: SyncChange) -> UUID:
         if change.entity_type == "trip":
