@@ -72,7 +72,11 @@ def _command_context(
         _container(request).rate_limiter,
         Limit(f"writes:{user_id}", settings.writes_per_user, settings.writes_window_seconds),
     )
-    return CommandContext(actor_id=user_id, correlation_id=request.state.correlation_id)
+    return CommandContext(
+        actor_id=user_id,
+        correlation_id=request.state.correlation_id,
+        traceparent=request.state.traceparent,
+    )
 
 
 IF_MATCH = (

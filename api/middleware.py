@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from uuid import UUID, uuid4
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# W3C Trace Context: version-trace id-parent id-flags, ids not all zeros, version not ff.
+_TRACEPARENT = re.compile(
+    rb"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
+)
+
 
 class CorrelationIdMiddleware:
-    """Takes `X-Correlation-Id` (a UUID) from the request or makes one, and echoes it."""
+    """Takes `X-Correlation-Id` (a UUID) from the request or makes one, and echoes it; keeps
+    a well-formed W3C `traceparent`, which the request's events carry on to Kafka."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -21,13 +28,17 @@ class CorrelationIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation_id = uuid4()
+        correlation_id, traceparent = uuid4(), None
         for name, value in scope["headers"]:
             if name == b"x-correlation-id":
                 # A malformed id from a client is replaced, not trusted.
                 with contextlib.suppress(ValueError):
                     correlation_id = UUID(value.decode("latin-1"))
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
+            elif name == b"traceparent" and _TRACEPARENT.fullmatch(value[:55]):
+                traceparent = value[:55].decode()
+        state = scope.setdefault("state", {})
+        state["correlation_id"] = correlation_id
+        state["traceparent"] = traceparent
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":

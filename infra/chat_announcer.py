@@ -33,6 +33,7 @@ class ChatAnnouncer:
                 UUID(announcement["actor_id"]),
                 uuid.uuid4(),
                 CommandKey(f"announce:{announcement['key']}", announcement["key"]),
+                causation_id=UUID(announcement["key"]),
             )
             trip_id = UUID(announcement["trip_id"])
             posted = await asyncio.to_thread(self._chat.announce, trip_id, content, context)

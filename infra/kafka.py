@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from streams.contracts import serialize_event
+from streams.headers import headers_of
 from streams.outbox import OutboxMessage
 from streams.topics import ALL_TOPICS
 
@@ -26,7 +29,12 @@ class KafkaBatchPublisher:
 
     def publish(self, messages: list[OutboxMessage]) -> None:
         futures = [
-            self._producer.send(m.topic, key=m.key, value=serialize_event(m.event))
+            self._producer.send(
+                m.topic,
+                key=m.key,
+                value=serialize_event(m.event),
+                headers=headers_of(m.event, m.cause),
+            )
             for m in messages
         ]
         self._producer.flush(timeout=ACK_TIMEOUT_SECONDS)
@@ -55,8 +63,13 @@ def partition_counts(bootstrap_servers: str) -> dict[str, int | None]:
         admin.close()
 
 
-def create_topics(bootstrap_servers: str, partitions: int, replication_factor: int) -> list[str]:
-    """Create missing topics; returns the names created."""
+def create_topics(
+    bootstrap_servers: str,
+    partitions: int,
+    replication_factor: int,
+    retention_ms: Mapping[str, int] | None = None,
+) -> list[str]:
+    """Create missing topics (with their `retention.ms` when given); returns those created."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="itinera-admin")
     created = []
     try:
@@ -65,7 +78,10 @@ def create_topics(bootstrap_servers: str, partitions: int, replication_factor: i
                 admin.create_topics(
                     [
                         NewTopic(
-                            topic, num_partitions=partitions, replication_factor=replication_factor
+                            topic,
+                            num_partitions=partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=_configs(topic, retention_ms or {}),
                         )
                     ]
                 )
@@ -75,3 +91,7 @@ def create_topics(bootstrap_servers: str, partitions: int, replication_factor: i
         return created
     finally:
         admin.close()
+
+
+def _configs(topic: str, retention_ms: Mapping[str, int]) -> dict[str, str]:
+    return {"retention.ms": str(retention_ms[topic])} if topic in retention_ms else {}

@@ -60,7 +60,9 @@ class Notifier:
             name = actors.get(UUID(notice["actor_id"]), "Someone")
             for recipient, note in await self._notes(notice, trip.title, members, name):
                 context = CommandContext(
-                    note.related_user or recipient, UUID(notice["correlation_id"])
+                    note.related_user or recipient,
+                    UUID(notice["correlation_id"]),
+                    causation_id=UUID(notice["key"]),
                 )
                 due.setdefault(recipient, []).append((note, context))
         for recipient, notes in due.items():

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
         "(embedded mode; `itinera serve` sets it). Off: a Faust worker projects from Kafka.",
     )
     topic_replication_factor: int = Field(default=1, ge=1)
+    topic_retention_ms: int = Field(
+        default=-1,
+        ge=-1,
+        description="Retention of the domain and analytics topics (-1: kept for good, so a "
+        "consumer can read them from the beginning).",
+    )
+    system_topic_retention_ms: int = Field(
+        default=7 * 24 * 3600 * 1000,
+        ge=-1,
+        description="Retention of `system-notifications` (operational events; a week).",
+    )
     keys_dir: Path | None = Field(
         default=None,
         description="Folder of the RS256 signing keys (default: data_dir/keys). `itinera keys "

@@ -6,12 +6,13 @@ mode) both read it through this class, so both see the same contracts in the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from uuid import UUID
 
 from streams.contracts import EventEnvelope
+from streams.headers import Cause
 from streams.mapping import stored_topics_of
 from streams.stored import contract_of_stored
 
@@ -22,6 +23,7 @@ class OutboxMessage:
     topic: str
     key: bytes
     event: EventEnvelope
+    cause: Cause = field(default_factory=Cause)
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,13 @@ class OutboxReader:
             )
             if mapped is None:
                 continue
-            topic, contract = mapped
             messages.append(
                 OutboxMessage(
                     position=notification.id,
-                    topic=topic,
-                    key=str(contract.partition_key()).encode(),
-                    event=contract,
+                    topic=mapped.topic,
+                    key=str(mapped.event.partition_key()).encode(),
+                    event=mapped.event,
+                    cause=mapped.cause,
                 )
             )
         last = notifications[-1].id if notifications else position
@@ -84,5 +86,5 @@ class OutboxReader:
                 partial(self._mapper.to_domain_event, stored),
             )
             if mapped is not None:
-                found.append(mapped[1])
+                found.append(mapped.event)
         return found

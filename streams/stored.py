@@ -12,12 +12,13 @@ exact way instead, through the application's mapper. Both ways give equal contra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
 
 from streams.contracts import EventEnvelope
+from streams.headers import Cause
 from streams.mapping import Published, published_as
 
 # eventsourcing's transcodings whose stored data pydantic reads as the contract's type.
@@ -40,22 +41,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class Mapped(NamedTuple):
+    topic: str
+    event: EventEnvelope
+    cause: Cause
+
+
 def contract_of_stored(
     stored_topic: str,
     aggregate_id: UUID,
     version: int,
     state: bytes,
     decode_exactly: Callable[[], object],
-) -> tuple[str, EventEnvelope] | None:
-    """The Kafka topic and contract of one stored event, or None if it is not published.
-    `decode_exactly` returns the domain event, for the events the fast way cannot read."""
+) -> Mapped | None:
+    """The Kafka topic, contract and cause of one stored event, or None if it is not
+    published. `decode_exactly` returns the domain event, for those the fast way cannot read."""
     published = published_as(stored_topic)
     if published is None:
         return None
     fields = _stored_fields(published, state)
     if fields is None:
         fields = vars(decode_exactly())
-    return published.topic, published.contract_of(aggregate_id, version, fields)
+    causation = fields.get("causation_id")
+    return Mapped(
+        published.topic,
+        published.contract_of(aggregate_id, version, fields),
+        Cause(
+            None if causation is None else UUID(str(causation)),
+            fields.get("traceparent"),
+        ),
+    )
 
 
 def _stored_fields(published: Published, state: bytes) -> dict[str, Any] | None:

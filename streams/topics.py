@@ -1,12 +1,20 @@
-"""Topic names, one per domain, and the rule that keeps keys on their partitions."""
+"""Topic names, one per domain, and the rule that keeps keys on their partitions.
+
+The domain topics carry the event store's events (the relay publishes them); the analytics
+topic carries facts derived from them (the analytics stream); system notifications carry
+operational events (a projection parked or rebuilt, a key rotated, a relay taking over).
+"""
 
 from __future__ import annotations
 
 TRIP_EVENTS = "trip-events"
 USER_EVENTS = "user-events"
 CHAT_EVENTS = "chat-events"
+ANALYTICS_EVENTS = "analytics-events"
+SYSTEM_NOTIFICATIONS = "system-notifications"
 
-ALL_TOPICS = (TRIP_EVENTS, USER_EVENTS, CHAT_EVENTS)
+DOMAIN_TOPICS = (TRIP_EVENTS, USER_EVENTS, CHAT_EVENTS)
+ALL_TOPICS = (*DOMAIN_TOPICS, ANALYTICS_EVENTS, SYSTEM_NOTIFICATIONS)
 
 
 class PartitionCountMismatchError(RuntimeError):

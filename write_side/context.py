@@ -20,9 +20,14 @@ class CommandKey:
 
 @dataclass(frozen=True)
 class CommandContext:
+    """`causation_id`: the event this command reacts to (a process manager's), None for a
+    person's request; `traceparent`: the W3C trace context the request came with, if any."""
+
     actor_id: UUID
     correlation_id: UUID
     key: CommandKey | None = None
+    causation_id: UUID | None = None
+    traceparent: str | None = None
 
 
 _current: ContextVar[CommandContext] = ContextVar("command_context")

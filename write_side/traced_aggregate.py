@@ -1,7 +1,9 @@
-"""An eventsourcing Aggregate whose events all carry the acting user and correlation id."""
+"""An eventsourcing Aggregate whose events all carry the acting user and correlation id, and
+what caused them: the event a process manager reacted to, the request's trace context."""
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +16,9 @@ class TracedAggregate(Aggregate):
     class Event(Aggregate.Event):
         actor_id: UUID
         correlation_id: UUID
+        # Keyword-only with defaults: events stored before they existed decode with None.
+        causation_id: UUID | None = field(default=None, kw_only=True)
+        traceparent: str | None = field(default=None, kw_only=True)
 
     @classmethod
     def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:
@@ -23,6 +28,8 @@ class TracedAggregate(Aggregate):
             id=id,
             actor_id=context.actor_id,
             correlation_id=context.correlation_id,
+            causation_id=context.causation_id,
+            traceparent=context.traceparent,
             **kwargs,
         )
 
@@ -32,5 +39,7 @@ class TracedAggregate(Aggregate):
             event_class,
             actor_id=context.actor_id,
             correlation_id=context.correlation_id,
+            causation_id=context.causation_id,
+            traceparent=context.traceparent,
             **kwargs,
         )

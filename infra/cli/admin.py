@@ -14,14 +14,19 @@ from infra.cli.roles import check_topics
 
 @topics_cli.command("create")
 def topics_create() -> None:
-    """Create the domain topics with ITINERA_TOPIC_PARTITIONS partitions."""
+    """Create the topics (domain, analytics, system notifications) with
+    ITINERA_TOPIC_PARTITIONS partitions and their retention from settings."""
     from infra.kafka import create_topics
+    from streams.topics import ALL_TOPICS, SYSTEM_NOTIFICATIONS
 
     settings = load_settings()
+    retention = {topic: settings.topic_retention_ms for topic in ALL_TOPICS}
+    retention[SYSTEM_NOTIFICATIONS] = settings.system_topic_retention_ms
     created = create_topics(
         settings.kafka_bootstrap_servers,
         settings.topic_partitions,
         settings.topic_replication_factor,
+        retention,
     )
     typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
     check_topics(settings)

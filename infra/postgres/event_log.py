@@ -82,7 +82,7 @@ class PostgresEventLog:
                 ),
             )
             if mapped is not None:
-                events.append(mapped[1])
+                events.append(mapped.event)
         return events
 
     def read_after(self, position: int, limit: int) -> OutboxBatch:

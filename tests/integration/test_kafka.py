@@ -17,7 +17,10 @@ from infra.kafka import KafkaBatchPublisher, create_topics, partition_counts
 from streams.contracts import parse_trip_event
 from streams.outbox import OutboxReader
 from streams.topics import (
+    ALL_TOPICS,
+    ANALYTICS_EVENTS,
     CHAT_EVENTS,
+    SYSTEM_NOTIFICATIONS,
     TRIP_EVENTS,
     USER_EVENTS,
     PartitionCountMismatchError,
@@ -37,10 +40,17 @@ def broker() -> Iterator[str]:
 
 
 def test_topics_are_created_once_with_the_configured_partitions(broker: str) -> None:
-    assert partition_counts(broker) == {TRIP_EVENTS: None, USER_EVENTS: None, CHAT_EVENTS: None}
-    assert create_topics(broker, 3, 1) == [TRIP_EVENTS, USER_EVENTS, CHAT_EVENTS]
+    assert partition_counts(broker) == dict.fromkeys(ALL_TOPICS)
+    retention = dict.fromkeys(ALL_TOPICS, -1) | {SYSTEM_NOTIFICATIONS: 3_600_000}
+    assert create_topics(broker, 3, 1, retention) == [
+        TRIP_EVENTS,
+        USER_EVENTS,
+        CHAT_EVENTS,
+        ANALYTICS_EVENTS,
+        SYSTEM_NOTIFICATIONS,
+    ]
     assert create_topics(broker, 3, 1) == []
-    assert partition_counts(broker) == {TRIP_EVENTS: 3, USER_EVENTS: 3, CHAT_EVENTS: 3}
+    assert partition_counts(broker) == dict.fromkeys(ALL_TOPICS, 3)
     check_partition_counts(3, partition_counts(broker))
     with pytest.raises(PartitionCountMismatchError, match="has 3 partitions, configured: 4"):
         check_partition_counts(4, partition_counts(broker))
@@ -68,7 +78,8 @@ def test_the_relay_refuses_to_start_on_a_mismatched_topic(broker: str, database_
 def test_published_batches_are_acknowledged_keyed_by_trip_and_in_order(broker: str) -> None:
     create_topics(broker, 4, 1)
     planner = TripPlanner(EventStore())
-    context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    context = CommandContext(actor_id=uuid4(), correlation_id=uuid4(), traceparent=trace)
     trips = []
     for n in range(5):
         trip = planner.plan_trip(PlanTrip(f"T{n}", "", date(2027, 1, 1), date(2027, 1, 9)), context)
@@ -89,6 +100,17 @@ def test_published_batches_are_acknowledged_keyed_by_trip_and_in_order(broker: s
     for record in consumer:
         event = parse_trip_event(record.value)
         assert record.key == str(event.aggregate_id).encode()
+        headers = {name: value.decode() for name, value in record.headers}
+        assert headers == {
+            "event_type": event.event_type,
+            "schema_version": str(event.schema_version),
+            "content-type": "application/json",
+            "correlation_id": str(context.correlation_id),
+            "causation_id": str(context.correlation_id),  # a request's command: the request
+            "event_id": str(event.event_id),
+            "occurred_at": event.occurred_at.isoformat(),
+            "traceparent": trace,
+        }
         seen.setdefault(event.aggregate_id, []).append((record.partition, event.aggregate_version))
     consumer.close()
     assert set(seen) == set(trips)
