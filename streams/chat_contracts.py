@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from streams.contracts import Contract, EventEnvelope
+from streams.contracts import READING, Contract, EventEnvelope
 
 
 class ChatMessagePostedPayload(Contract):
@@ -57,5 +57,5 @@ _chat_event = TypeAdapter[ChatEvent](ChatEvent)
 
 def parse_chat_event(raw: bytes | str) -> EventEnvelope:
     """Parse one `chat-events` message value; raises pydantic.ValidationError if malformed."""
-    event: EventEnvelope = _chat_event.validate_json(raw)
+    event: EventEnvelope = _chat_event.validate_json(raw, context=READING)
     return event

@@ -1,7 +1,10 @@
 """Versioned event contracts: the JSON that analytics consumers and projectors read.
 
 Every message on a domain topic is one of these envelopes. `schema_version` changes when a
-payload changes shape; consumers parse with `parse_trip_event` and reject what they do not know.
+payload changes shape (a field removed, retyped or newly required); a new optional field may
+join a version, so readers ignore fields they do not know (validating with `READING` as the
+context), while what we produce is checked strictly (`extra="forbid"`). Consumers parse with
+`parse_trip_event` and reject event types and versions they do not know.
 """
 
 from __future__ import annotations
@@ -11,11 +14,32 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
+
+# The validation context of the read path: unknown fields (from a newer producer) are dropped.
+READING: dict[str, bool] = {"reading": True}
 
 
 class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_fields_dropped_when_reading(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context is READING and type(data) is dict:
+            known = cls.model_fields
+            if any(name not in known for name in data):
+                return {name: value for name, value in data.items() if name in known}
+        return data
 
 
 class EventEnvelope(Contract):
@@ -353,7 +377,7 @@ _trip_event: TypeAdapter[EventEnvelope] = TypeAdapter(_any_trip_event)
 def parse_trip_event(raw: bytes | str) -> EventEnvelope:
     """Parse one `trip-events` message value, any schema version still on the topic, and
     upgrade it to the current one; raises pydantic.ValidationError if malformed."""
-    return upgrade(_trip_event.validate_json(raw))
+    return upgrade(_trip_event.validate_json(raw, context=READING))
 
 
 def upgrade(event: EventEnvelope) -> EventEnvelope:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from streams.contracts import Contract, EventEnvelope
+from streams.contracts import READING, Contract, EventEnvelope
 from streams.notification_contracts import (
     ActivityReminded,
     AllNotificationsRead,
@@ -78,4 +78,4 @@ _user_event = TypeAdapter[UserEvent](UserEvent)
 
 def parse_user_event(raw: bytes | str) -> UserEvent:
     """Parse one `user-events` message value; raises pydantic.ValidationError if malformed."""
-    return _user_event.validate_json(raw)
+    return _user_event.validate_json(raw, context=READING)

@@ -4,10 +4,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
 from streams.contracts import ActivityAdded, TripCreated, parse_trip_event, serialize_event
+from streams.headers import headers_of
 from streams.mapping import event_id_of
 from streams.outbox import OutboxReader
 from streams.topics import TRIP_EVENTS
@@ -101,3 +103,35 @@ def test_the_contracts_event_id_is_the_uuid5_of_the_stored_event() -> None:
     for version in (1, 2, 99, 123456):
         aggregate_id = uuid4()
         assert UUID(_event_id_hex(aggregate_id, version)) == event_id_of(aggregate_id, version)
+
+
+def test_readers_ignore_fields_a_newer_producer_added_but_what_we_produce_is_strict() -> None:
+    planner = TripPlanner(EventStore())
+    context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
+    (message,) = OutboxReader(planner.events).read_after(0, 10).messages
+    newer = message.event.model_dump(mode="json")
+    newer["region"] = "eu"
+    newer["payload"]["cover_photo"] = {"url": "https://example.org/a.jpg"}
+
+    assert parse_trip_event(orjson.dumps(newer)) == message.event
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        TripCreated.model_validate(newer)
+
+
+def test_an_event_caused_by_another_carries_its_cause_and_the_requests_trace() -> None:
+    planner = TripPlanner(EventStore())
+    cause, trace = uuid4(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    reacting = CommandContext(uuid4(), uuid4(), causation_id=cause, traceparent=trace)
+    planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), reacting)
+    planner.plan_trip(
+        PlanTrip("Peru", "", date(2027, 4, 1), date(2027, 4, 20)),
+        CommandContext(uuid4(), uuid4()),
+    )
+    caused, requested = OutboxReader(planner.events).read_after(0, 10).messages
+
+    assert dict(headers_of(caused.event, caused.cause))["causation_id"] == str(cause).encode()
+    assert dict(headers_of(caused.event, caused.cause))["traceparent"] == trace.encode()
+    plain = dict(headers_of(requested.event, requested.cause))
+    assert plain["causation_id"] == str(requested.event.correlation_id).encode()
+    assert "traceparent" not in plain
