@@ -47,6 +47,8 @@ class ChatMessageEdited(ChatEnvelope):
     payload: ChatMessageEditedPayload
 
 
+CHAT_CONTRACTS: tuple[type[EventEnvelope], ...] = (ChatMessagePosted, ChatMessageEdited)
+
 ChatEvent = Annotated[
     ChatMessagePosted | ChatMessageEdited,
     Field(discriminator="event_type"),

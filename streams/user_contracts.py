@@ -59,6 +59,19 @@ class UserDeactivated(EventEnvelope):
     payload: NoPayload = NoPayload()
 
 
+USER_CONTRACTS: tuple[type[EventEnvelope], ...] = (
+    UserRegistered,
+    UserProfileUpdated,
+    UserPasswordChanged,
+    UserDeactivated,
+    InboxOpened,
+    NotificationAdded,
+    NotificationCoalesced,
+    ActivityReminded,
+    NotificationRead,
+    AllNotificationsRead,
+)
+
 UserEvent = Annotated[
     UserRegistered
     | UserProfileUpdated
