@@ -19,6 +19,7 @@ from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from infra.live.services import Live
 from infra.notifier import Notifier
 from infra.postgres.event_log import PostgresEventLog
+from infra.postgres.projections.analytics_tables import FactPublisher
 from infra.postgres.projections.catalogue import catalogue
 from infra.postgres.projections.dead_letters import DeadLetters
 from infra.postgres.projections.schema import (
@@ -140,16 +141,18 @@ def projection_engine(
     events: EventStore,
     source: EventSource,
     live: Live | None = None,
+    facts: FactPublisher | None = None,
 ) -> ProjectionEngine:
     """Every projection with its store. The effects of chat announcements and notices go
     through write-side services of their own, and reach sockets through `live` (default:
-    no sockets to reach, for the CLI's dead-letter retries)."""
+    no sockets to reach, for the CLI's dead-letter retries); analytics facts are published
+    through `facts` (distributed mode; embedded mode has no Kafka to publish them to)."""
     live = live or Live(InProcessFeed(), InProcessPresence())
     users = PostgresUserDirectory(pool)
     announcer = ChatAnnouncer(Chat(events), users, live.feed)
     notifier = Notifier(Notifications(events), users, live.feed, live.presence)
     units = []
-    for declared, tables in catalogue(announcer, notifier):
+    for declared, tables in catalogue(announcer, notifier, facts):
         projection = _wrapped(settings, declared)
         schema = ProjectionSchema(pool, tables)
         units.append(

@@ -1,17 +1,22 @@
-"""Kafka adapters (kafka-python): the relay's idempotent publisher and topic provisioning."""
+"""Kafka adapters (kafka-python): the relay's idempotent publisher, the analytics facts'
+publisher, and topic provisioning."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import threading
+from collections.abc import Mapping, Sequence
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from projections.engine.ports import TransientStoreError
+from streams.analytics_contracts import Fact
 from streams.contracts import serialize_event
-from streams.headers import headers_of
+from streams.headers import headers_of, message_headers
 from streams.outbox import OutboxMessage
-from streams.topics import ALL_TOPICS
+from streams.topics import ALL_TOPICS, ANALYTICS_EVENTS
 
 ACK_TIMEOUT_SECONDS = 30
 
@@ -43,6 +48,60 @@ class KafkaBatchPublisher:
 
     def close(self) -> None:
         self._producer.close()
+
+
+class KafkaFactPublisher:
+    """Publishes a batch of analytics facts and returns once the broker acknowledged all of
+    them; a broker it cannot reach is a transient failure (the batch is retried)."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._producer: KafkaProducer | None = None
+        self._opening = threading.Lock()
+
+    async def __call__(self, facts: Sequence[Fact]) -> None:
+        try:
+            await asyncio.to_thread(self._publish, facts)
+        except KafkaError as error:
+            raise TransientStoreError(f"analytics facts not acknowledged: {error!r}") from error
+
+    def _publish(self, facts: Sequence[Fact]) -> None:
+        producer = self._opened()
+        futures = [
+            producer.send(
+                ANALYTICS_EVENTS,
+                key=str(fact.trip_id).encode(),
+                value=fact.model_dump_json().encode(),
+                headers=message_headers(
+                    fact.event_type,
+                    fact.schema_version,
+                    fact.event_id,
+                    fact.occurred_at,
+                    fact.correlation_id,
+                    fact.source_event_id,
+                ),
+            )
+            for fact in facts
+        ]
+        producer.flush(timeout=ACK_TIMEOUT_SECONDS)
+        for future in futures:
+            future.get(timeout=ACK_TIMEOUT_SECONDS)
+
+    def _opened(self) -> KafkaProducer:
+        with self._opening:
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self._bootstrap_servers,
+                    enable_idempotence=True,
+                    acks="all",
+                    linger_ms=2,
+                    client_id="itinera-analytics",
+                )
+            return self._producer
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()
 
 
 def partition_counts(bootstrap_servers: str) -> dict[str, int | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.activity_schedule import ACTIVITY_SCHEDULE
+from projections.analytics import ANALYTICS
 from projections.chat_announcements import CHAT_ANNOUNCEMENTS
 from projections.chat_history import CHAT_HISTORY
 from projections.credentials import CREDENTIALS
@@ -26,6 +27,7 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     NOTIFIER,
     ACTIVITY_SCHEDULE,
     SYNC_FEED,
+    ANALYTICS,
 )
 
 

@@ -14,6 +14,7 @@ from streams.contracts import EventEnvelope
 from streams.notification_contracts import INBOX_CONTRACTS
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
+    UserAdminGranted,
     UserDeactivated,
     UserPasswordChanged,
     UserProfileUpdated,
@@ -23,7 +24,7 @@ from streams.user_contracts import (
 CREDENTIALS: Projection[CredentialsDocument] = Projection(
     name="credentials", version=1, topics=(USER_EVENTS,)
 )
-CREDENTIALS.ignores(UserRegistered, UserProfileUpdated)  # tokens stay valid
+CREDENTIALS.ignores(UserRegistered, UserProfileUpdated, UserAdminGranted)  # tokens stay valid
 CREDENTIALS.ignores(*INBOX_CONTRACTS)  # notifications
 
 

@@ -13,6 +13,7 @@ from streams import notification_contracts as n
 from streams.contracts import EventEnvelope
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
+    UserAdminGranted,
     UserDeactivated,
     UserPasswordChanged,
     UserProfileUpdated,
@@ -35,7 +36,12 @@ NOTIFICATIONS: Projection[NotificationOps] = Projection(
     name="notifications", version=1, topics=(USER_EVENTS,), begin=_fresh
 )
 NOTIFICATIONS.ignores(
-    UserRegistered, UserProfileUpdated, UserPasswordChanged, UserDeactivated, n.InboxOpened
+    UserRegistered,
+    UserProfileUpdated,
+    UserPasswordChanged,
+    UserDeactivated,
+    UserAdminGranted,
+    n.InboxOpened,
 )
 
 

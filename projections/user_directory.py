@@ -8,6 +8,7 @@ from streams.contracts import EventEnvelope
 from streams.notification_contracts import INBOX_CONTRACTS
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
+    UserAdminGranted,
     UserDeactivated,
     UserPasswordChanged,
     UserProfileUpdated,
@@ -22,7 +23,7 @@ def _working_copy(profile: UserDocument) -> UserDocument:
 USER_DIRECTORY: Projection[UserDocument] = Projection(
     name="user_directory", version=1, topics=(USER_EVENTS,), begin=_working_copy
 )
-USER_DIRECTORY.ignores(UserPasswordChanged)  # nothing public changes
+USER_DIRECTORY.ignores(UserPasswordChanged, UserAdminGranted)  # nothing public changes
 USER_DIRECTORY.ignores(*INBOX_CONTRACTS)  # notifications
 
 

@@ -32,6 +32,7 @@ class Fact(Contract):
     occurred_at: datetime  # when the source event happened
     day: date  # occurred_at's UTC date: the day it counts in
     actor_id: UUID  # who did it (an opaque id)
+    correlation_id: UUID  # the request the source event belongs to
 
     def partition_key(self) -> UUID:
         return self.trip_id

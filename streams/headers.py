@@ -10,6 +10,7 @@ came with; absent when it had none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from streams.contracts import EventEnvelope
@@ -42,15 +43,37 @@ class Cause:
 
 
 def headers_of(event: EventEnvelope, cause: Cause) -> list[tuple[str, bytes]]:
+    """A domain event's headers."""
+    return message_headers(
+        event.event_type,
+        event.schema_version,
+        event.event_id,
+        event.occurred_at,
+        event.correlation_id,
+        cause.causation_id or event.correlation_id,
+        cause.traceparent,
+    )
+
+
+def message_headers(
+    event_type: str,
+    schema_version: int,
+    event_id: UUID,
+    occurred_at: datetime,
+    correlation_id: UUID,
+    causation_id: UUID,
+    traceparent: str | None = None,
+) -> list[tuple[str, bytes]]:
+    """The headers of a message of any topic (a fact's cause is its source event)."""
     headers = [
-        ("event_type", event.event_type.encode()),
-        ("schema_version", str(event.schema_version).encode()),
+        ("event_type", event_type.encode()),
+        ("schema_version", str(schema_version).encode()),
         ("content-type", CONTENT_TYPE.encode()),
-        ("correlation_id", str(event.correlation_id).encode()),
-        ("causation_id", str(cause.causation_id or event.correlation_id).encode()),
-        ("event_id", str(event.event_id).encode()),
-        ("occurred_at", event.occurred_at.isoformat().encode()),
+        ("correlation_id", str(correlation_id).encode()),
+        ("causation_id", str(causation_id).encode()),
+        ("event_id", str(event_id).encode()),
+        ("occurred_at", occurred_at.isoformat().encode()),
     ]
-    if cause.traceparent is not None:
-        headers.append(("traceparent", cause.traceparent.encode()))
+    if traceparent is not None:
+        headers.append(("traceparent", traceparent.encode()))
     return headers

@@ -220,6 +220,7 @@ PUBLISHED: tuple[Published, ...] = (
     # The password hash stays in the event store.
     Published(_event(User, "PasswordChanged"), USER_EVENTS, u.UserPasswordChanged, _nothing),
     Published(_event(User, "Deactivated"), USER_EVENTS, u.UserDeactivated, _nothing),
+    Published(_event(User, "AdminGranted"), USER_EVENTS, u.UserAdminGranted, _nothing),
     Published(
         _event(ChatMessage, "Posted"),
         CHAT_EVENTS,

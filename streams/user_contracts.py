@@ -59,11 +59,18 @@ class UserDeactivated(EventEnvelope):
     payload: NoPayload = NoPayload()
 
 
+class UserAdminGranted(EventEnvelope):
+    event_type: Literal["UserAdminGranted"] = "UserAdminGranted"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
 USER_CONTRACTS: tuple[type[EventEnvelope], ...] = (
     UserRegistered,
     UserProfileUpdated,
     UserPasswordChanged,
     UserDeactivated,
+    UserAdminGranted,
     InboxOpened,
     NotificationAdded,
     NotificationCoalesced,
@@ -72,11 +79,13 @@ USER_CONTRACTS: tuple[type[EventEnvelope], ...] = (
     AllNotificationsRead,
 )
 
+
 UserEvent = Annotated[
     UserRegistered
     | UserProfileUpdated
     | UserPasswordChanged
     | UserDeactivated
+    | UserAdminGranted
     | InboxOpened
     | NotificationAdded
     | NotificationCoalesced

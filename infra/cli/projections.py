@@ -35,14 +35,23 @@ By = Annotated[str | None, typer.Option(help="Who does it (recorded; default: yo
 async def _engine(settings: Settings) -> AsyncIterator[ProjectionEngine]:
     from infra.database import build_event_store, open_read_pool
     from infra.engine_wiring import projection_engine
+    from infra.kafka import KafkaFactPublisher
     from streams.outbox import OutboxReader
 
     events = build_event_store(settings)
     pool = await open_read_pool(settings)
-    engine = projection_engine(settings, pool, events, OutboxReader(events))
+    # Distributed mode: events retried from the dead letters publish their analytics facts.
+    facts = (
+        None
+        if settings.project_in_process
+        else KafkaFactPublisher(settings.kafka_bootstrap_servers)
+    )
+    engine = projection_engine(settings, pool, events, OutboxReader(events), facts=facts)
     try:
         yield engine
     finally:
+        if facts is not None:
+            facts.close()
         engine.close()
         await pool.close()
         events.close()

@@ -157,6 +157,7 @@ def worker() -> None:
 
     from infra.database import build_event_store, open_read_pool, prepare_database
     from infra.engine_wiring import projection_engine, reminders
+    from infra.kafka import KafkaFactPublisher
     from infra.live.services import live_services
     from infra.rebuild_jobs import tune_gc_for_throughput
     from projections.catalogue import PROJECTIONS
@@ -174,15 +175,17 @@ def worker() -> None:
         events = build_event_store(settings)
         pool = await open_read_pool(settings)
         live = await live_services(settings)
-        engine = projection_engine(settings, pool, events, OutboxReader(events), live)
-        opened.extend([engine, pool, events, live])
+        facts = KafkaFactPublisher(settings.kafka_bootstrap_servers)
+        engine = projection_engine(settings, pool, events, OutboxReader(events), live, facts)
+        opened.extend([engine, pool, events, live, facts])
         await engine.report_parked()
         reminding = reminders(settings, pool, events, live)
         return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick])
 
     async def close_runtime() -> None:
-        engine, pool, events, live = opened
+        engine, pool, events, live, facts = opened
         engine.close()
+        facts.close()
         await live.close()
         await pool.close()
         events.close()

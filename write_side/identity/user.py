@@ -24,6 +24,8 @@ def normalize_username(username: str) -> str:
 
 
 class User(TracedAggregate):
+    is_admin = False  # until granted (users registered and snapshotted before it existed too)
+
     @event("Registered")
     def __init__(
         self,
@@ -66,6 +68,15 @@ class User(TracedAggregate):
     @event("Deactivated")
     def _deactivated(self) -> None:
         self.is_active = False
+
+    def grant_admin(self) -> None:
+        """An operator: may read the analytics of every trip together (never a trip's own)."""
+        if not self.is_admin:
+            self._admin_granted()
+
+    @event("AdminGranted")
+    def _admin_granted(self) -> None:
+        self.is_admin = True
 
 
 class EmailIndex(TracedAggregate):

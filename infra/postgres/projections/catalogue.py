@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.postgres.projections.analytics_tables import AnalyticsTables, FactPublisher
 from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
 from infra.postgres.projections.effect_tables import Effect, EffectTables
@@ -20,11 +21,13 @@ from projections.notifier import NOTIFIER, Notice
 
 
 def catalogue(
-    announce: Effect[Announcement] | None = None, notify: Effect[Notice] | None = None
+    announce: Effect[Announcement] | None = None,
+    notify: Effect[Notice] | None = None,
+    facts: FactPublisher | None = None,
 ) -> list[tuple[Projection[Any], StateTables[Any]]]:
     """Each projection with its tables (a projection without an adapter fails loudly).
-    `announce` posts chat announcements, `notify` delivers notices to inboxes (live
-    projections only: a rebuild does neither again)."""
+    `announce` posts chat announcements, `notify` delivers notices to inboxes, `facts`
+    publishes analytics facts (live projections only: a rebuild does none of them again)."""
     every: list[StateTables[Any]] = [
         TripViewTables(),
         UserDirectoryTables(),
@@ -35,6 +38,7 @@ def catalogue(
         ScheduleTables(),
         NotificationTables(),
         SyncFeedTables(),
+        AnalyticsTables(facts),
     ]
     tables = {t.projection: t for t in every}
     return [(projection, tables[projection.name]) for projection in PROJECTIONS]
