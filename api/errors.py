@@ -17,8 +17,11 @@ from api.envelope import error
 from read_side.chat import MessageMarkNotFoundError
 from read_side.errors import (
     ActivityViewNotFoundError,
+    DateRangeError,
     DestinationViewNotFoundError,
     InvalidCursorError,
+    MembersOnlyError,
+    OperatorsOnlyError,
     SyncResetRequiredError,
     TripViewNotFoundError,
     UserProfileNotFoundError,
@@ -135,6 +138,9 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     BaseVersionTooOldError: (409, "base_version_too_old"),
     ConflictNotFoundError: (404, "conflict_not_found"),
     SyncResetRequiredError: (410, "sync_reset_required"),
+    MembersOnlyError: (403, "members_only"),
+    OperatorsOnlyError: (403, "operators_only"),
+    DateRangeError: (422, "invalid_date_range"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

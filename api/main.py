@@ -15,6 +15,7 @@ from api.middleware import (
 )
 from api.routers import (
     activities,
+    analytics,
     auth,
     chat,
     chat_socket,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chat.router,
         notifications.router,
         sync.router,
+        analytics.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")

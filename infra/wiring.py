@@ -28,6 +28,7 @@ from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
 from infra.live.services import Live, live_services
+from infra.postgres.analytics_store import PostgresAnalytics
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.chat_history import PostgresChatHistory
 from infra.postgres.notifications import PostgresNotifications
@@ -42,6 +43,7 @@ from infra.sync_pokes import sync_poker
 from projections.catalogue import PROJECTIONS
 from projections.embedded import EmbeddedProjector
 from projections.engine.lag import ProjectionHealth
+from read_side.analytics import AnalyticsStore
 from read_side.chat import ChatHistory
 from read_side.notifications import NotificationStore
 from read_side.store import ProjectionChanges, TripReadStore
@@ -117,6 +119,7 @@ class Container:
     sync: SyncService
     sync_feed: SyncFeed
     sync_cursors: CursorCodec
+    analytics: AnalyticsStore
     live: Live
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
@@ -186,6 +189,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         notifications=Notifications(events),
         notification_store=PostgresNotifications(pool),
         sync=SyncService(events, ChangeApplier(planner, chat), PostgresSyncLog(sync_pool)),
+        analytics=PostgresAnalytics(pool),
         sync_feed=PostgresSyncFeed(pool, timedelta(seconds=settings.sync_timestamp_margin_seconds)),
         sync_cursors=CursorCodec(cursor_key, settings.sync_cursor_ttl_days * 86400),
         live=live,

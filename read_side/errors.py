@@ -45,3 +45,19 @@ class VersionAheadError(ReadSideError):
 class SyncResetRequiredError(ReadSideError):
     """A sync cursor that can no longer be served (expired, or from a feed built again): the
     client drops its replica and pulls from scratch."""
+
+
+class MembersOnlyError(ReadSideError):
+    """The caller may read the trip (a public one) but is not one of its members."""
+
+    def __init__(self) -> None:
+        super().__init__("Only the trip's members may read its analytics")
+
+
+class OperatorsOnlyError(ReadSideError):
+    def __init__(self) -> None:
+        super().__init__("Only operators may read the overview (`itinera users grant-admin EMAIL`)")
+
+
+class DateRangeError(ReadSideError):
+    """`from` after `to`, or a range longer than the overview serves at once."""

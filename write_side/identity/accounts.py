@@ -153,17 +153,6 @@ class Accounts:
         self._events.save(user)
         self._tokens.revoke_everything_of(user.id)
 
-    def grant_admin(self, email: str, context: CommandContext) -> UUID | None:
-        """Make the account with this email an operator (`itinera users grant-admin`);
-        None: no account has it."""
-        user = self._find_by_login(email)
-        if user is None:
-            return None
-        with acting_as(context):
-            user.grant_admin()
-        self._events.save(user)
-        return user.id
-
     def is_admin(self, user_id: UUID) -> bool:
         """Asked of the event store, not a read model: a grant is seen at once."""
         user = self._events.find(user_id, User)
