@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from infra.cli.contracts import contracts_cli
 from infra.settings import Settings
 
 cli = typer.Typer(help="Itinera: collaborative trip planning, event-sourced.", no_args_is_help=True)
@@ -19,6 +20,7 @@ keys_cli = typer.Typer(help="RS256 signing keys (ITINERA_KEYS_DIR).", no_args_is
 cli.add_typer(keys_cli, name="keys")
 dlq_cli = typer.Typer(help="Dead letters: events a projection parked.", no_args_is_help=True)
 cli.add_typer(dlq_cli, name="dlq")
+cli.add_typer(contracts_cli, name="contracts")
 
 
 def load_settings() -> Settings:
