@@ -22,6 +22,7 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -102,10 +103,23 @@ class ActivityAddedV1Payload(Contract):
     cost: Decimal | None
 
 
+# A wall-clock time has no offset: JSON Schema's `date-time` (RFC 3339) requires one.
+LocalDateTime = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
+            "description": "A wall-clock time without offset (ISO 8601), read in `time_zone`.",
+        }
+    ),
+]
+
+
 class Moment(Contract):
     """A wall-clock time, the IANA zone it is read in, and the instant it is."""
 
-    local: datetime
+    local: LocalDateTime
     time_zone: str
     utc: datetime
 
