@@ -32,6 +32,7 @@ from infra.progress import LineProgress
 from infra.rebuild_jobs import jobs_for, parallel_scan
 from infra.reminders import Reminders
 from infra.settings import Settings
+from infra.system_notices import SystemNotices
 from projections.engine.applier import Applier, RetryPolicy
 from projections.engine.live import LiveProjection
 from projections.engine.ports import EventSource
@@ -60,6 +61,7 @@ class ProjectionEngine:
     events: PostgresEventLog
     pool: AsyncConnectionPool
     source: EventSource
+    notices: SystemNotices | None = None
 
     def dead_letters(self) -> DeadLetters:
         return DeadLetters(self.pool, [(u.projection, u.schema) for u in self.units], self.source)
@@ -73,9 +75,19 @@ class ProjectionEngine:
         count = await asyncio.to_thread(self.events.count, topics, self.events.head())
         jobs = jobs_for(self.settings, count)
         parallel = parallel_scan(self.settings, unit.projection.name, jobs) if jobs > 1 else None
-        return await rebuild(
+        report = await rebuild(
             unit.projection, unit.schema, self.events, progress=progress, parallel=parallel
         )
+        if self.notices is not None:
+            await asyncio.to_thread(
+                self.notices.projection_rebuilt,
+                report.projection,
+                report.version,
+                report.events,
+                report.parked,
+                report.seconds,
+            )
+        return report
 
     async def rebuild_outdated(self) -> None:
         """Rebuild each projection whose live tables hold another version than the code's
@@ -142,11 +154,13 @@ def projection_engine(
     source: EventSource,
     live: Live | None = None,
     facts: FactPublisher | None = None,
+    notices: SystemNotices | None = None,
 ) -> ProjectionEngine:
     """Every projection with its store. The effects of chat announcements and notices go
     through write-side services of their own, and reach sockets through `live` (default:
     no sockets to reach, for the CLI's dead-letter retries); analytics facts are published
-    through `facts` (distributed mode; embedded mode has no Kafka to publish them to)."""
+    through `facts`, and parked aggregates and rebuilds told to `notices` (distributed mode;
+    embedded mode has no Kafka to publish them to)."""
     live = live or Live(InProcessFeed(), InProcessPresence())
     users = PostgresUserDirectory(pool)
     announcer = ChatAnnouncer(Chat(events), users, live.feed)
@@ -159,11 +173,22 @@ def projection_engine(
             EngineUnit(
                 projection,
                 schema,
-                Applier(projection, schema.store(), source, retry_policy(settings)),
+                Applier(
+                    projection,
+                    schema.store(),
+                    source,
+                    retry_policy(settings),
+                    on_parked=None if notices is None else notices.projection_parked_async,
+                ),
             )
         )
     return ProjectionEngine(
-        settings, units, PostgresEventLog(require_database_url(settings), events), pool, source
+        settings,
+        units,
+        PostgresEventLog(require_database_url(settings), events),
+        pool,
+        source,
+        notices,
     )
 
 

@@ -195,5 +195,11 @@ class Settings(BaseSettings):
     )
 
     @property
+    def kafka_configured(self) -> bool:
+        """Kafka named explicitly (ITINERA_KAFKA_BOOTSTRAP_SERVERS): the operator's commands
+        then publish what they do (analytics facts of retried events, system notices)."""
+        return "kafka_bootstrap_servers" in self.model_fields_set
+
+    @property
     def keys_folder(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"

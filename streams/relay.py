@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from streams.outbox import OutboxBatch, OutboxMessage
@@ -65,13 +66,17 @@ class Relay:
         batch_size: int = 500,
         pacer: Pacer | None = None,
         new_events: NewEvents | None = None,
+        took_over: Callable[[int], None] | None = None,
     ) -> None:
+        """`took_over` is told the position this relay resumes from each time it becomes the
+        active one (at start, and after it lost the lock and won it again)."""
         self._source = source
         self._publisher = publisher
         self._positions = positions
         self._batch_size = batch_size
         self._pacer = pacer or Pacer()
         self._new_events = new_events
+        self._took_over = took_over or (lambda position: None)
         self._position: int | None = None
 
     def relay_once(self) -> int:
@@ -90,7 +95,9 @@ class Relay:
         return batch.last_position - position
 
     def run(self, stop: threading.Event) -> None:
-        log.info("relay starting from position %d", self._positions.load(RELAY_POSITION))
+        start = self._positions.load(RELAY_POSITION)
+        log.info("relay starting from position %d", start)
+        self._took_over(start)
         backoff = 0.05
         while not stop.is_set():
             try:
@@ -99,6 +106,8 @@ class Relay:
                 log.error("relay stopped publishing: %s; waiting for the lock again", error)
                 self._position = None
                 self._positions.reacquire(stop)
+                if not stop.is_set():
+                    self._took_over(self._positions.load(RELAY_POSITION))
                 continue
             except Exception:
                 # Broker or database unreachable: nothing moved, so retry the same batch.

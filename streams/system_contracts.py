@@ -41,7 +41,7 @@ class ProjectionRebuiltPayload(Contract):
     projection: str
     version: int = Field(ge=1)  # the projection's code version now in the live tables
     events: int = Field(ge=0)
-    aggregates: int = Field(ge=0)
+    parked: int = Field(ge=0)  # aggregates left parked by events that failed again
     seconds: float = Field(ge=0)
 
 

@@ -3,10 +3,10 @@ operators' commands (rebuild, dead letters, status, topics, keys)."""
 
 from __future__ import annotations
 
-from infra.cli import admin, projections, roles
+from infra.cli import admin, projections, roles, users
 from infra.cli.app import cli
 
-__all__ = ["admin", "cli", "main", "projections", "roles"]
+__all__ = ["admin", "cli", "main", "projections", "roles", "users"]
 
 
 def main() -> None:

@@ -53,6 +53,14 @@ def keys_rotate(
         " the folder within 5 s)"
     )
     typer.echo(f"new signing key {kid} in {settings.keys_folder}: published now, {when}")
+    if settings.kafka_configured:
+        from infra.system_notices import SystemNotices
+
+        notices = SystemNotices(settings.kafka_bootstrap_servers)
+        try:
+            notices.key_rotated(kid, datetime.fromtimestamp(active_from, UTC))
+        finally:
+            notices.close()
 
 
 def _instant(epoch: float) -> str:

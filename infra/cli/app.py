@@ -21,6 +21,8 @@ cli.add_typer(keys_cli, name="keys")
 dlq_cli = typer.Typer(help="Dead letters: events a projection parked.", no_args_is_help=True)
 cli.add_typer(dlq_cli, name="dlq")
 cli.add_typer(contracts_cli, name="contracts")
+users_cli = typer.Typer(help="Accounts: operators.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
 
 
 def load_settings() -> Settings:
@@ -54,4 +56,5 @@ def database(data_dir: Path | None) -> Iterator[Settings]:
     from infra.embedded_postgres import embedded_postgres
 
     with embedded_postgres(settings.data_dir) as url:
-        yield settings.model_copy(update={"database_url": url})
+        # Embedded mode: its projections run in the `serve` process, with no Kafka.
+        yield settings.model_copy(update={"database_url": url, "project_in_process": True})

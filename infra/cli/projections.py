@@ -36,22 +36,24 @@ async def _engine(settings: Settings) -> AsyncIterator[ProjectionEngine]:
     from infra.database import build_event_store, open_read_pool
     from infra.engine_wiring import projection_engine
     from infra.kafka import KafkaFactPublisher
+    from infra.system_notices import SystemNotices
     from streams.outbox import OutboxReader
 
     events = build_event_store(settings)
     pool = await open_read_pool(settings)
     # Distributed mode: events retried from the dead letters publish their analytics facts.
-    facts = (
-        None
-        if settings.project_in_process
-        else KafkaFactPublisher(settings.kafka_bootstrap_servers)
+    distributed = not settings.project_in_process and settings.kafka_configured
+    facts = KafkaFactPublisher(settings.kafka_bootstrap_servers) if distributed else None
+    notices = SystemNotices(settings.kafka_bootstrap_servers) if distributed else None
+    engine = projection_engine(
+        settings, pool, events, OutboxReader(events), facts=facts, notices=notices
     )
-    engine = projection_engine(settings, pool, events, OutboxReader(events), facts=facts)
     try:
         yield engine
     finally:
-        if facts is not None:
-            facts.close()
+        for closing in (facts, notices):
+            if closing is not None:
+                closing.close()
         engine.close()
         await pool.close()
         events.close()

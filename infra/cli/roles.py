@@ -119,6 +119,7 @@ def relay() -> None:
     from infra.postgres.notices import NewEventNotices
     from infra.postgres.ordered_recorder import notice_channel
     from infra.postgres.positions import PostgresPositionStore
+    from infra.system_notices import SystemNotices
     from streams.outbox import OutboxReader
     from streams.pacing import Pacer
     from streams.relay import Relay
@@ -131,6 +132,7 @@ def relay() -> None:
     events = build_event_store(settings)
     publisher = KafkaBatchPublisher(settings.kafka_bootstrap_servers)
     notices = NewEventNotices(require_database_url(settings), notice_channel(events))
+    system = SystemNotices(settings.kafka_bootstrap_servers)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -142,8 +144,10 @@ def relay() -> None:
             batch_size=settings.relay_batch_size,
             pacer=Pacer(slowest=settings.relay_poll_interval),
             new_events=notices,
+            took_over=system.relay_took_over,
         ).run(stop)
     finally:
+        system.close()
         notices.close()
         publisher.close()
         positions.close()
@@ -160,6 +164,7 @@ def worker() -> None:
     from infra.kafka import KafkaFactPublisher
     from infra.live.services import live_services
     from infra.rebuild_jobs import tune_gc_for_throughput
+    from infra.system_notices import SystemNotices
     from projections.catalogue import PROJECTIONS
     from projections.faust_app import WorkerConfig, WorkerRuntime, build_worker
     from streams.outbox import OutboxReader
@@ -176,16 +181,20 @@ def worker() -> None:
         pool = await open_read_pool(settings)
         live = await live_services(settings)
         facts = KafkaFactPublisher(settings.kafka_bootstrap_servers)
-        engine = projection_engine(settings, pool, events, OutboxReader(events), live, facts)
-        opened.extend([engine, pool, events, live, facts])
+        notices = SystemNotices(settings.kafka_bootstrap_servers)
+        engine = projection_engine(
+            settings, pool, events, OutboxReader(events), live, facts, notices
+        )
+        opened.extend([engine, pool, events, live, facts, notices])
         await engine.report_parked()
         reminding = reminders(settings, pool, events, live)
         return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick])
 
     async def close_runtime() -> None:
-        engine, pool, events, live, facts = opened
+        engine, pool, events, live, facts, notices = opened
         engine.close()
         facts.close()
+        notices.close()
         await live.close()
         await pool.close()
         events.close()

@@ -41,6 +41,8 @@ S = TypeVar("S")
 T = TypeVar("T")
 
 Sleep = Callable[[float], Awaitable[None]]
+# Told of each aggregate parked: projection, aggregate, version applied, letters, the error.
+OnParked = Callable[[str, UUID, int, int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Applier(Generic[S]):
         *,
         skipped: Mapping[UUID, frozenset[int]] | None = None,
         sleep: Sleep = asyncio.sleep,
+        on_parked: OnParked | None = None,
     ) -> None:
         self.projection = projection
         self.store = store
@@ -85,6 +88,7 @@ class Applier(Generic[S]):
         self._policy = policy
         self._skipped = skipped or {}
         self._sleep = sleep
+        self._on_parked = on_parked
 
     async def apply(
         self, deliveries: Sequence[Delivery], marks: Sequence[LaneMark] = ()
@@ -228,7 +232,7 @@ class Applier(Generic[S]):
                 return
             failure = retried
         letters = _letters(failure.pending, failure.error, self._policy.attempts)
-        await self._until_reachable(lambda: self._park(aggregate_id, letters))
+        applied = await self._until_reachable(lambda: self._park(aggregate_id, letters))
         outcome.parked += len(letters)
         outcome.parked_aggregates.append(aggregate_id)
         log.error(
@@ -240,11 +244,17 @@ class Applier(Generic[S]):
             len(letters) - 1,
             failure.error,
         )
+        if self._on_parked is not None:
+            await self._on_parked(
+                self.projection.name, aggregate_id, applied, len(letters), failure.error
+            )
 
-    async def _park(self, aggregate_id: UUID, letters: list[DeadLetter]) -> None:
+    async def _park(self, aggregate_id: UUID, letters: list[DeadLetter]) -> int:
+        """Park the aggregate; returns the version it had applied."""
         async with self.store.batch() as batch:
             now = (await batch.load([aggregate_id])).get(aggregate_id) or Current()
             await batch.park(aggregate_id, now.version, letters)
+        return now.version
 
     async def _mark(self, marks: Sequence[LaneMark]) -> None:
         if marks:

@@ -41,6 +41,12 @@ TABLES = {  # what a projection stores, in a stable order (dead letters without 
     "sync_heads": "SELECT trip_id, trip_version, archived FROM sync_heads ORDER BY trip_id",
     "sync_members": "SELECT trip_id, user_id, member FROM sync_members ORDER BY 1, 2",
     "sync_feed_tracking": "SELECT * FROM sync_feed_tracking ORDER BY aggregate_id",
+    # Analytics: each fact once whatever the retries, and the days they add up to.
+    "analytics_trips": "SELECT * FROM analytics_trips ORDER BY trip_id",
+    "analytics_facts": "SELECT * FROM analytics_facts ORDER BY event_id",
+    "analytics_daily": "SELECT * FROM analytics_daily ORDER BY day, metric, dimension",
+    "analytics_daily_active": "SELECT * FROM analytics_daily_active ORDER BY day, kind, id",
+    "analytics_tracking": "SELECT * FROM analytics_tracking ORDER BY aggregate_id",
 }
 
 BEHIND = (  # trips whose view or sync feed has not reached their stream's last version
@@ -48,7 +54,9 @@ BEHIND = (  # trips whose view or sync feed has not reached their stream's last 
     " FROM itinera_events WHERE topic LIKE 'write_side.trips.trip:Trip.%%' GROUP BY 1) s"
     " LEFT JOIN trip_views_tracking t ON t.aggregate_id = s.originator_id"
     " LEFT JOIN sync_feed_tracking f ON f.aggregate_id = s.originator_id"
+    " LEFT JOIN analytics_tracking a ON a.aggregate_id = s.originator_id"
     " WHERE t.version IS DISTINCT FROM s.v OR f.version IS DISTINCT FROM s.v"
+    " OR a.version IS DISTINCT FROM s.v"
 )
 
 
