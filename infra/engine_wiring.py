@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from infra.chat_announcer import ChatAnnouncer
 from infra.database import require_database_url
+from infra.exchange_rates import ExchangeRates
 from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from infra.live.services import Live
 from infra.notifier import Notifier
@@ -166,7 +167,8 @@ def projection_engine(
     announcer = ChatAnnouncer(Chat(events), users, live.feed)
     notifier = Notifier(Notifications(events), users, live.feed, live.presence)
     units = []
-    for declared, tables in catalogue(announcer, notifier, facts):
+    rates = ExchangeRates(settings.analytics_rates)
+    for declared, tables in catalogue(announcer, notifier, facts, rates):
         projection = _wrapped(settings, declared)
         schema = ProjectionSchema(pool, tables)
         units.append(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
         "(embedded mode; `itinera serve` sets it). Off: a Faust worker projects from Kafka.",
     )
     topic_replication_factor: int = Field(default=1, ge=1)
+    analytics_rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="Exchange rates for analytics, as JSON: the value of one unit of each "
+        'currency in a common unit (`{"EUR": 1, "USD": "0.92"}`). Set: activity facts also '
+        "carry their cost converted into the trip's currency. Unset: costs stay as they are.",
+    )
     topic_retention_ms: int = Field(
         default=-1,
         ge=-1,
@@ -193,6 +200,14 @@ class Settings(BaseSettings):
         description="`module:function` applied to every projection before it runs: a hook "
         "for fault injection in tests. Never set it in production.",
     )
+
+    @field_validator("analytics_rates")
+    @classmethod
+    def _real_rates(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        from infra.exchange_rates import ExchangeRates
+
+        ExchangeRates(rates)  # raises ValueError naming the bad currency or rate
+        return rates
 
     @property
     def kafka_configured(self) -> bool:

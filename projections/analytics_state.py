@@ -125,6 +125,7 @@ def figures(trip: TripFigures, activity_id: str) -> a.ActivityFigures:
         place=place(trip, planned["destination_id"]),
         cost=None if planned["cost"] is None else Decimal(planned["cost"]),
         currency=planned["currency"],
+        trip_currency=trip["currency"],
     )
 
 

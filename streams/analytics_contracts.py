@@ -85,7 +85,10 @@ class ActivityFigures(Contract):
     hours: float | None  # planned duration; None: no start and end
     place: Place
     cost: Decimal | None
-    currency: str | None  # the cost's own currency (never converted)
+    currency: str | None  # the cost's own currency
+    trip_currency: str | None  # the trip's currency when it happened (None: not chosen yet)
+    # `cost` in `trip_currency`, at the rates the operator configured (None without them).
+    converted_cost: Decimal | None = None
 
 
 class ActivityPlannedFactPayload(ActivityFigures):

@@ -47,7 +47,10 @@ def client(api_settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def signup(client: TestClient) -> Signup:
     """Register a new user and log in; returns Authorization headers (plus the tokens)."""
+    return signup_on(client)
 
+
+def signup_on(client: TestClient) -> Signup:
     def signup(username: str | None = None) -> dict[str, str]:
         username = username or f"u{uuid.uuid4().hex[:10]}"
         registered = client.post(

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+import psycopg
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from infra.settings import Settings
+from tests.integration.conftest import signup_on
 from tests.integration.sync_calls import add_member, auth, eventually
 from tests.integration.test_api import KYOTO, TRIP, data, error
 from write_side.context import CommandContext
@@ -144,3 +149,37 @@ def test_operators_read_every_trips_figures_by_day_and_nobody_else(client, signu
     )
     empty = data(client.get(overview, params={"to": "2020-01-01"}, headers=auth(owner)), 200)
     assert (empty["days"], empty["totals"], empty["active_users"]) == ([], {}, 0)
+
+
+def test_with_rates_configured_costs_are_also_converted_into_the_trips_currency(
+    api_settings: Settings,
+) -> None:
+    rates = {"EUR": Decimal(1), "JPY": Decimal("0.0062")}
+    with TestClient(
+        create_app(api_settings.model_copy(update={"analytics_rates": rates}))
+    ) as client:
+        owner = signup_on(client)()
+        trip = data(
+            client.post("/api/v1/trips", json={**TRIP, "currency": "EUR"}, headers=auth(owner)), 201
+        )
+        kyoto = data(
+            client.post(
+                "/api/v1/destinations", json={**KYOTO, "trip_id": trip["id"]}, headers=auth(owner)
+            ),
+            201,
+        )
+        body = {**DINNER, "destination_id": kyoto["id"]}
+        data(client.post("/api/v1/activities", json=body, headers=auth(owner)), 201)
+
+        def planned() -> list[Any]:
+            with psycopg.connect(api_settings.database_url) as conn:
+                return [
+                    row[0]["payload"]
+                    for row in conn.execute(
+                        "SELECT fact FROM analytics_facts WHERE event_type = 'ActivityPlannedFact'"
+                    )
+                ]
+
+        (payload,) = eventually(planned, lambda found: len(found) == 1)
+    assert (payload["cost"], payload["currency"]) == ("12000", "JPY")
+    assert (payload["trip_currency"], payload["converted_cost"]) == ("EUR", "74.40")

@@ -18,6 +18,7 @@ from uuid import UUID
 import orjson
 from psycopg import AsyncConnection, sql
 
+from infra.exchange_rates import ExchangeRates
 from infra.postgres.projections.names import LIVE, Generation
 from projections.analytics import ANALYTICS
 from projections.analytics_daily import active_of, counts_of
@@ -37,8 +38,11 @@ class AnalyticsTables:
     projection = ANALYTICS.name
     tables = (TRIPS, FACTS, DAILY, ACTIVE)
 
-    def __init__(self, publish: FactPublisher | None = None) -> None:
+    def __init__(
+        self, publish: FactPublisher | None = None, rates: ExchangeRates | None = None
+    ) -> None:
         self._publish = publish
+        self._rates = rates or ExchangeRates({})
 
     def create(self, gen: Generation) -> list[sql.Composed]:
         return [
@@ -78,7 +82,12 @@ class AnalyticsTables:
     async def save(
         self, conn: AsyncConnection, gen: Generation, changes: Mapping[UUID, Change[Analytics]]
     ) -> None:
-        facts = [f for change in changes.values() if change.state for f in change.state["new"]]
+        facts = [
+            self._rates.applied(fact)
+            for change in changes.values()
+            if change.state
+            for fact in change.state["new"]
+        ]
         if facts and gen == LIVE and self._publish is not None:
             await self._publish(facts)
         if facts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.exchange_rates import ExchangeRates
 from infra.postgres.projections.analytics_tables import AnalyticsTables, FactPublisher
 from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
@@ -24,10 +25,12 @@ def catalogue(
     announce: Effect[Announcement] | None = None,
     notify: Effect[Notice] | None = None,
     facts: FactPublisher | None = None,
+    rates: ExchangeRates | None = None,
 ) -> list[tuple[Projection[Any], StateTables[Any]]]:
     """Each projection with its tables (a projection without an adapter fails loudly).
     `announce` posts chat announcements, `notify` delivers notices to inboxes, `facts`
-    publishes analytics facts (live projections only: a rebuild does none of them again)."""
+    publishes analytics facts (live projections only: a rebuild does none of them again),
+    whose costs `rates` converts into their trip's currency."""
     every: list[StateTables[Any]] = [
         TripViewTables(),
         UserDirectoryTables(),
@@ -38,7 +41,7 @@ def catalogue(
         ScheduleTables(),
         NotificationTables(),
         SyncFeedTables(),
-        AnalyticsTables(facts),
+        AnalyticsTables(facts, rates),
     ]
     tables = {t.projection: t for t in every}
     return [(projection, tables[projection.name]) for projection in PROJECTIONS]
