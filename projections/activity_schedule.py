@@ -32,6 +32,7 @@ ACTIVITY_SCHEDULE: Projection[Schedule] = Projection(
     name="activity_schedule", version=1, topics=(TRIP_EVENTS,), begin=_copy
 )
 ACTIVITY_SCHEDULE.ignores(
+    c.SyncConflictRecorded,
     c.TripDetailsUpdated,
     c.TripStatusChanged,
     c.TripVisibilityChanged,

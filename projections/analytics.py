@@ -262,3 +262,12 @@ def _posted(state: Analytics | None, event: ch.ChatMessagePosted) -> Analytics:
         message_id=event.aggregate_id, message_type=p.message_type, length=len(p.content)
     )
     return Analytics(trip=None, new=[fact(a.MessagePostedFact, p.trip_id, event, payload)])
+
+
+@ANALYTICS.applies(c.SyncConflictRecorded)
+def _conflict(state: Analytics | None, event: c.SyncConflictRecorded) -> Analytics:
+    p = event.payload
+    payload = a.SyncConflictFactPayload(
+        entity_type=p.entity_type, action=p.action, fields=list(p.fields)
+    )
+    return Analytics(trip=None, new=[fact(a.SyncConflictFact, p.trip_id, event, payload)])

@@ -37,6 +37,8 @@ def counts_of(fact: a.Fact) -> list[Count]:
         return [("members_joined", fact.payload.role, ONE)]
     if isinstance(fact, a.MessagePostedFact):
         return [("messages_posted", fact.payload.message_type, ONE)]
+    if isinstance(fact, a.SyncConflictFact):
+        return [("sync_conflicts", fact.payload.entity_type, ONE)]
     raise TypeError(f"no daily counts for {fact.event_type}")
 
 

@@ -43,6 +43,7 @@ CHAT_ANNOUNCEMENTS: Projection[Announcements] = Projection(
     name="chat_announcements", version=1, topics=(TRIP_EVENTS,), begin=_fresh
 )
 CHAT_ANNOUNCEMENTS.ignores(
+    c.SyncConflictRecorded,
     c.TripCreated,
     c.DestinationAdded,
     c.DestinationUpdated,

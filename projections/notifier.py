@@ -45,7 +45,9 @@ NOTIFIER: Projection[Notices] = Projection(
 )
 # Not news to members: the trip's birth (no one else is in it yet), a zone derived from
 # coordinates, an edit of a message already notified.
-NOTIFIER.ignores(c.TripCreated, c.DestinationTimeZoneSet, ch.ChatMessageEdited)
+NOTIFIER.ignores(
+    c.TripCreated, c.DestinationTimeZoneSet, ch.ChatMessageEdited, c.SyncConflictRecorded
+)
 
 SUMMARIES: dict[type[EventEnvelope], str] = {
     c.TripDetailsUpdated: "the trip's details changed",

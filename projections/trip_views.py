@@ -39,6 +39,7 @@ from streams.contracts import (
     MemberRemoved,
     MemberRoleChanged,
     Moment,
+    SyncConflictRecorded,
     TripArchived,
     TripCreated,
     TripCurrencyChosen,
@@ -98,6 +99,7 @@ TRIP_VIEWS: Projection[TripDocument] = Projection(
     begin=_working_copy,
     finish=_finished,
 )
+TRIP_VIEWS.ignores(SyncConflictRecorded)  # a conflict changes no trip (analytics count them)
 
 
 def trip_list_entries(document: TripDocument | None) -> list[TripListEntry]:

@@ -119,6 +119,12 @@ class MessagePostedFactPayload(Contract):
     length: int = Field(ge=0)  # characters; the content itself never leaves the chat
 
 
+class SyncConflictFactPayload(Contract):
+    entity_type: str  # trip, destination, activity
+    action: str  # update, delete
+    fields: list[str]  # the fields both sides changed
+
+
 class TripCreatedFact(Fact):
     event_type: Literal["TripCreatedFact"] = "TripCreatedFact"
     schema_version: Literal[1] = 1
@@ -167,6 +173,12 @@ class MessagePostedFact(Fact):
     payload: MessagePostedFactPayload
 
 
+class SyncConflictFact(Fact):
+    event_type: Literal["SyncConflictFact"] = "SyncConflictFact"
+    schema_version: Literal[1] = 1
+    payload: SyncConflictFactPayload
+
+
 ANALYTICS_CONTRACTS: tuple[type[Fact], ...] = (
     TripCreatedFact,
     TripCompletedFact,
@@ -176,6 +188,7 @@ ANALYTICS_CONTRACTS: tuple[type[Fact], ...] = (
     ActivityDroppedFact,
     MemberJoinedFact,
     MessagePostedFact,
+    SyncConflictFact,
 )
 
 AnalyticsFact = Annotated[
@@ -186,7 +199,8 @@ AnalyticsFact = Annotated[
     | ActivityRevisedFact
     | ActivityDroppedFact
     | MemberJoinedFact
-    | MessagePostedFact,
+    | MessagePostedFact
+    | SyncConflictFact,
     Field(discriminator="event_type"),
 ]
 

@@ -343,6 +343,25 @@ class MemberRemoved(EventEnvelope):
     payload: MemberRemovedPayload
 
 
+class SyncConflictRecordedPayload(Contract):
+    trip_id: UUID
+    entity_type: str  # trip, destination, activity
+    action: str  # update, delete
+    fields: list[str]  # the fields another member changed meanwhile
+
+
+class SyncConflictRecorded(EventEnvelope):
+    """An offline change that met another member's change to the same fields (its aggregate
+    is the conflict; keyed by its trip, so it stays in order with the trip's events)."""
+
+    event_type: Literal["SyncConflictRecorded"] = "SyncConflictRecorded"
+    schema_version: Literal[1] = 1
+    payload: SyncConflictRecordedPayload
+
+    def partition_key(self) -> UUID:
+        return self.payload.trip_id
+
+
 TRIP_CONTRACTS: tuple[type[EventEnvelope], ...] = (
     TripCreated,
     TripDetailsUpdated,
@@ -365,6 +384,7 @@ TRIP_CONTRACTS: tuple[type[EventEnvelope], ...] = (
     MemberAdded,
     MemberRoleChanged,
     MemberRemoved,
+    SyncConflictRecorded,
 )
 
 

@@ -29,6 +29,7 @@ from streams.topics import CHAT_EVENTS, TRIP_EVENTS, USER_EVENTS
 from write_side.chat.message import ChatMessage
 from write_side.identity.user import EmailIndex, User, UsernameIndex
 from write_side.notifications.inbox import Inbox
+from write_side.sync.conflict_record import SyncConflict
 from write_side.trips.activity_index import ActivityIndex
 from write_side.trips.command_record import CommandRecord
 from write_side.trips.destination_index import DestinationIndex
@@ -205,6 +206,12 @@ PUBLISHED: tuple[Published, ...] = (
         _picked("user_id", "role"),
     ),
     Published(_event(Trip, "MemberRemoved"), TRIP_EVENTS, c.MemberRemoved, _picked("user_id")),
+    Published(
+        _event(SyncConflict, "Recorded"),
+        TRIP_EVENTS,
+        c.SyncConflictRecorded,
+        _picked("trip_id", "entity_type", "action", "fields"),
+    ),
     Published(
         _event(User, "Registered"),
         USER_EVENTS,

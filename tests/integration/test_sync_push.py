@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -180,7 +181,7 @@ def test_refused_changes_have_stable_codes_and_are_kept_for_status(
 
 
 def test_other_users_changes_of_other_fields_merge_and_of_the_same_field_conflict(
-    client: TestClient, signup: Signup
+    client: TestClient, signup: Signup, api_settings: Settings
 ) -> None:
     ada, bob = signup(), signup()
     trip_id, destination_id = planned_offline(client, ada)
@@ -241,6 +242,38 @@ def test_other_users_changes_of_other_fields_merge_and_of_the_same_field_conflic
     status = client.get("/api/v1/sync/status/", headers=auth(bob)).json()["data"]
     assert [c["conflict_id"] for c in status["conflicts"]] == [same_field["conflict_id"]]
     assert status["conflict_count"] == 1
+
+    # The conflict is an event, once however often the device pushes the change again, and
+    # analytics count it.
+    (again,) = push(
+        client,
+        bob,
+        [
+            change(
+                "destination",
+                destination_id,
+                "update",
+                {"name": "Baixa"},
+                base_version=base,
+                mutation_id="b2",
+            )
+        ],
+    )
+    assert again["conflict_id"] == same_field["conflict_id"]
+    with psycopg.connect(api_settings.database_url) as conn:
+        recorded = conn.execute(
+            "SELECT count(*) FROM itinera_events WHERE topic LIKE %s", ("%SyncConflict.Recorded",)
+        ).fetchone()
+    assert recorded == (1,)
+
+    def facts() -> list[Any]:
+        with psycopg.connect(api_settings.database_url) as conn:
+            query = "SELECT fact FROM analytics_facts WHERE event_type = 'SyncConflictFact'"
+            return [row[0] for row in conn.execute(query)]
+
+    (fact,) = eventually(facts, lambda found: len(found) > 0)
+    assert (fact["trip_id"], fact["actor_id"]) == (trip_id, bob["X-User"])
+    assert fact["payload"] == {"entity_type": "destination", "action": "update", "fields": ["name"]}
 
 
 def test_a_conflict_is_resolved_once_with_the_chosen_strategy(

@@ -25,6 +25,7 @@ from write_side.errors import (
 from write_side.event_store import EventStore
 from write_side.sync.apply import ChangeApplier
 from write_side.sync.changes import Outcome, Resolution, SyncChange, outcome_of
+from write_side.sync.conflict_record import record_conflict
 from write_side.sync.fields import as_json, fields_of, since
 from write_side.sync.log import SyncLog
 from write_side.traced_aggregate import TracedAggregate
@@ -88,6 +89,8 @@ class SyncService:
             # changed since; the commands answer their first results (and run what is left).
             ran = earlier_result(self.events, context) is not None
             conflict = None if ran else self._conflict(change, user_id, client_id)
+            if conflict is not None:
+                record_conflict(self.events, conflict, context)
             outcome = conflict or self._apply(change, context)
         except TRANSIENT:
             raise
