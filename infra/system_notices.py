@@ -111,7 +111,11 @@ class SystemNotices:
                     bootstrap_servers=self._bootstrap_servers,
                     acks="all",
                     client_id="itinera-system-notices",
+                    # A broker that does not answer costs a notice seconds, not minutes.
                     max_block_ms=int(SEND_TIMEOUT_SECONDS * 1000),
+                    bootstrap_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
+                    request_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
+                    delivery_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
                 )
             return self._producer
 
