@@ -5,6 +5,7 @@ and never converted."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,12 +59,14 @@ class DayBudget(View):
 
 class GroupBudget(View):
     key: str  # a destination id or an activity type
+    name: str | None = None  # a destination's name (None: gone since)
     costs: tuple[Amount, ...]
     activities: int
 
 
 class Contribution(View):
     user_id: UUID
+    username: str | None = None
     role: str | None  # None: no longer a member
     did: dict[str, int]  # destinations_added, activities_added, activity_edits, messages_posted…
 
@@ -84,8 +87,15 @@ def _amounts(sums: dict[str, Decimal]) -> tuple[Amount, ...]:
 
 
 def trip_analytics(
-    trip_id: UUID, figures: dict[str, Any], messages: dict[UUID, int]
+    trip_id: UUID,
+    figures: dict[str, Any],
+    messages: dict[UUID, int],
+    names: Mapping[str, str] | None = None,
+    usernames: Mapping[UUID, str] | None = None,
 ) -> TripAnalyticsView:
+    """`names`: destinations' names by id, `usernames`: members' (the trip view knows them;
+    the analytics keep none)."""
+    names, usernames = names or {}, usernames or {}
     total: dict[str, Decimal] = defaultdict(Decimal)
     days: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     hours: dict[str, float] = defaultdict(float)
@@ -123,11 +133,12 @@ def trip_analytics(
             DayBudget(day=d, costs=_amounts(days[d]), planned_hours=round(hours[d], 2))
             for d in sorted(days, key=lambda d: (d == UNSCHEDULED, d))
         ),
-        by_destination=_groups(groups["destination"], counts["destination"]),
+        by_destination=_groups(groups["destination"], counts["destination"], names),
         by_activity_type=_groups(groups["type"], counts["type"]),
         contributions=tuple(
             Contribution(
                 user_id=UUID(user),
+                username=usernames.get(UUID(user)),
                 role=figures["members"].get(user),
                 did={
                     **figures["contributions"].get(user, {}),
@@ -139,9 +150,18 @@ def trip_analytics(
     )
 
 
-def _groups(sums: dict[str, dict[str, Decimal]], counts: dict[str, int]) -> tuple[GroupBudget, ...]:
+def _groups(
+    sums: dict[str, dict[str, Decimal]],
+    counts: dict[str, int],
+    names: Mapping[str, str] | None = None,
+) -> tuple[GroupBudget, ...]:
     return tuple(
-        GroupBudget(key=key, costs=_amounts(sums[key]), activities=counts.get(key, 0))
+        GroupBudget(
+            key=key,
+            name=None if names is None else names.get(key),
+            costs=_amounts(sums[key]),
+            activities=counts.get(key, 0),
+        )
         for key in sorted(sums)
     )
 

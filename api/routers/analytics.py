@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -23,7 +23,7 @@ DEFAULT_OVERVIEW_DAYS = 30
 
 router = APIRouter(tags=["analytics"], responses=errors({**AUTHENTICATED}))
 
-NO_FIGURES: dict[str, object] = {
+NO_FIGURES: dict[str, Any] = {
     "currency": None,
     "status": "draft",
     "members": {},
@@ -52,10 +52,14 @@ async def trip_analytics(
     found = await queries.trip_detail(reading, trip_id, user_id)
     if found.view.role_of(user_id) is None:
         raise MembersOnlyError()
-    figures = await container.analytics.trip_figures(trip_id)
+    figures = await container.analytics.trip_figures(trip_id) or NO_FIGURES
     messages = await container.analytics.messages_by_member(trip_id)
-    view = reads.trip_analytics(trip_id, figures or NO_FIGURES, messages)
-    return ok(request, view, meta={"caught_up": figures is not None})
+    # Names the analytics do not keep, from the trip's view and the directory.
+    names = {str(d.id): d.name for d in found.view.destinations}
+    who = set(messages) | {UUID(user) for user in figures["contributions"]}
+    usernames = await container.users.usernames(who)
+    view = reads.trip_analytics(trip_id, figures, messages, names, usernames)
+    return ok(request, view, meta={"caught_up": figures is not NO_FIGURES})
 
 
 @router.get(

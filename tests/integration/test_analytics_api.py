@@ -79,9 +79,11 @@ def test_members_read_their_trips_budget_hours_and_contributions(client, signup)
     assert (day["day"], day["planned_hours"]) == ("2027-04-03", 4.5)
     assert [g["key"] for g in view["by_activity_type"]] == ["restaurant", "sightseeing"]
     (destination,) = view["by_destination"]
-    assert destination["activities"] == 2
+    assert (destination["name"], destination["activities"]) == ("Kyoto", 2)
     contributions = {c["user_id"]: c for c in view["contributions"]}
     assert contributions[owner["X-User"]]["role"] == "owner"
+    me = data(client.get("/api/v1/users/me", headers=auth(owner)), 200)
+    assert contributions[owner["X-User"]]["username"] == me["username"]
     assert contributions[owner["X-User"]]["did"] == {
         "destinations_added": 1,
         "activities_added": 2,
