@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, TypeAdapter
 
-from streams.contracts import READING, Contract
+from streams.envelope import READING, Contract
 
 Visibility = Literal["private", "shared", "public"]
 

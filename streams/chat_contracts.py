@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from streams.contracts import READING, Contract, EventEnvelope
+from streams.envelope import READING, Contract, EventEnvelope
 
 
 class ChatMessagePostedPayload(Contract):

@@ -16,7 +16,7 @@ import json
 from importlib.metadata import version as package_version
 from typing import Any
 
-from streams.contracts import Contract
+from streams.envelope import Contract
 from streams.headers import CONTENT_TYPE, HEADERS, OPTIONAL_HEADERS
 from streams.published import PUBLISHED_TOPICS, PublishedTopic
 

@@ -1,216 +1,47 @@
-"""Versioned event contracts: the JSON that analytics consumers and projectors read.
+"""Versioned event contracts of `trip-events`: the JSON that analytics consumers and
+projectors read.
 
-Every message on a domain topic is one of these envelopes. `schema_version` changes when a
-payload changes shape (a field removed, retyped or newly required); a new optional field may
-join a version, so readers ignore fields they do not know (validating with `READING` as the
-context), while what we produce is checked strictly (`extra="forbid"`). Consumers parse with
+Every message on a domain topic is an envelope (`streams.envelope`). `schema_version` changes
+when a payload changes shape (a field removed, retyped or newly required); a new optional
+field may join a version, so readers ignore fields they do not know. Consumers parse with
 `parse_trip_event` and reject event types and versions they do not know.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    TypeAdapter,
-    ValidationInfo,
-    WithJsonSchema,
-    model_validator,
+from pydantic import Discriminator, Tag, TypeAdapter
+
+from streams.envelope import READING, Contract, EventEnvelope
+from streams.trip_payloads import (
+    ActivityAddedPayload,
+    ActivityAddedV1Payload,
+    ActivityChanges,
+    ActivityRefPayload,
+    ActivityUpdatedPayload,
+    DestinationAddedPayload,
+    DestinationAddedV1Payload,
+    DestinationRefPayload,
+    DestinationTimeZoneSetPayload,
+    DestinationUpdatedPayload,
+    EmptyPayload,
+    LocalDateTime,
+    Location,
+    MemberPayload,
+    MemberRemovedPayload,
+    Moment,
+    RankedActivityPayload,
+    RankedDestinationPayload,
+    SyncConflictRecordedPayload,
+    TripCreatedPayload,
+    TripCurrencyChosenPayload,
+    TripDetailsUpdatedPayload,
+    TripStatusChangedPayload,
+    TripVisibilityChangedPayload,
 )
-
-# The validation context of the read path: unknown fields (from a newer producer) are dropped.
-READING: dict[str, bool] = {"reading": True}
-
-
-class Contract(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unknown_fields_dropped_when_reading(cls, data: Any, info: ValidationInfo) -> Any:
-        if info.context is READING and type(data) is dict:
-            known = cls.model_fields
-            if any(name not in known for name in data):
-                return {name: value for name, value in data.items() if name in known}
-        return data
-
-
-class EventEnvelope(Contract):
-    event_id: UUID
-    event_type: str
-    schema_version: int
-    aggregate_id: UUID
-    aggregate_version: int = Field(ge=1)
-    occurred_at: datetime
-    actor_id: UUID
-    correlation_id: UUID
-
-    def partition_key(self) -> UUID:
-        """What the message is keyed by on its topic: its events stay in order there."""
-        return self.aggregate_id
-
-
-class Location(Contract):
-    lat: float
-    lng: float
-    address: str = ""
-
-
-class TripCreatedPayload(Contract):
-    title: str
-    description: str
-    start_date: date
-    end_date: date
-    creator_id: UUID
-
-
-class TripDetailsUpdatedPayload(Contract):
-    title: str | None
-    description: str | None
-    start_date: date | None
-    end_date: date | None
-
-
-class DestinationAddedV1Payload(Contract):
-    destination_id: UUID
-    name: str
-    description: str
-    location: Location
-    arrival_date: date
-    departure_date: date
-
-
-class DestinationAddedPayload(DestinationAddedV1Payload):
-    rank: str | None  # None: after the destinations before it (added before ranks existed)
-
-
-class ActivityAddedV1Payload(Contract):
-    destination_id: UUID
-    activity_id: UUID
-    title: str
-    description: str
-    activity_type: str
-    start_time: datetime | None
-    end_time: datetime | None
-    cost: Decimal | None
-
-
-# A wall-clock time has no offset: JSON Schema's `date-time` (RFC 3339) requires one.
-LocalDateTime = Annotated[
-    datetime,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
-            "description": "A wall-clock time without offset (ISO 8601), read in `time_zone`.",
-        }
-    ),
-]
-
-
-class Moment(Contract):
-    """A wall-clock time, the IANA zone it is read in, and the instant it is."""
-
-    local: LocalDateTime
-    time_zone: str
-    utc: datetime
-
-
-class ActivityAddedPayload(Contract):
-    destination_id: UUID
-    activity_id: UUID
-    title: str
-    description: str
-    activity_type: str
-    start: Moment | None
-    end: Moment | None
-    cost: Decimal | None
-    currency: str | None
-    rank: str | None
-
-
-class DestinationUpdatedPayload(Contract):
-    destination_id: UUID
-    name: str
-    description: str
-    location: Location
-    arrival_date: date
-    departure_date: date
-
-
-class DestinationRefPayload(Contract):
-    destination_id: UUID
-
-
-class RankedDestinationPayload(Contract):
-    destination_id: UUID
-    rank: str
-
-
-class ActivityChanges(Contract):
-    """Only the fields that changed are present."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    title: str | None = None
-    description: str | None = None
-    activity_type: str | None = None
-    start: Moment | None = None
-    end: Moment | None = None
-    cost: Decimal | None = None
-    currency: str | None = None
-
-
-class ActivityUpdatedPayload(Contract):
-    activity_id: UUID
-    changes: ActivityChanges
-    changed: tuple[str, ...]  # the names that changed (a change to null is in here)
-
-
-class ActivityRefPayload(Contract):
-    activity_id: UUID
-
-
-class RankedActivityPayload(Contract):
-    activity_id: UUID
-    rank: str
-
-
-class TripStatusChangedPayload(Contract):
-    status: str
-
-
-class TripVisibilityChangedPayload(Contract):
-    visibility: str
-
-
-class TripCurrencyChosenPayload(Contract):
-    currency: str  # ISO 4217
-
-
-class DestinationTimeZoneSetPayload(Contract):
-    destination_id: UUID
-    time_zone: str  # IANA
-
-
-class EmptyPayload(Contract):
-    pass
-
-
-class MemberPayload(Contract):
-    user_id: UUID
-    role: str
-
-
-class MemberRemovedPayload(Contract):
-    user_id: UUID
 
 
 class TripCreated(EventEnvelope):
@@ -343,13 +174,6 @@ class MemberRemoved(EventEnvelope):
     payload: MemberRemovedPayload
 
 
-class SyncConflictRecordedPayload(Contract):
-    trip_id: UUID
-    entity_type: str  # trip, destination, activity
-    action: str  # update, delete
-    fields: list[str]  # the fields another member changed meanwhile
-
-
 class SyncConflictRecorded(EventEnvelope):
     """An offline change that met another member's change to the same fields (its aggregate
     is the conflict; keyed by its trip, so it stays in order with the trip's events)."""
@@ -446,3 +270,61 @@ def _utc_moment(moment: datetime | None) -> Moment | None:
 
 def serialize_event(event: EventEnvelope) -> bytes:
     return event.model_dump_json().encode()
+
+
+# The envelope and the payloads are read through this module as well.
+__all__ = [
+    "READING",
+    "TRIP_CONTRACTS",
+    "ActivityAdded",
+    "ActivityAddedPayload",
+    "ActivityAddedV1",
+    "ActivityAddedV1Payload",
+    "ActivityChanges",
+    "ActivityMoved",
+    "ActivityRefPayload",
+    "ActivityRemoved",
+    "ActivityUpdated",
+    "ActivityUpdatedPayload",
+    "Contract",
+    "DestinationAdded",
+    "DestinationAddedPayload",
+    "DestinationAddedV1",
+    "DestinationAddedV1Payload",
+    "DestinationMoved",
+    "DestinationRefPayload",
+    "DestinationRemoved",
+    "DestinationTimeZoneSet",
+    "DestinationTimeZoneSetPayload",
+    "DestinationUpdated",
+    "DestinationUpdatedPayload",
+    "EmptyPayload",
+    "EventEnvelope",
+    "LocalDateTime",
+    "Location",
+    "MemberAdded",
+    "MemberPayload",
+    "MemberRemoved",
+    "MemberRemovedPayload",
+    "MemberRoleChanged",
+    "Moment",
+    "RankedActivityPayload",
+    "RankedDestinationPayload",
+    "SyncConflictRecorded",
+    "SyncConflictRecordedPayload",
+    "TripArchived",
+    "TripCreated",
+    "TripCreatedPayload",
+    "TripCurrencyChosen",
+    "TripCurrencyChosenPayload",
+    "TripDetailsUpdated",
+    "TripDetailsUpdatedPayload",
+    "TripRestored",
+    "TripStatusChanged",
+    "TripStatusChangedPayload",
+    "TripVisibilityChanged",
+    "TripVisibilityChangedPayload",
+    "parse_trip_event",
+    "serialize_event",
+    "upgrade",
+]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from streams.contracts import EventEnvelope
+from streams.envelope import EventEnvelope
 
 CONTENT_TYPE = "application/json"
 

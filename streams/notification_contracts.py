@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from streams.contracts import Contract, EventEnvelope
+from streams.envelope import Contract, EventEnvelope
 
 NotificationKind = Literal["trip_invite", "trip_update", "message", "activity_reminder"]
 

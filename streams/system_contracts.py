@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from streams.contracts import READING, Contract
+from streams.envelope import READING, Contract
 
 
 class SystemNotice(Contract):

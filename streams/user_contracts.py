@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from streams.contracts import READING, Contract, EventEnvelope
+from streams.envelope import READING, Contract, EventEnvelope
 from streams.notification_contracts import (
     ActivityReminded,
     AllNotificationsRead,
