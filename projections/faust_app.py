@@ -21,7 +21,7 @@ import faust
 import orjson
 
 from projections.engine.live import LiveProjection
-from projections.engine.ports import Delivery, LaneMark
+from projections.engine.ports import Delivery, LaneMark, TransientStoreError
 from projections.faust_transport import ProjectorApp
 from streams.decoding import parse_event
 
@@ -136,7 +136,10 @@ def build_worker(
         for live in opened[0].projections.values():
             topics = live.applier.projection.topics
             mine = {lane: head for lane, head in heads.items() if lane.split("/")[0] in topics}
-            await live.applier.store.report_heads(mine)
+            try:
+                await live.applier.store.report_heads(mine)
+            except TransientStoreError as error:  # lag figures wait for the next report
+                log.warning("%s: heads not reported: %s", live.applier, error)
 
     @app.timer(interval=config.tick_seconds)  # type: ignore[untyped-decorator]
     async def tick() -> None:

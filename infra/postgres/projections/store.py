@@ -101,6 +101,8 @@ class PostgresProjectionStore(Generic[S]):
                 " progressed_at, head_offset, behind_since, reported_at)"
                 " SELECT %(p)s, lane, -1, now(), head, CASE WHEN head >= 0 THEN now() END, now()"
                 " FROM unnest(%(lanes)s::text[], %(heads)s::bigint[]) AS h(lane, head)"
+                # Rows locked in lane order, as `mark` does: the two cannot deadlock.
+                " ORDER BY lane"
                 " ON CONFLICT (projection, lane) DO UPDATE SET head_offset = excluded.head_offset,"
                 " behind_since = CASE WHEN excluded.head_offset <= l.applied_offset THEN NULL"
                 "   ELSE coalesce(l.behind_since, now()) END,"
@@ -210,6 +212,7 @@ class PostgresBatch(Generic[S]):
             " SELECT %s, lane, applied, event_at, now()"
             " FROM unnest(%b::text[], %b::bigint[], %b::timestamptz[])"
             " AS m(lane, applied, event_at)"
+            " ORDER BY lane"  # locks in lane order, as `report_heads` takes them
             " ON CONFLICT (projection, lane) DO UPDATE SET"
             " applied_offset = greatest(l.applied_offset, excluded.applied_offset),"
             " applied_event_at = coalesce(excluded.applied_event_at, l.applied_event_at),"
