@@ -119,7 +119,8 @@ def _destination_added(state: Analytics | None, event: c.DestinationAdded) -> An
 def _destination_updated(state: Analytics | None, event: c.DestinationUpdated) -> Analytics:
     state, trip = _trip(state, event)
     p = event.payload
-    trip["destinations"][str(p.destination_id)] = spot(p.location, p.arrival_date, p.departure_date)
+    destinations, key = trip["destinations"], str(p.destination_id)
+    destinations[key] = spot(p.location, p.arrival_date, p.departure_date, destinations.get(key))
     credit(trip, event, "destination_edits")
     return state
 
@@ -129,7 +130,7 @@ def _zone(state: Analytics | None, event: c.DestinationTimeZoneSet) -> Analytics
     state, trip = _trip(state, event)
     found = trip["destinations"].get(str(event.payload.destination_id))
     if found is not None:
-        found["time_zone"] = event.payload.time_zone
+        found["time_zone"], found["zone_set"] = event.payload.time_zone, True
     return state
 
 

@@ -20,6 +20,7 @@ class Spot(TypedDict):
 
     cell: str
     time_zone: str
+    zone_set: bool  # chosen for it; else the zone at its location, which follows it
     arrival: str  # ISO dates
     departure: str
 
@@ -83,10 +84,13 @@ def fact(kind: type[F], trip_id: UUID, source: EventEnvelope, payload: Any) -> F
     )
 
 
-def spot(location: Location, arrival: date, departure: date) -> Spot:
+def spot(location: Location, arrival: date, departure: date, before: Spot | None = None) -> Spot:
+    """A destination where and when it is now; a zone chosen for it `before` stays."""
+    chosen = before["time_zone"] if before is not None and before["zone_set"] else None
     return Spot(
         cell=cell_of(location.lat, location.lng),
-        time_zone=zone_at(location.lat, location.lng),
+        time_zone=chosen or zone_at(location.lat, location.lng),
+        zone_set=chosen is not None,
         arrival=arrival.isoformat(),
         departure=departure.isoformat(),
     )

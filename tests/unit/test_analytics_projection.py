@@ -25,6 +25,7 @@ from write_side.trips.commands import (
     PlanTrip,
     RemoveDestination,
     UpdateActivity,
+    UpdateDestination,
     UpdateTripDetails,
     When,
 )
@@ -144,3 +145,32 @@ def test_spend_is_net_per_currency_and_every_fact_counts_somewhere() -> None:
     assert totals["destinations_added", "JP"] == 1
     assert totals["messages_posted", "text"] == 1
     assert totals["members_joined", "editor"] == 1
+
+
+def test_a_zone_chosen_for_a_destination_outlives_its_edits_and_else_follows_its_location() -> None:
+    events = EventStore()
+    planner, owner = TripPlanner(events), CommandContext(uuid4(), uuid4())
+    trip = planner.plan_trip(PlanTrip("T", "", date(2027, 4, 1), date(2027, 4, 10)), owner)
+    kyoto = {"lat": 35.0116, "lng": 135.7681, "address": ""}
+    lisbon = {"lat": 38.71, "lng": -9.13, "address": ""}
+    chosen = planner.add_destination(
+        AddDestination(
+            trip.trip_id, "A", "", kyoto, date(2027, 4, 2), date(2027, 4, 3), time_zone="Asia/Seoul"
+        ),
+        owner,
+    )
+    derived = planner.add_destination(
+        AddDestination(trip.trip_id, "B", "", kyoto, date(2027, 4, 4), date(2027, 4, 5)), owner
+    )
+    planner.update_destination(
+        UpdateDestination(chosen.id, "A2", "", kyoto, date(2027, 4, 2), date(2027, 4, 3)), owner
+    )
+    planner.update_destination(
+        UpdateDestination(derived.id, "B2", "", lisbon, date(2027, 4, 4), date(2027, 4, 5)), owner
+    )
+    for destination in (chosen, derived):
+        planner.add_activity(AddActivity(destination.id, "x", "", ActivityType.OTHER), owner)
+    published = [m.event for m in OutboxReader(events).read_after(0, 1000).messages]
+    planned = [f for f in _facts(published) if isinstance(f, a.ActivityPlannedFact)]
+
+    assert [f.payload.place.country for f in planned] == ["KR", "PT"]
