@@ -96,6 +96,7 @@ class KafkaFactPublisher:
                     acks="all",
                     linger_ms=2,
                     client_id="itinera-analytics",
+                    allow_auto_create_topics=False,  # made by `itinera topics create`
                 )
             return self._producer
 

@@ -111,6 +111,9 @@ class SystemNotices:
                     bootstrap_servers=self._bootstrap_servers,
                     acks="all",
                     client_id="itinera-system-notices",
+                    # `itinera topics create` makes the topic with its retention; a notice
+                    # sent before must not make it with the broker's defaults.
+                    allow_auto_create_topics=False,
                     # A broker that does not answer costs a notice seconds, not minutes.
                     max_block_ms=int(SEND_TIMEOUT_SECONDS * 1000),
                     bootstrap_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),

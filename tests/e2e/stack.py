@@ -65,8 +65,8 @@ def distributed_stack(
             "ITINERA_REGISTRATIONS_PER_ADDRESS": "10000",  # every test user comes from here
             **(extra_env or {}),
         }
+        run_once(["topics", "create"], env)  # first: `keys rotate` tells system-notifications
         run_once(["keys", "rotate"], env)
-        run_once(["topics", "create"], env)
         ports = [free_port() for _ in range(apis)]
         stack = Stack(
             base_urls=[f"http://127.0.0.1:{port}" for port in ports],
