@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
@@ -55,9 +56,13 @@ class KafkaFactPublisher:
     them; a broker it cannot reach is a transient failure (the batch is retried)."""
 
     def __init__(self, bootstrap_servers: str) -> None:
-        self._bootstrap_servers = bootstrap_servers
-        self._producer: KafkaProducer | None = None
-        self._opening = threading.Lock()
+        self._producer = LazyProducer(
+            bootstrap_servers,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            client_id="itinera-analytics",
+        )
 
     async def __call__(self, facts: Sequence[Fact]) -> None:
         try:
@@ -66,7 +71,7 @@ class KafkaFactPublisher:
             raise TransientStoreError(f"analytics facts not acknowledged: {error!r}") from error
 
     def _publish(self, facts: Sequence[Fact]) -> None:
-        producer = self._opened()
+        producer = self._producer.get()
         futures = [
             producer.send(
                 ANALYTICS_EVENTS,
@@ -87,22 +92,32 @@ class KafkaFactPublisher:
         for future in futures:
             future.get(timeout=ACK_TIMEOUT_SECONDS)
 
-    def _opened(self) -> KafkaProducer:
+    def close(self) -> None:
+        self._producer.close()
+
+
+class LazyProducer:
+    """A KafkaProducer made at its first use (none at start, when the broker may be away),
+    never auto-creating a topic: `itinera topics create` makes them with their settings."""
+
+    def __init__(self, bootstrap_servers: str, **config: Any) -> None:
+        self._config = {
+            "bootstrap_servers": bootstrap_servers,
+            "allow_auto_create_topics": False,
+            **config,
+        }
+        self._producer: KafkaProducer | None = None
+        self._opening = threading.Lock()
+
+    def get(self) -> KafkaProducer:
         with self._opening:
             if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self._bootstrap_servers,
-                    enable_idempotence=True,
-                    acks="all",
-                    linger_ms=2,
-                    client_id="itinera-analytics",
-                    allow_auto_create_topics=False,  # made by `itinera topics create`
-                )
+                self._producer = KafkaProducer(**self._config)
             return self._producer
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         if self._producer is not None:
-            self._producer.close()
+            self._producer.close(timeout=timeout)
 
 
 def partition_counts(bootstrap_servers: str) -> dict[str, int | None]:

@@ -12,15 +12,14 @@ import asyncio
 import logging
 import os
 import socket
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from infra.kafka import LazyProducer
 from streams import system_contracts as s
 from streams.headers import message_headers
 from streams.topics import SYSTEM_NOTIFICATIONS
@@ -32,9 +31,17 @@ SEND_TIMEOUT_SECONDS = 5.0
 
 class SystemNotices:
     def __init__(self, bootstrap_servers: str) -> None:
-        self._bootstrap_servers = bootstrap_servers
-        self._producer: KafkaProducer | None = None
-        self._opening = threading.Lock()
+        timeout_ms = int(SEND_TIMEOUT_SECONDS * 1000)
+        # A broker that does not answer costs a notice seconds, not minutes.
+        self._producer = LazyProducer(
+            bootstrap_servers,
+            acks="all",
+            client_id="itinera-system-notices",
+            max_block_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
+            request_timeout_ms=timeout_ms,
+            delivery_timeout_ms=timeout_ms,
+        )
         self._host = f"{socket.gethostname()}:{os.getpid()}"
 
     def projection_parked(
@@ -86,7 +93,7 @@ class SystemNotices:
             }
         )
         try:
-            self._opened().send(
+            self._producer.get().send(
                 SYSTEM_NOTIFICATIONS,
                 key=subject.encode(),
                 value=notice.model_dump_json().encode(),
@@ -104,24 +111,5 @@ class SystemNotices:
                 "system notice %s about %s not published: %r", kind.__name__, subject, error
             )
 
-    def _opened(self) -> KafkaProducer:
-        with self._opening:
-            if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self._bootstrap_servers,
-                    acks="all",
-                    client_id="itinera-system-notices",
-                    # `itinera topics create` makes the topic with its retention; a notice
-                    # sent before must not make it with the broker's defaults.
-                    allow_auto_create_topics=False,
-                    # A broker that does not answer costs a notice seconds, not minutes.
-                    max_block_ms=int(SEND_TIMEOUT_SECONDS * 1000),
-                    bootstrap_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
-                    request_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
-                    delivery_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
-                )
-            return self._producer
-
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=SEND_TIMEOUT_SECONDS)
+        self._producer.close(timeout=SEND_TIMEOUT_SECONDS)
