@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, TypeAdapter
 
-from streams.envelope import READING, Contract
+from streams.envelope import Contract
 
 Visibility = Literal["private", "shared", "public"]
 
@@ -210,5 +210,5 @@ _analytics_fact = TypeAdapter[AnalyticsFact](AnalyticsFact)
 def parse_analytics_fact(raw: bytes | str) -> Fact:
     """Parse one `analytics-events` message value; raises pydantic.ValidationError if it is
     not a fact of a known type."""
-    fact: Fact = _analytics_fact.validate_json(raw, context=READING)
+    fact: Fact = _analytics_fact.validate_json(raw, extra="ignore")
     return fact

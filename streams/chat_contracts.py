@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from streams.envelope import READING, Contract, EventEnvelope
+from streams.envelope import Contract, EventEnvelope
 
 
 class ChatMessagePostedPayload(Contract):
@@ -59,5 +59,5 @@ _chat_event = TypeAdapter[ChatEvent](ChatEvent)
 
 def parse_chat_event(raw: bytes | str) -> EventEnvelope:
     """Parse one `chat-events` message value; raises pydantic.ValidationError if malformed."""
-    event: EventEnvelope = _chat_event.validate_json(raw, context=READING)
+    event: EventEnvelope = _chat_event.validate_json(raw, extra="ignore")
     return event

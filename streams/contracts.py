@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import Discriminator, Tag, TypeAdapter
 
-from streams.envelope import READING, Contract, EventEnvelope
+from streams.envelope import Contract, EventEnvelope
 from streams.trip_payloads import (
     ActivityAddedPayload,
     ActivityAddedV1Payload,
@@ -235,7 +235,7 @@ _trip_event: TypeAdapter[EventEnvelope] = TypeAdapter(_any_trip_event)
 def parse_trip_event(raw: bytes | str) -> EventEnvelope:
     """Parse one `trip-events` message value, any schema version still on the topic, and
     upgrade it to the current one; raises pydantic.ValidationError if malformed."""
-    return upgrade(_trip_event.validate_json(raw, context=READING))
+    return upgrade(_trip_event.validate_json(raw, extra="ignore"))
 
 
 def upgrade(event: EventEnvelope) -> EventEnvelope:
@@ -274,7 +274,6 @@ def serialize_event(event: EventEnvelope) -> bytes:
 
 # The envelope and the payloads are read through this module as well.
 __all__ = [
-    "READING",
     "TRIP_CONTRACTS",
     "ActivityAdded",
     "ActivityAddedPayload",

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from streams.envelope import READING, Contract
+from streams.envelope import Contract
 
 
 class SystemNotice(Contract):
@@ -93,5 +93,5 @@ _system_notice = TypeAdapter[AnySystemNotice](AnySystemNotice)
 
 
 def parse_system_notice(raw: bytes | str) -> SystemNotice:
-    notice: SystemNotice = _system_notice.validate_json(raw, context=READING)
+    notice: SystemNotice = _system_notice.validate_json(raw, extra="ignore")
     return notice

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from streams.envelope import READING, Contract, EventEnvelope
+from streams.envelope import Contract, EventEnvelope
 from streams.notification_contracts import (
     ActivityReminded,
     AllNotificationsRead,
@@ -100,4 +100,4 @@ _user_event = TypeAdapter[UserEvent](UserEvent)
 
 def parse_user_event(raw: bytes | str) -> UserEvent:
     """Parse one `user-events` message value; raises pydantic.ValidationError if malformed."""
-    return _user_event.validate_json(raw, context=READING)
+    return _user_event.validate_json(raw, extra="ignore")
