@@ -25,9 +25,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 
-from infra.database import build_event_store
 from infra.postgres.projections.store import CHANNEL
-from infra.settings import Settings
 from projections.analytics import ANALYTICS
 from projections.catalogue import PROJECTIONS
 from streams.topics import ANALYTICS_EVENTS, TRIP_EVENTS
@@ -42,8 +40,7 @@ from tests.benchmarks.harness import (
     wait_for_http,
     write_section,
 )
-from tests.benchmarks.history import write_history
-from tests.benchmarks.worker import EVENTS_PER_TRIP, relayed
+from tests.benchmarks.worker import relayed, relayed_history
 from tests.services import (
     as_url,
     free_port,
@@ -336,18 +333,7 @@ def main() -> None:
         admin_client.close()
         with roles(env, log_dir) as running:
             running.run("topics", "create")
-            running.run("migrate")  # on the empty store: the projections start complete
-            events = build_event_store(Settings(database_url=url))
-            for saved in write_history(events, args.trips, EVENTS_PER_TRIP):
-                print(f"\rhistory: {saved:,} / {args.trips:,} trips", end="", flush=True)
-            total = int(events.recorder.max_notification_id() or 0)
-            events.close()
-            running.start("relay", "relay")
-            while not relayed(url):
-                running.check()
-                time.sleep(0.5)
-            running.stop("relay")
-            print(f"\n{total:,} events on {TRIP_EVENTS}")
+            total = relayed_history(running, url, args.trips)
 
             copy_seconds, copy_sustained = bare_copy(bootstrap, total)
             print(f"bare copy: {copy_seconds:.1f} s ({copy_sustained:.1f} s sustained)")

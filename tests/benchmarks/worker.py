@@ -24,6 +24,7 @@ from infra.settings import Settings
 from streams.topics import TRIP_EVENTS
 from tests.benchmarks.harness import (
     ROOT,
+    Roles,
     machine,
     markdown_table,
     print_table,
@@ -51,6 +52,25 @@ def applied(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT coalesce(sum(version), 0) FROM trip_views_tracking").fetchone()
     return int(row[0]) if row else 0
+
+
+def relayed_history(running: Roles, url: str, trips: int) -> int:
+    """Migrate the empty store (the projections start complete), write a history of `trips`
+    trips and let the relay put it on `trip-events`, then stop the relay; returns the number
+    of events."""
+    running.run("migrate")
+    events = build_event_store(Settings(database_url=url))
+    for saved in write_history(events, trips, EVENTS_PER_TRIP):
+        print(f"\rhistory: {saved:,} / {trips:,} trips", end="", flush=True)
+    total = int(events.recorder.max_notification_id() or 0)
+    events.close()
+    running.start("relay", "relay")
+    while not relayed(url):
+        running.check()
+        time.sleep(0.5)
+    running.stop("relay")
+    print(f"\n{total:,} events on {TRIP_EVENTS}")
+    return total
 
 
 def bare_consumer(bootstrap: str, expected: int) -> float:
@@ -121,18 +141,7 @@ def main() -> None:
         }
         with roles(env, log_dir) as running:
             running.run("topics", "create")
-            running.run("migrate")  # on the empty store: the projections start complete
-            events = build_event_store(Settings(database_url=url))
-            for saved in write_history(events, args.trips, EVENTS_PER_TRIP):
-                print(f"\rhistory: {saved:,} / {args.trips:,} trips", end="", flush=True)
-            total = int(events.recorder.max_notification_id() or 0)
-            events.close()
-            running.start("relay", "relay")
-            while not relayed(url):
-                running.check()
-                time.sleep(0.5)
-            running.stop("relay")
-            print(f"\n{total:,} events on {TRIP_EVENTS}")
+            total = relayed_history(running, url, args.trips)
 
             consumer_seconds = bare_consumer(bootstrap, total)
             faust_seconds = bare_faust(bootstrap, total)
