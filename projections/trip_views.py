@@ -12,10 +12,10 @@ from typing import TypeVar
 from uuid import UUID
 
 import iso4217
-import tzfpy
 from fractional_indexing import generate_key_between
 
 from projections.engine.projection import MissingStateError, Projection
+from projections.places import zone_at
 from read_side.documents import (
     ActivityDocument,
     DestinationDocument,
@@ -34,7 +34,6 @@ from streams.contracts import (
     DestinationTimeZoneSet,
     DestinationUpdated,
     EventEnvelope,
-    Location,
     MemberAdded,
     MemberRemoved,
     MemberRoleChanged,
@@ -298,16 +297,11 @@ def _destination_added(document: TripDocument | None, event: DestinationAdded) -
             activities=[],
             created_at=document["updated_at"],
             updated_at=document["updated_at"],
-            time_zone=_zone_at(p.location),
+            time_zone=zone_at(p.location.lat, p.location.lng),
             time_zone_set=False,
         )
     )
     return document
-
-
-def _zone_at(location: Location) -> str:
-    """The zone at a point, as the write side derives it (tzfpy, offline)."""
-    return str(tzfpy.get_tz(location.lng, location.lat))
 
 
 @TRIP_VIEWS.applies(DestinationTimeZoneSet)
@@ -337,7 +331,7 @@ def _destination_updated(document: TripDocument | None, event: DestinationUpdate
     destination["description"] = p.description
     destination["location"] = p.location.model_dump()
     if not destination["time_zone_set"]:
-        destination["time_zone"] = _zone_at(p.location)
+        destination["time_zone"] = zone_at(p.location.lat, p.location.lng)
     destination["arrival_date"] = _day(p.arrival_date)
     destination["departure_date"] = _day(p.departure_date)
     return document
