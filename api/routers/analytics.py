@@ -83,7 +83,8 @@ async def analytics_overview(
     if not await run_in_threadpool(accounts.is_admin, user_id):
         raise OperatorsOnlyError()
     last = last or datetime.now(UTC).date()
-    first = first or last - timedelta(days=DEFAULT_OVERVIEW_DAYS - 1)
+    # The default range, cut at the calendar's first day (`to=0001-01-02` is a date too).
+    first = first or last - timedelta(days=min(DEFAULT_OVERVIEW_DAYS - 1, (last - date.min).days))
     if first > last or (last - first).days >= MAX_OVERVIEW_DAYS:
         raise DateRangeError(f"`from` must be on or before `to`, at most {MAX_OVERVIEW_DAYS} days")
     rows = await container.analytics.daily(first, last)

@@ -151,6 +151,10 @@ def test_operators_read_every_trips_figures_by_day_and_nobody_else(client, signu
     )
     empty = data(client.get(overview, params={"to": "2020-01-01"}, headers=auth(owner)), 200)
     assert (empty["days"], empty["totals"], empty["active_users"]) == ([], {}, 0)
+    earliest = data(client.get(overview, params={"to": "0001-01-02"}, headers=auth(owner)), 200)
+    assert (earliest["first_day"], earliest["last_day"]) == ("0001-01-01", "0001-01-02")
+    for bad in ({"to": "2027-13-01"}, {"from": "-1"}, {"to": "2027-01-01\x00"}):
+        error(client.get(overview, params=bad, headers=auth(owner)), 422, "validation_failed")
 
 
 def test_with_rates_configured_costs_are_also_converted_into_the_trips_currency(
