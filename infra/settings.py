@@ -194,6 +194,44 @@ class Settings(BaseSettings):
         description="How far before a seed client's last_sync_timestamp a pull starts (longer "
         "than a projection batch may take to commit): duplicates are harmless, misses are not.",
     )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible API of the itinerary planner (vLLM, llama.cpp server, "
+        "Ollama: e.g. http://127.0.0.1:11434/v1). Unset: OpenAI's own API.",
+    )
+    llm_api_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="API key of the planner's provider (any text for a server that ignores "
+        "it). Unset: drafts are made by the offline scheduler only. Never logged.",
+    )
+    llm_model: str = Field(
+        default="gpt-4o-mini",
+        description="Model that drafts itineraries; it must support structured outputs "
+        "(strict JSON schema).",
+    )
+    llm_timeout_seconds: float = Field(
+        default=60, gt=0, description="Longest wait for one answer of the model."
+    )
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of a rate-limited, failed or timed-out call (with backoff "
+        "honouring Retry-After) before the draft fails.",
+    )
+    llm_max_output_tokens: int = Field(
+        default=8000, ge=256, description="Most tokens one answer may hold."
+    )
+    llm_price_input_per_mtok: Decimal = Field(
+        default=Decimal("0.15"),
+        ge=0,
+        description="Price of a million input tokens in USD, for the drafts' recorded cost.",
+    )
+    llm_price_output_per_mtok: Decimal = Field(
+        default=Decimal("0.60"),
+        ge=0,
+        description="Price of a million output tokens in USD, for the drafts' recorded cost.",
+    )
     log_level: str = "INFO"
     projection_wrapper: str | None = Field(
         default=None,
