@@ -4,6 +4,7 @@ OpenAI server on loopback: every provider outcome becomes a draft or one `Planne
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from tests.fake_openai import (
     slow,
     truncated,
 )
+from write_side.planner.checked import checked_draft
 from write_side.planner.drafting import Idea, Place, Planned, PlanningRequest, Problem
 from write_side.planner.ports import (
     ContentFilteredError,
@@ -33,6 +35,7 @@ from write_side.planner.ports import (
     PlannerUnavailableError,
     TruncatedAnswerError,
 )
+from write_side.planner.validation import validate
 from write_side.trips.itinerary import ActivityType
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -284,3 +287,38 @@ def test_no_planner_without_an_api_key_and_the_key_never_shown(
     made = openai_planner(settings)
     assert made is not None and made.model == "fake-model"
     assert "test-key" not in repr(made) and "test-key" not in repr(settings)
+
+
+LONGER_TRIP = replace(REQUEST, end_date=date(2030, 6, 5))  # Paris still ends on June 3
+AFTER_PARIS = draft(item("2030-06-04T10:00", "2030-06-04T12:00"), day="2030-06-04")
+
+
+async def test_a_draft_breaking_a_rule_is_fixed_by_a_reask_carrying_the_problem(
+    fake: FakeOpenAI,
+) -> None:
+    fake.script(answer(AFTER_PARIS), answer(draft()))
+    made = planner(fake)
+    try:
+        checked = await checked_draft(made, LONGER_TRIP)
+    finally:
+        await made.aclose()
+
+    assert (checked.reasks, checked.repaired, checked.usage.attempts) == (1, (), 2)
+    assert validate(checked.draft, LONGER_TRIP) == []
+    reask = fake.requests[1].messages[-1]["content"]
+    assert "days[0].items[0].start [outside_destination_dates]" in reask
+
+
+async def test_a_draft_still_broken_after_the_reasks_is_repaired(fake: FakeOpenAI) -> None:
+    fake.script(answer(AFTER_PARIS), answer(AFTER_PARIS), answer(AFTER_PARIS))
+    made = planner(fake)
+    try:
+        checked = await checked_draft(made, LONGER_TRIP, reasks=2)
+    finally:
+        await made.aclose()
+
+    assert len(fake.requests) == 3 and checked.reasks == 2
+    assert {p.code for p in checked.repaired} == {"outside_destination_dates"}
+    assert validate(checked.draft, LONGER_TRIP) == []
+    placed = {i.idea_key for i in checked.draft.items()}
+    assert "louvre" in placed | {left.key for left in checked.draft.leftovers}  # never lost
