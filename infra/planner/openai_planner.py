@@ -165,6 +165,9 @@ class OpenAIPlanner:
         except pydantic.ValidationError as error:
             tokens_in, tokens_out = _tokens_in_body(raw.http_response.json())
             return _unreadable(tokens_in, tokens_out, _described(error))
+        except (AttributeError, TypeError) as error:
+            # What the SDK raises on a body that is no completion (no choices; not JSON).
+            raise PlannerUnavailableError("the provider's answer was not a completion") from error
         tokens_in, tokens_out = _tokens(completion.usage)
         if not completion.choices:
             return _unreadable(tokens_in, tokens_out, "the answer held no choice")

@@ -16,6 +16,7 @@ from infra.planner.openai_planner import OpenAIPlanner, openai_planner
 from infra.settings import Settings
 from tests.fake_openai import (
     FakeOpenAI,
+    Scripted,
     answer,
     error,
     filtered,
@@ -136,6 +137,31 @@ async def test_a_structured_answer_becomes_a_draft_with_its_usage_and_cost(
     assert usage.currency == "USD"
 
 
+async def test_an_item_at_a_proposed_destination_is_in_its_zone(fake: FakeOpenAI) -> None:
+    proposed = draft(item(destination_id=None, new_destination="london"))
+    proposed["destinations"] = [
+        {
+            "key": "london",
+            "name": "London",
+            "description": "By train.",
+            "lat": 51.5,
+            "lng": -0.12,
+            "time_zone": "Europe/London",
+            "arrival_date": "2030-06-01",
+            "departure_date": "2030-06-02",
+            "reason": "Close by.",
+        }
+    ]
+    fake.script(answer(proposed))
+    planned = await plan(fake)
+
+    [only] = planned.draft.items()
+    assert (only.destination_id, only.new_destination) == (None, "london")
+    assert only.time_zone == "Europe/London"
+    [london] = planned.draft.destinations
+    assert (london.arrival_date, london.time_zone) == (date(2030, 6, 1), "Europe/London")
+
+
 async def test_the_request_asks_for_a_strict_json_schema_and_carries_the_trip(
     fake: FakeOpenAI,
 ) -> None:
@@ -251,6 +277,12 @@ async def test_refused_credentials_model_or_request_are_misconfigured(
         await plan(fake, max_retries=2)
     assert not failed.value.retry_later
     assert len(fake.requests) == 1  # never retried
+
+
+async def test_a_body_that_is_no_completion_is_unavailable(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(200, {"object": "list", "data": []}))
+    with pytest.raises(PlannerUnavailableError, match="not a completion"):
+        await plan(fake)
 
 
 async def test_an_unreachable_server_is_unavailable() -> None:
