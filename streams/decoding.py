@@ -6,13 +6,15 @@ from collections.abc import Callable
 
 from streams.chat_contracts import parse_chat_event
 from streams.contracts import EventEnvelope, parse_trip_event
-from streams.topics import CHAT_EVENTS, TRIP_EVENTS, USER_EVENTS
+from streams.planner_contracts import parse_planner_event
+from streams.topics import CHAT_EVENTS, PLANNER_EVENTS, TRIP_EVENTS, USER_EVENTS
 from streams.user_contracts import parse_user_event
 
 PARSERS: dict[str, Callable[[bytes], EventEnvelope]] = {
     TRIP_EVENTS: parse_trip_event,
     USER_EVENTS: parse_user_event,
     CHAT_EVENTS: parse_chat_event,
+    PLANNER_EVENTS: parse_planner_event,
 }
 
 

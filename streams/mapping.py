@@ -24,11 +24,14 @@ from eventsourcing.utils import get_topic
 from streams import chat_contracts as ch
 from streams import contracts as c
 from streams import notification_contracts as n
+from streams import planner_contracts as p
 from streams import user_contracts as u
-from streams.topics import CHAT_EVENTS, TRIP_EVENTS, USER_EVENTS
+from streams.topics import CHAT_EVENTS, PLANNER_EVENTS, TRIP_EVENTS, USER_EVENTS
 from write_side.chat.message import ChatMessage
 from write_side.identity.user import EmailIndex, User, UsernameIndex
 from write_side.notifications.inbox import Inbox
+from write_side.planner.draft import ItineraryDraft
+from write_side.planner.quota import DraftQuota
 from write_side.sync.conflict_record import SyncConflict
 from write_side.trips.activity_index import ActivityIndex
 from write_side.trips.command_record import CommandRecord
@@ -213,6 +216,40 @@ PUBLISHED: tuple[Published, ...] = (
         _picked("trip_id", "entity_type", "action", "fields"),
     ),
     Published(
+        _event(ItineraryDraft, "Requested"),
+        PLANNER_EVENTS,
+        p.ItineraryDraftRequested,
+        _picked("trip_id", "requested_by", "preferences", "trip_version"),
+    ),
+    Published(
+        _event(ItineraryDraft, "Started"),
+        PLANNER_EVENTS,
+        p.ItineraryDraftStarted,
+        _picked("trip_id", "attempt", "model", "trip_version", "charged_on"),
+    ),
+    Published(
+        _event(ItineraryDraft, "Completed"),
+        PLANNER_EVENTS,
+        p.ItineraryDraftCompleted,
+        lambda fields: {
+            "trip_id": fields["trip_id"],
+            "draft": fields["document"],
+            "usage": fields["usage"],
+        },
+    ),
+    Published(
+        _event(ItineraryDraft, "Failed"),
+        PLANNER_EVENTS,
+        p.ItineraryDraftFailed,
+        _picked("trip_id", "reason", "message", "refunded"),
+    ),
+    Published(
+        _event(ItineraryDraft, "ItemsAccepted"),
+        PLANNER_EVENTS,
+        p.ItineraryDraftItemsAccepted,
+        _picked("trip_id", "acceptance_id", "accepted_by", "items"),
+    ),
+    Published(
         _event(User, "Registered"),
         USER_EVENTS,
         u.UserRegistered,
@@ -293,6 +330,7 @@ UNPUBLISHED: tuple[type[Any], ...] = (
     DestinationIndex,
     ActivityIndex,
     CommandRecord,
+    DraftQuota,
 )
 
 _BY_STORED_TOPIC = {published.stored_topic: published for published in PUBLISHED}

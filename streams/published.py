@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from streams.analytics_contracts import ANALYTICS_CONTRACTS
 from streams.chat_contracts import CHAT_CONTRACTS
 from streams.contracts import TRIP_CONTRACTS, Contract
+from streams.planner_contracts import PLANNER_CONTRACTS
 from streams.system_contracts import SYSTEM_CONTRACTS
 from streams.topics import (
     ANALYTICS_EVENTS,
     CHAT_EVENTS,
+    PLANNER_EVENTS,
     SYSTEM_NOTIFICATIONS,
     TRIP_EVENTS,
     USER_EVENTS,
@@ -46,6 +48,13 @@ PUBLISHED_TOPICS: tuple[PublishedTopic, ...] = (
         "Messages posted and edited in each trip's chat room.",
         "The trip's id (`payload.trip_id`): a room's messages are in order on one partition.",
         CHAT_CONTRACTS,
+    ),
+    PublishedTopic(
+        PLANNER_EVENTS,
+        "Itinerary drafts: asked for by a member, started and completed (or failed) by the "
+        "planner role, accepted into the trip item by item.",
+        "The draft's id (`aggregate_id`): a draft's events are in order on one partition.",
+        PLANNER_CONTRACTS,
     ),
     PublishedTopic(
         ANALYTICS_EVENTS,

@@ -529,4 +529,6 @@ def _sample(schema: dict[str, Any], root: dict[str, Any]) -> Any:
         return max(schema.get("minimum", 1), 1)
     if kind == "number":
         return max(schema.get("minimum", 1.5), 1.5)
+    if kind == "boolean":
+        return True
     raise AssertionError(f"no sample for {schema}")
