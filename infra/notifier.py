@@ -29,6 +29,16 @@ TITLES = {
     "trip_invite": "You were added to {title}",
     "trip_update": "{title} changed",
     "message": "New messages in {title}",
+    "draft_ready": "An itinerary draft for {title} is ready",
+    "draft_failed": "An itinerary draft for {title} failed",
+}
+# The seed's notification types: a draft's news is an update of its trip.
+TYPES = {
+    "trip_invite": NotificationType.TRIP_INVITE,
+    "trip_update": NotificationType.TRIP_UPDATE,
+    "message": NotificationType.MESSAGE,
+    "draft_ready": NotificationType.TRIP_UPDATE,
+    "draft_failed": NotificationType.TRIP_UPDATE,
 }
 
 
@@ -91,7 +101,7 @@ class Notifier:
                 recipient,
                 Note(
                     id=notification_id(notice["key"], recipient),
-                    type=NotificationType(notice["kind"]),
+                    type=TYPES[notice["kind"]],
                     title=TITLES[notice["kind"]].format(title=title),
                     message=_message(notice, actor_name),
                     trip_id=trip_id,
@@ -107,6 +117,8 @@ class Notifier:
 def _message(notice: Notice, actor_name: str) -> str:
     if notice["kind"] == "trip_invite":
         return f"{actor_name} added you to the trip"
+    if notice["kind"] in ("draft_ready", "draft_failed"):
+        return notice["summary"][0].upper() + notice["summary"][1:]
     return f"{actor_name}: {notice['summary']}"
 
 

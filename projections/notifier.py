@@ -14,10 +14,11 @@ from typing import Literal, TypedDict
 from projections.engine.projection import Projection
 from streams import chat_contracts as ch
 from streams import contracts as c
+from streams import planner_contracts as p
 from streams.contracts import EventEnvelope
-from streams.topics import CHAT_EVENTS, TRIP_EVENTS
+from streams.topics import CHAT_EVENTS, PLANNER_EVENTS, TRIP_EVENTS
 
-NoticeKind = Literal["trip_invite", "trip_update", "message"]
+NoticeKind = Literal["trip_invite", "trip_update", "message", "draft_ready", "draft_failed"]
 
 
 class Notice(TypedDict):
@@ -26,7 +27,7 @@ class Notice(TypedDict):
     trip_id: str
     actor_id: str
     correlation_id: str
-    source: str  # "trip:<id>" or "chat:<trip id>": where `position` counts
+    source: str  # "trip:<id>", "chat:<trip id>" or "draft:<id>": where `position` counts
     position: int
     invited: str | None  # trip_invite: who was added (the others get a trip_update)
     summary: str
@@ -41,13 +42,16 @@ def _fresh(_: Notices) -> Notices:
 
 
 NOTIFIER: Projection[Notices] = Projection(
-    name="notifier", version=1, topics=(TRIP_EVENTS, CHAT_EVENTS), begin=_fresh
+    name="notifier", version=1, topics=(TRIP_EVENTS, CHAT_EVENTS, PLANNER_EVENTS), begin=_fresh
 )
 # Not news to members: the trip's birth (no one else is in it yet), a zone derived from
 # coordinates, an edit of a message already notified.
 NOTIFIER.ignores(
     c.TripCreated, c.DestinationTimeZoneSet, ch.ChatMessageEdited, c.SyncConflictRecorded
 )
+# Of a draft's life, members hear when it is ready or has failed; its acceptance is heard of
+# through the trip's own changes.
+NOTIFIER.ignores(p.ItineraryDraftRequested, p.ItineraryDraftStarted, p.ItineraryDraftItemsAccepted)
 
 SUMMARIES: dict[type[EventEnvelope], str] = {
     c.TripDetailsUpdated: "the trip's details changed",
@@ -128,6 +132,33 @@ def _trip_changed(state: Notices | None, event: EventEnvelope) -> Notices:
 
 for _event_type in SUMMARIES:
     NOTIFIER.applies(_event_type)(_trip_changed)
+
+
+@NOTIFIER.applies(p.ItineraryDraftCompleted)
+def _draft_ready(state: Notices | None, event: p.ItineraryDraftCompleted) -> Notices:
+    items = sum(len(day.items) for day in event.payload.draft.days)
+    return _notice(
+        state,
+        event,
+        "draft_ready",
+        trip_id=str(event.payload.trip_id),
+        source=f"draft:{event.aggregate_id}",
+        position=event.aggregate_version,
+        summary=f"an itinerary draft with {items} items is ready ({event.aggregate_id})",
+    )
+
+
+@NOTIFIER.applies(p.ItineraryDraftFailed)
+def _draft_failed(state: Notices | None, event: p.ItineraryDraftFailed) -> Notices:
+    return _notice(
+        state,
+        event,
+        "draft_failed",
+        trip_id=str(event.payload.trip_id),
+        source=f"draft:{event.aggregate_id}",
+        position=event.aggregate_version,
+        summary=f"an itinerary draft failed: {event.payload.reason} ({event.aggregate_id})",
+    )
 
 
 @NOTIFIER.applies(ch.ChatMessagePosted)
