@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import psycopg
@@ -70,6 +71,12 @@ from write_side.errors import (
     UserNotFoundError,
     VersionAheadOfTripError,
     VersionMismatchError,
+)
+from write_side.planner.errors import (
+    DraftNotFoundError,
+    DraftNotReadyError,
+    QuotaExceededError,
+    UnknownDraftItemError,
 )
 
 log = logging.getLogger(__name__)
@@ -141,12 +148,18 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     MembersOnlyError: (403, "members_only"),
     OperatorsOnlyError: (403, "operators_only"),
     DateRangeError: (422, "invalid_date_range"),
+    DraftNotFoundError: (404, "draft_not_found"),
+    DraftNotReadyError: (409, "draft_not_ready"),
+    UnknownDraftItemError: (422, "unknown_draft_item"),
+    QuotaExceededError: (429, "quota_exceeded"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _details(exc: Exception) -> dict[str, Any] | None:
+    if isinstance(exc, UnknownDraftItemError):
+        return {"item_ids": [str(i) for i in exc.item_ids]}
     if isinstance(exc, FieldConflictError):
         return {
             "current_version": exc.current,
@@ -163,6 +176,10 @@ def _headers(exc: Exception) -> dict[str, str] | None:
         return {"ETag": f'"{exc.current}"'}
     if isinstance(exc, AuthenticationError):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, QuotaExceededError):  # the allowance is per UTC day
+        now = datetime.now(UTC)
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(), UTC)
+        return {"Retry-After": str(max(1, math.ceil((midnight - now).total_seconds())))}
     if isinstance(exc, RateLimitedError):
         return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     if isinstance(exc, DependencyUnavailableError):

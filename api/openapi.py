@@ -41,6 +41,7 @@ class HistoryEntryBody(BaseModel):
     occurred_at: datetime
     actor_id: UUID
     correlation_id: UUID
+    causation_id: UUID | None  # what caused it: e.g. the acceptance of an itinerary draft
     changes: dict[str, Any]  # the contract's payload
 
 

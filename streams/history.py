@@ -18,7 +18,8 @@ class UnpublishedEventError(LookupError):
 
 def history_entries(events: Iterable[object]) -> list[dict[str, Any]]:
     """One entry per event: its version, contract name and schema version, when, who, on
-    behalf of which request, and `changes`, the contract's payload."""
+    behalf of which request, what caused it (an event or an acceptance of a draft: None for
+    a person's own request), and `changes`, the contract's payload."""
     entries = []
     for event in events:
         mapped = to_contract(get_topic(type(event)), event)
@@ -34,7 +35,12 @@ def history_entries(events: Iterable[object]) -> list[dict[str, Any]]:
                 "occurred_at": contract["occurred_at"],
                 "actor_id": contract["actor_id"],
                 "correlation_id": contract["correlation_id"],
+                "causation_id": _text(getattr(event, "causation_id", None)),
                 "changes": contract["payload"],
             }
         )
     return entries
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
