@@ -70,6 +70,9 @@ class CountingPlanner:
         usage = Usage(model="counting", tokens_in=10, tokens_out=20, cost=Decimal("0.01"))
         return Planned(planned.draft, usage)
 
+    async def aclose(self) -> None:
+        return None
+
 
 class MemoryCache:
     def __init__(self) -> None:

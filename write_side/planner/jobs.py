@@ -104,6 +104,9 @@ class DraftJobs:
     def model(self) -> str:
         return self._planner.model
 
+    async def close(self) -> None:
+        await self._planner.aclose()
+
     # --- asking --------------------------------------------------------------------------
 
     def request(

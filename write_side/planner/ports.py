@@ -22,6 +22,10 @@ class ItineraryPlanner(Protocol):
         `PlannerFailure` when no draft can be had."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what it holds (an HTTP client's connections)."""
+        ...
+
 
 class PlannerFailure(Exception):
     """Why a planner gave no draft. `code` is stable (it becomes the job's reason);

@@ -54,6 +54,9 @@ class OfflineScheduler:
     async def plan(self, request: PlanningRequest, feedback: Sequence[Problem] = ()) -> Planned:
         return Planned(schedule(request), Usage(model=MODEL))
 
+    async def aclose(self) -> None:
+        return None  # holds nothing
+
 
 def schedule(request: PlanningRequest, limits: Limits = DEFAULT_LIMITS) -> Draft:
     """The trip's ideas arranged into its days; what does not fit is a leftover, with why."""
