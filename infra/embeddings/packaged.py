@@ -38,20 +38,20 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) for name in (PACKAGE, "sentence_transformers"))
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # one load per process; one encode at a time (CPU-bound anyway)
 _loaded: _Encoder | None = None
 
 
 def _encoder() -> _Encoder:
+    """The model, loaded on first call (hold `_lock`)."""
     global _loaded
-    with _lock:
-        if _loaded is None:
-            os.environ.update(_OFFLINE)  # read by huggingface_hub when it is first imported
-            package = importlib.import_module(PACKAGE)
-            library = importlib.import_module("sentence_transformers")
-            path = str(package.get_model_path())
-            _loaded = cast(_Encoder, library.SentenceTransformer(path, device="cpu"))
-        return _loaded
+    if _loaded is None:
+        os.environ.update(_OFFLINE)  # read by huggingface_hub when it is first imported
+        package = importlib.import_module(PACKAGE)
+        library = importlib.import_module("sentence_transformers")
+        path = str(package.get_model_path())
+        _loaded = cast(_Encoder, library.SentenceTransformer(path, device="cpu"))
+    return _loaded
 
 
 class PackagedEmbedder:
@@ -60,11 +60,12 @@ class PackagedEmbedder:
     def embed(self, texts: Sequence[str]) -> list[Vector]:
         if not texts:
             return []
-        found = _encoder().encode(
-            list(texts),
-            batch_size=BATCH,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return [tuple(float(x) for x in row) for row in found.tolist()]
+        with _lock:
+            found = _encoder().encode(
+                list(texts),
+                batch_size=BATCH,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return [tuple(row) for row in found.tolist()]
