@@ -21,9 +21,11 @@ from api.routers import (
     chat_socket,
     destinations,
     health,
+    itinerary_drafts,
     members,
     notification_socket,
     notifications,
+    recommendations,
     sync,
     trips,
     users,
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications.router,
         sync.router,
         analytics.router,
+        recommendations.router,
+        itinerary_drafts.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")

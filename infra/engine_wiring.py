@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from infra.chat_announcer import ChatAnnouncer
 from infra.database import require_database_url
+from infra.embeddings import embedder
 from infra.exchange_rates import ExchangeRates
 from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from infra.live.services import Live
@@ -168,7 +169,8 @@ def projection_engine(
     notifier = Notifier(Notifications(events), users, live.feed, live.presence)
     units = []
     rates = ExchangeRates(settings.analytics_rates)
-    for declared, tables in catalogue(announcer, notifier, facts, rates):
+    embed = embedder(settings)
+    for declared, tables in catalogue(announcer, notifier, facts, rates, embed):
         projection = _wrapped(settings, declared)
         schema = ProjectionSchema(pool, tables)
         units.append(

@@ -163,6 +163,20 @@ class Settings(BaseSettings):
     reminder_check_seconds: float = Field(
         default=30, gt=0, le=3600, description="How often upcoming activities are looked for."
     )
+    embedding_model: str = Field(
+        default="auto",
+        pattern=r"^(auto|minilm|hashed)$",
+        description="What embeds trips for recommendations: `minilm` (all-MiniLM-L6-v2, needs "
+        "the `embeddings` extra), `hashed` (feature hashing, no dependency), `auto` (minilm "
+        "when installed). After a change, `itinera rebuild recommendation_catalogue`.",
+    )
+    recommendation_radius_km: float = Field(
+        default=50.0,
+        gt=0,
+        le=1000,
+        description="How far from a trip's destination activities are suggested (destinations: "
+        "three times as far).",
+    )
     ws_ping_seconds: float = Field(
         default=20.0, gt=0, description="WebSocket ping interval (and pong timeout)."
     )
@@ -231,6 +245,42 @@ class Settings(BaseSettings):
         default=Decimal("0.60"),
         ge=0,
         description="Price of a million output tokens in USD, for the drafts' recorded cost.",
+    )
+    planner_daily_quota: int = Field(
+        default=20,
+        ge=0,
+        description="Itinerary drafts each user may have made per UTC day (charged when a job "
+        "starts, refunded when it fails through no fault of the user; cached drafts are free).",
+    )
+    planner_cache_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long a draft answers an identical request (same trip content, "
+        "preferences and model) without asking the model again (0: never).",
+    )
+    planner_reasks: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Times an LLM draft that breaks a rule is sent back with the precise "
+        "errors before it is repaired deterministically.",
+    )
+    planner_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Starts of one draft's job (crashed ones included) before it is failed.",
+    )
+    planner_concurrency: int = Field(
+        default=4, ge=1, description="Draft jobs one planner process runs at once."
+    )
+    planner_sweep_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Embedded mode: how often unfinished drafts (asked for before a restart) "
+        "are looked for and taken up again.",
+    )
+    planner_group_id: str = Field(
+        default="itinera-planner", description="The planner role's Kafka consumer group."
     )
     log_level: str = "INFO"
     projection_wrapper: str | None = Field(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 import redis
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
@@ -22,19 +23,24 @@ from infra.database import (
     open_read_pool,
     require_database_url,
 )
+from infra.embeddings import embedder
 from infra.engine_wiring import projection_engine, reminders
 from infra.identity.keys import KeyFolder, shared_secret
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
 from infra.live.services import Live, live_services
+from infra.planner.jobs_wiring import draft_jobs
+from infra.planner.runner import DraftRunner
 from infra.postgres.analytics_store import PostgresAnalytics
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.chat_history import PostgresChatHistory
+from infra.postgres.draft_store import PostgresDrafts
 from infra.postgres.notifications import PostgresNotifications
 from infra.postgres.ordered_recorder import notice_channel
 from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
+from infra.postgres.recommendation_store import PostgresRecommendations
 from infra.postgres.sync_feed import PostgresSyncFeed
 from infra.postgres.sync_log import PostgresSyncLog
 from infra.postgres.user_directory import PostgresUserDirectory
@@ -45,7 +51,9 @@ from projections.embedded import EmbeddedProjector
 from projections.engine.lag import ProjectionHealth
 from read_side.analytics import AnalyticsStore
 from read_side.chat import ChatHistory
+from read_side.drafts import DraftStore
 from read_side.notifications import NotificationStore
+from read_side.recommendations import Recommendations
 from read_side.store import ProjectionChanges, TripReadStore
 from read_side.sync import SyncFeed
 from read_side.sync_cursor import CursorCodec
@@ -58,6 +66,8 @@ from write_side.identity.accounts import Accounts
 from write_side.identity.ports import RateLimiter
 from write_side.identity.tokens import TokenPolicy, TokenService
 from write_side.notifications.service import Notifications
+from write_side.planner.acceptance import DraftAcceptance
+from write_side.planner.jobs import DraftJobs
 from write_side.sync.apply import ChangeApplier
 from write_side.sync.service import SyncService
 from write_side.trips.planner import TripPlanner
@@ -120,11 +130,22 @@ class Container:
     sync_feed: SyncFeed
     sync_cursors: CursorCodec
     analytics: AnalyticsStore
+    recommendations: Recommendations
+    drafts: DraftStore
+    draft_jobs: DraftJobs
+    draft_acceptance: DraftAcceptance
     live: Live
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
     _closing: list[Any] = field(default_factory=list)  # called (and awaited) in order
+    _draft_runner: DraftRunner | None = None  # embedded mode: draft jobs run here
+
+    def submit_draft(self, draft_id: UUID) -> None:
+        """A draft was asked for: in embedded mode its job starts here now; in distributed
+        mode the planner role takes it from `planner-events`."""
+        if self._draft_runner is not None:
+            self._draft_runner.submit(draft_id)
 
     async def projection_health(self) -> list[ProjectionHealth]:
         return await projections_health(
@@ -174,6 +195,10 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     await changes.start()
     planner = TripPlanner(events, settings.default_currency)
     chat = Chat(events)
+    recommendations = PostgresRecommendations(
+        pool, settings.recommendation_radius_km, embedder(settings).model
+    )
+    jobs = draft_jobs(settings, events, sync_pool, recommendations)
     cursor_key = await asyncio.to_thread(shared_secret, settings.keys_folder, SYNC_CURSOR_SECRET)
     container = Container(
         settings=settings,
@@ -190,15 +215,22 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         notification_store=PostgresNotifications(pool),
         sync=SyncService(events, ChangeApplier(planner, chat), PostgresSyncLog(sync_pool)),
         analytics=PostgresAnalytics(pool),
+        recommendations=recommendations,
+        drafts=PostgresDrafts(pool),
+        draft_jobs=jobs,
+        draft_acceptance=DraftAcceptance(events, planner),
         sync_feed=PostgresSyncFeed(pool, timedelta(seconds=settings.sync_timestamp_margin_seconds)),
         sync_cursors=CursorCodec(cursor_key, settings.sync_cursor_ttl_days * 86400),
         live=live,
         pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,
-        _closing=[changes.close],
+        _closing=[changes.close, jobs.close],
     )
     if settings.project_in_process:
+        # The embedding model loads before the API serves, not in the projector's first
+        # batch (which it would hold up, and every projection with it, for seconds).
+        await asyncio.to_thread(embedder(settings).embed, ["itinera"])
         outbox = OutboxReader(events)
         engine = projection_engine(settings, pool, events, outbox, live)
         container._closing.append(engine.close)
@@ -219,6 +251,15 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
             name="activity-reminders",
         )
         container._closing.insert(0, partial(_cancel, reminding))
+        runner = DraftRunner(
+            jobs,
+            container.drafts,
+            concurrency=settings.planner_concurrency,
+            every=settings.planner_sweep_seconds,
+        )
+        container._draft_runner = runner
+        drafting = asyncio.create_task(runner.run(), name="draft-jobs")
+        container._closing.insert(0, partial(runner.stop, drafting))
     try:
         yield container
     finally:

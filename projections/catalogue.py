@@ -11,8 +11,10 @@ from projections.chat_announcements import CHAT_ANNOUNCEMENTS
 from projections.chat_history import CHAT_HISTORY
 from projections.credentials import CREDENTIALS
 from projections.engine.projection import Projection
+from projections.itinerary_drafts import ITINERARY_DRAFTS
 from projections.notifications import NOTIFICATIONS
 from projections.notifier import NOTIFIER
+from projections.recommendation_catalogue import RECOMMENDATION_CATALOGUE
 from projections.sync_feed import SYNC_FEED
 from projections.trip_views import TRIP_VIEWS
 from projections.user_directory import USER_DIRECTORY
@@ -27,7 +29,9 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     NOTIFIER,
     ACTIVITY_SCHEDULE,
     SYNC_FEED,
+    RECOMMENDATION_CATALOGUE,
     ANALYTICS,
+    ITINERARY_DRAFTS,
 )
 
 

@@ -8,8 +8,10 @@ from infra.exchange_rates import ExchangeRates
 from infra.postgres.projections.analytics_tables import AnalyticsTables, FactPublisher
 from infra.postgres.projections.chat_tables import ChatTables
 from infra.postgres.projections.credential_tables import CredentialTables
+from infra.postgres.projections.draft_tables import DraftTables
 from infra.postgres.projections.effect_tables import Effect, EffectTables
 from infra.postgres.projections.notification_tables import NotificationTables
+from infra.postgres.projections.recommendation_tables import RecommendationTables
 from infra.postgres.projections.schedule_tables import ScheduleTables
 from infra.postgres.projections.sync_tables import SyncFeedTables
 from infra.postgres.projections.tables import StateTables
@@ -19,6 +21,7 @@ from projections.catalogue import PROJECTIONS
 from projections.chat_announcements import CHAT_ANNOUNCEMENTS, Announcement
 from projections.engine.projection import Projection
 from projections.notifier import NOTIFIER, Notice
+from read_side.recommendations import Embedder
 
 
 def catalogue(
@@ -26,11 +29,13 @@ def catalogue(
     notify: Effect[Notice] | None = None,
     facts: FactPublisher | None = None,
     rates: ExchangeRates | None = None,
+    embed: Embedder | None = None,
 ) -> list[tuple[Projection[Any], StateTables[Any]]]:
     """Each projection with its tables (a projection without an adapter fails loudly).
     `announce` posts chat announcements, `notify` delivers notices to inboxes, `facts`
     publishes analytics facts (live projections only: a rebuild does none of them again),
-    whose costs `rates` converts into their trip's currency."""
+    whose costs `rates` converts into their trip's currency; `embed` embeds the
+    recommendation catalogue (None: the model the environment's settings choose)."""
     every: list[StateTables[Any]] = [
         TripViewTables(),
         UserDirectoryTables(),
@@ -41,7 +46,9 @@ def catalogue(
         ScheduleTables(),
         NotificationTables(),
         SyncFeedTables(),
+        RecommendationTables(embed),
         AnalyticsTables(facts, rates),
+        DraftTables(),
     ]
     tables = {t.projection: t for t in every}
     return [(projection, tables[projection.name]) for projection in PROJECTIONS]
