@@ -248,3 +248,86 @@ def test_a_provider_outage_fails_the_draft_and_refunds_the_quota(
         assert view["failure"]["refunded"] is True
         again = client.post(drafts(trip_id), json={"pace": "packed"}, headers=auth(owner))
         assert data(again, 202)["status"] == "queued"  # the allowance came back
+
+
+def test_members_sockets_hear_the_draft_is_ready(client: TestClient, signup: Signup) -> None:
+    owner, editor = signup(), signup()
+    trip_id, _ = lisbon_trip(client, owner)
+    add_member(client, owner, trip_id, editor, "editor")
+    with client.websocket_connect("/ws/notifications/", headers=auth(owner)) as ws:
+        assert ws.receive_json()["type"] == "subscription_success"
+        asked = data(client.post(drafts(trip_id), json={}, headers=auth(editor)), 202)
+        while (pushed := ws.receive_json())["type"] != "notification" or (
+            "itinerary draft" not in pushed["notification"]["message"]
+        ):
+            pass  # sync pokes and the new member's trip update come first
+    assert pushed["notification"]["related_trip"] == trip_id
+    assert asked["id"] in pushed["notification"]["message"]
+
+
+def test_recommendations_from_public_trips_nearby_become_candidates_of_a_draft(
+    client: TestClient, signup: Signup
+) -> None:
+    local, visitor = signup(), signup()
+    public_id, public_lisbon = lisbon_trip(client, local)
+    body = {
+        "destination_id": public_lisbon,
+        "title": "Pasteis de Belem",
+        "description": "Custard tarts by the monastery",
+        "activity_type": "restaurant",
+    }
+    data(client.post("/api/v1/activities", json=body, headers=auth(local)), 201)
+    made_public = client.patch(
+        f"/api/v1/trips/{public_id}", json={"visibility": "public"}, headers=auth(local)
+    )
+    data(made_public, 200)
+    trip = data(client.post("/api/v1/trips", json=TRIP, headers=auth(visitor)), 201)
+    data(
+        client.post(
+            "/api/v1/destinations", json={**LISBON, "trip_id": trip["id"]}, headers=auth(visitor)
+        ),
+        201,
+    )
+    eventually(  # the catalogue has the public trip's items
+        lambda: data(
+            client.get(f"/api/v1/trips/{trip['id']}/recommendations", headers=auth(visitor)),
+            200,
+        ),
+        lambda found: any(a["title"] == "Pasteis de Belem" for a in found["activities"]),
+    )
+    asked = client.post(drafts(trip["id"]), json={"pace": "packed"}, headers=auth(visitor))
+    view = finished(client, asked.headers["Location"], visitor)
+    items = [i for day in view["draft"]["days"] for i in day["items"]]
+    tarts = [i for i in items if i["title"] == "Pasteis de Belem"]
+    assert len(tarts) == 1, items
+    assert tarts[0]["idea_key"].startswith("recommended:")
+    assert tarts[0]["reason"].startswith("recommended")
+    # Accepting a recommendation adds it to the visitor's trip as a new activity.
+    accept = f"{asked.headers['Location']}accept/"
+    done = data(
+        client.post(accept, json={"item_ids": [tarts[0]["item_id"]]}, headers=auth(visitor)), 200
+    )
+    assert done["items"][0]["outcome"] == "accepted"
+    mine = data(client.get(f"/api/v1/trips/{trip['id']}", headers=auth(visitor)), 200)
+    assert [a["title"] for d in mine["destinations"] for a in d["activities"]] == [
+        "Pasteis de Belem"
+    ]
+
+
+def test_an_identical_request_is_answered_from_the_cache_for_free(
+    client: TestClient, signup: Signup
+) -> None:
+    owner = signup()
+    trip_id, _ = lisbon_trip(client, owner)
+    body = {"interests": ["history"], "pace": "moderate"}
+    first = client.post(drafts(trip_id), json=body, headers=auth(owner))
+    one = finished(client, first.headers["Location"], owner)
+    second = client.post(drafts(trip_id), json=body, headers=auth(owner))
+    two = finished(client, second.headers["Location"], owner)
+    assert (one["usage"]["cached"], two["usage"]["cached"]) == (False, True)
+    assert two["usage"]["tokens_in"] == 0 and two["usage"]["cost"] == "0"
+    assert titles(two) == titles(one)
+
+
+def titles(view: dict[str, Any]) -> list[str]:
+    return [i["title"] for day in view["draft"]["days"] for i in day["items"]]

@@ -229,6 +229,10 @@ def test_an_identical_request_is_answered_from_the_cache_with_its_own_item_ids()
     one, two = world.draft(first).document, world.draft(second).document
     assert one is not None and two is not None
     assert item_ids(one).isdisjoint(item_ids(two))
+    assert world.draft(second).status == DraftStatus.READY
+    charged_on = world.draft(first).charged_on
+    assert charged_on is not None
+    assert world.quotas.used(world.owner.actor_id, charged_on) == 1  # the cached one is free
     world.run(world.ask(pace=Pace.PACKED))  # another request misses the cache
     assert world.planner.calls == 2
     assert len(world.cache.kept) == 2

@@ -172,7 +172,8 @@ class DraftJobs:
         request = planning_request(trip, preferences, await self._ideas(trip.id, preferences))
         key = cache_key(request, self._planner.model)
         if (cached := await self._cached(key)) is not None:
-            return await self._complete(draft, cached.document, {**cached.usage, "cached": True})
+            free = {"tokens_in": 0, "tokens_out": 0, "cost": "0", "reasks": 0, "cached": True}
+            return await self._complete(draft, cached.document, {**cached.usage, **free})
         day = draft.charged_on or _today()
         try:
             await asyncio.to_thread(self._quotas.charge, draft.requested_by, day, draft_id, context)
