@@ -10,6 +10,7 @@ took in. Nothing is kept between batches.
 from __future__ import annotations
 
 from typing import Literal, TypedDict
+from uuid import UUID
 
 from projections.engine.projection import Projection
 from streams import chat_contracts as ch
@@ -134,31 +135,31 @@ for _event_type in SUMMARIES:
     NOTIFIER.applies(_event_type)(_trip_changed)
 
 
-@NOTIFIER.applies(p.ItineraryDraftCompleted)
-def _draft_ready(state: Notices | None, event: p.ItineraryDraftCompleted) -> Notices:
-    items = sum(len(day.items) for day in event.payload.draft.days)
+def _draft_notice(
+    state: Notices | None, event: EventEnvelope, kind: NoticeKind, trip_id: UUID, summary: str
+) -> Notices:
     return _notice(
         state,
         event,
-        "draft_ready",
-        trip_id=str(event.payload.trip_id),
+        kind,
+        trip_id=str(trip_id),
         source=f"draft:{event.aggregate_id}",
         position=event.aggregate_version,
-        summary=f"an itinerary draft with {items} items is ready ({event.aggregate_id})",
+        summary=f"{summary} ({event.aggregate_id})",
     )
+
+
+@NOTIFIER.applies(p.ItineraryDraftCompleted)
+def _draft_ready(state: Notices | None, event: p.ItineraryDraftCompleted) -> Notices:
+    items = sum(len(day.items) for day in event.payload.draft.days)
+    summary = f"an itinerary draft with {items} items is ready"
+    return _draft_notice(state, event, "draft_ready", event.payload.trip_id, summary)
 
 
 @NOTIFIER.applies(p.ItineraryDraftFailed)
 def _draft_failed(state: Notices | None, event: p.ItineraryDraftFailed) -> Notices:
-    return _notice(
-        state,
-        event,
-        "draft_failed",
-        trip_id=str(event.payload.trip_id),
-        source=f"draft:{event.aggregate_id}",
-        position=event.aggregate_version,
-        summary=f"an itinerary draft failed: {event.payload.reason} ({event.aggregate_id})",
-    )
+    summary = f"an itinerary draft failed: {event.payload.reason}"
+    return _draft_notice(state, event, "draft_failed", event.payload.trip_id, summary)
 
 
 @NOTIFIER.applies(ch.ChatMessagePosted)

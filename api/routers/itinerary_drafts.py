@@ -25,6 +25,7 @@ from read_side.drafts import (
     summary_view,
 )
 from write_side.planner.acceptance import ItemOutcome
+from write_side.planner.draft import ItineraryDraft
 from write_side.planner.errors import DraftNotFoundError
 
 router = APIRouter(
@@ -127,26 +128,31 @@ async def get_draft(
             raise DraftNotFoundError(draft_id)
         return ok(
             request,
-            {
-                "id": draft_id,
-                "trip_id": trip_id,
-                "status": draft.status.value,
-                "requested_by": draft.requested_by,
-                "requested_at": draft.created_on,
-                "finished_at": None,
-                "model": None,
-                "started_at": None,
-                "attempts": draft.attempts,
-                "preferences": draft.preferences,
-                "trip_version": draft.trip_version,
-                "draft": None,
-                "usage": None,
-                "failure": None,
-                "accepted": {},
-            },
+            _unprojected(draft),
             meta={"stale": True, "stale_reason": "not_yet_visible"},
         )
     return ok(request, detail_view(view), meta={"stale": not caught_up})
+
+
+def _unprojected(draft: ItineraryDraft) -> dict[str, object]:
+    """A draft the read model does not show yet, as far as the event store tells."""
+    return {
+        "id": draft.id,
+        "trip_id": draft.trip_id,
+        "status": draft.status.value,
+        "requested_by": draft.requested_by,
+        "requested_at": draft.created_on,
+        "finished_at": None,
+        "model": None,
+        "started_at": None,
+        "attempts": draft.attempts,
+        "preferences": draft.preferences,
+        "trip_version": draft.trip_version,
+        "draft": None,
+        "usage": None,
+        "failure": None,
+        "accepted": {},
+    }
 
 
 def _item(outcome: ItemOutcome) -> dict[str, object]:
