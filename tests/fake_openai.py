@@ -219,6 +219,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: with Nagle's algorithm on, the
+            # body would wait for the client's delayed ACK (about 40 ms a call).
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 size = int(self.headers.get("content-length") or 0)

@@ -2,11 +2,9 @@
 the same run: the offline scheduler (pure) and validation; a bare `openai` SDK call to the
 fake OpenAI server (tests/fake_openai.py), then `OpenAIPlanner.plan` and `checked_draft`
 over it; then the whole draft job (`DraftJobs`: request, then run to Ready) on PostgreSQL,
-with either planner, beside a raw INSERT + commit; and the bare SDK call against the fake as
-the tests run it (Nagle's algorithm on), beside the same call with it off.
+with either planner, beside a raw INSERT + commit.
 
-    .venv/bin/python -m tests.benchmarks.planner [--runs 1000] [--jobs 200]
-        [--nagle-runs 100] [--write-docs]
+    .venv/bin/python -m tests.benchmarks.planner [--runs 1000] [--jobs 200] [--write-docs]
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -194,17 +191,6 @@ class TimedPlanner:
         await self._planner.aclose()
 
 
-class NoDelayFakeOpenAI(FakeOpenAI):
-    """The fake server with Nagle's algorithm off on its connections, as production HTTP
-    servers have it (TCP_NODELAY). `http.server` writes a response's headers and its body
-    in two sends; with Nagle on, the body waits for the client's delayed ACK of the headers,
-    about 40 ms on many responses: a stall of the fake, not a cost of the client."""
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        handler = super()._handler()
-        return type("NoDelayHandler", (handler,), {"disable_nagle_algorithm": True})
-
-
 # --- the trip and the answer ---------------------------------------------------------------
 
 
@@ -366,32 +352,6 @@ async def llm_group(
         await planner.aclose()
 
 
-async def nagle_group(
-    fakes: tuple[FakeOpenAI, FakeOpenAI], request: PlanningRequest, rounds: int, results: Results
-) -> None:
-    """The bare SDK call to the fake as the benchmark runs it, and to the fake as the tests
-    run it (Nagle on), alternately."""
-    messages = conversation(request, (), Limits())
-    clients = [openai.AsyncOpenAI(base_url=fake.base_url, api_key="x") for fake in fakes]
-    for fake in fakes:
-        fake.script(*[results.notes["answer"]] * (WARMUP + rounds))
-
-    def sdk(client: openai.AsyncOpenAI) -> Callable[[], Awaitable[object]]:
-        async def call() -> object:
-            return await client.chat.completions.parse(
-                model=MODEL, messages=messages, response_format=DraftAnswer
-            )
-
-        return call
-
-    try:
-        steps = [Step("sdk_nodelay", sdk(clients[0])), Step("sdk_nagle", sdk(clients[1]))]
-        results.times.update(await alternating(steps, rounds))
-    finally:
-        for client in clients:
-            await client.close()
-
-
 async def job_group(
     settings: Settings,
     events: TimedEventStore,
@@ -530,15 +490,6 @@ ROWS: tuple[Row, ...] = (
     ("job_offline", "(5a) draft job, offline scheduler: request + run → ready", "checked", "(1c)"),
     ("job_llm", "(5b) draft job, fake server: request + run → ready", "checked_llm", "(4)"),
 )
-NAGLE_ROWS: tuple[Row, ...] = (
-    ("sdk_nodelay", "baseline: bare SDK call, fake server with TCP_NODELAY (as above)", None, ""),
-    (
-        "sdk_nagle",
-        "bare SDK call, `FakeOpenAI` as the tests run it (Nagle on)",
-        "sdk_nodelay",
-        "it",
-    ),
-)
 HEADER = ["what", "runs", "p50", "p95", "one at a time", "p50 over its baseline"]
 PARTS_HEADER = [
     "draft job",
@@ -610,9 +561,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=1000, help="rounds of (1) and of (2)-(4)")
     parser.add_argument("--jobs", type=int, default=200, help="rounds of (5), each planner")
-    parser.add_argument(
-        "--nagle-runs", type=int, default=100, help="rounds against the fake as tests run it"
-    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     began = time.perf_counter()
@@ -621,9 +569,7 @@ def main() -> None:
     with (
         postgres_server() as admin,
         fresh_database(admin, "itinera_bench_planner") as db,
-        NoDelayFakeOpenAI.start() as fake,
-        NoDelayFakeOpenAI.start() as other,
-        FakeOpenAI.start() as as_tests_run_it,
+        FakeOpenAI.start() as fake,
     ):
         url = as_url(db)
         settings = Settings(
@@ -655,8 +601,6 @@ def main() -> None:
             results.notes["answer_bytes"] = len(json.dumps(draft_answer(drafted)))
             asyncio.run(pure_group(request, args.runs, results))
             asyncio.run(llm_group(settings, fake, request, args.runs, results))
-            fakes = (other, as_tests_run_it)
-            asyncio.run(nagle_group(fakes, request, args.nagle_runs, results))
             asyncio.run(job_group(settings, events, pool, fake, world, raw, args.jobs, results))
         finally:
             raw.close()
@@ -665,10 +609,8 @@ def main() -> None:
         loads.append(os.getloadavg())
         measured = where(admin, [(a, b, c) for a, b, c in loads])
     rows, parts = table(results, ROWS), parts_table(results)
-    nagle = table(results, NAGLE_ROWS)
     print_table("Draft latency", HEADER, rows)
     print_table("Where a draft job's time goes", PARTS_HEADER, parts)
-    print_table("The fake server as the tests run it", HEADER, nagle)
     seconds = time.perf_counter() - began
     print(f"\n{measured}\n({seconds:.0f} s)")
     if args.write_docs:
@@ -678,7 +620,6 @@ def main() -> None:
             results,
             markdown_table(HEADER, rows),
             markdown_table(PARTS_HEADER, parts),
-            markdown_table(HEADER, nagle),
             seconds,
         )
         write_section("planner", text)
@@ -690,7 +631,6 @@ def _doc(
     results: Results,
     main: str,
     parts: str,
-    nagle: str,
     seconds: float,
 ) -> str:
     notes = results.notes
@@ -726,12 +666,12 @@ on a fresh database; the request is `planning_request` of that trip (moderate pa
 recommendations). The offline scheduler's draft places {notes["items"]} items and leaves
 {notes["leftovers"]}; the fake server answers every ask with that same draft, as a model
 would (`DraftAnswer` JSON, {notes["answer_bytes"]:,} bytes), so validation finds nothing to
-re-ask or repair. The fake (`tests/fake_openai.py`, with Nagle's algorithm off: see the
-last table) is real HTTP on loopback, a thread of the benchmark's process, and answers at
-once: the LLM rows are the client side's own cost (SDK, HTTP, JSON), not a model's. Every
-ask sends the same body ({notes["request_bytes"]:,} bytes: the planner's system and trip
-messages, the strict schema, `max_tokens`); the bare SDK call sends exactly the planner's
-body (checked), its messages built once beforehand.
+re-ask or repair. The fake (`tests/fake_openai.py`, its sockets with TCP_NODELAY as
+production servers have them) is real HTTP on loopback, a thread of the benchmark's
+process, and answers at once: the LLM rows are the client side's own cost (SDK, HTTP,
+JSON), not a model's. Every ask sends the same body ({notes["request_bytes"]:,} bytes:
+the planner's system and trip messages, the strict schema, `max_tokens`); the bare SDK call
+sends exactly the planner's body (checked), its messages built once beforehand.
 
 A job is `DraftJobs.request` then `await DraftJobs.run` until the draft is ready, built by
 `infra.planner.jobs_wiring.draft_jobs` as the planner role builds it: the project's event
@@ -784,18 +724,6 @@ with the fake, against {per_second(results.times["job_offline"])} and
 {notes["job_offline_cores"]:.2f} and {notes["job_llm_cores"]:.2f} of a core: one Python
 process is bound by its interpreter lock, so more drafts per second take more planner
 processes (with a real model the jobs wait on it instead, and concurrency is what helps).
-
-**The fake server as the tests run it.** `FakeOpenAI`'s handler (`http.server`) leaves
-Nagle's algorithm on and writes a response's headers and body in two sends, so the body
-waits for the client's delayed ACK of the headers. The same bare SDK call, alternately
-against the fake with `disable_nagle_algorithm = True` (a subclass in this script; the fake
-used above) and against `FakeOpenAI` as it is, {args.nagle_runs} rounds:
-
-{nagle}
-
-That wait is the fake's, not the client's (production HTTP servers set TCP_NODELAY), hence
-the subclass above; setting `disable_nagle_algorithm = True` in the fake's handler would
-take it off every call of the tests that use the fake.
 """
 
 
