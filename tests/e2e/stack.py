@@ -1,11 +1,12 @@
 """The distributed mode as real processes: `itinera api` (one or more, sharing Redis),
-relay and Faust worker, over a fresh PostgreSQL database and the session's Tansu."""
+relay, Faust worker and, when asked for, the planner, over a fresh PostgreSQL database and
+the session's Tansu."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -22,6 +23,9 @@ class Stack:
     apis: list[Role]
     relay: Role
     worker: Role
+    planner: Role | None = None
+    env: dict[str, str] = field(default_factory=dict)  # what every role was started with
+    logs: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -32,7 +36,19 @@ class Stack:
         return self.apis[0]
 
     def roles(self) -> list[Role]:
-        return [*self.apis, self.relay, self.worker]
+        return [*self.apis, self.relay, self.worker, *([self.planner] if self.planner else [])]
+
+    def replace_planner(self, name: str, env: dict[str, str] | None = None) -> Role:
+        """Stop the planner (if one runs) and start another, logging to `<name>.log`, with
+        `env` over the stack's. It joins a consumer group of its own unless `env` names one:
+        Tansu holds a group's next join up for minutes after a member stopped in the middle
+        of its first join."""
+        assert self.logs is not None
+        if self.planner is not None:
+            self.planner.stop()
+        group = {"ITINERA_PLANNER_GROUP_ID": f"itinera-planner-e2e-{uuid4().hex[:8]}"}
+        self.planner = Role(name, ["planner"], {**self.env, **group, **(env or {})}, self.logs)
+        return self.planner.start()
 
 
 @contextmanager
@@ -44,6 +60,7 @@ def distributed_stack(
     *,
     partitions: int = 4,
     apis: int = 1,
+    planner: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     logs: Path = tmp_path_factory.mktemp("logs")
@@ -55,6 +72,7 @@ def distributed_stack(
             "ITINERA_TOPIC_PARTITIONS": str(partitions),
             # A group of its own per run: the broker outlives nothing, but be explicit.
             "ITINERA_WORKER_APP_ID": f"itinera-e2e-{uuid4().hex[:8]}",
+            "ITINERA_PLANNER_GROUP_ID": f"itinera-planner-e2e-{uuid4().hex[:8]}",
             "ITINERA_KEYS_DIR": str(keys),
             # Not created beforehand: the roles must make what they need, as on a fresh host.
             "ITINERA_DATA_DIR": str(tmp_path_factory.mktemp("data") / "itinera"),
@@ -78,6 +96,9 @@ def distributed_stack(
             ],
             relay=Role("relay", ["relay"], env, logs),
             worker=Role("worker", ["worker"], env, logs),
+            planner=Role("planner", ["planner"], env, logs) if planner else None,
+            env=env,
+            logs=logs,
         )
         try:
             for role in stack.roles():
