@@ -4,9 +4,9 @@ polled batch has finished (made its outcome, or found it made), so a planner kil
 mid-job leaves the request on the topic: the partition's next owner runs the job again,
 and the job, idempotent by the draft's id, completes once.
 
-A message that is not a planner event at all is logged and skipped (no job can come of
-it); a job that fails because a store is down is retried in place until it passes or the
-role stops, without committing past it.
+A message that is not a planner event at all, or asks for a draft this event store does not
+have, is logged and skipped (no job can come of it); a job that fails otherwise (a store
+down) is retried in place until it passes or the role stops, without committing past it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from kafka import KafkaConsumer
 
 from streams.planner_contracts import ItineraryDraftRequested, parse_planner_event
 from streams.topics import PLANNER_EVENTS
+from write_side.planner.errors import DraftNotFoundError
 from write_side.planner.jobs import DraftJobs
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ class PlannerConsumer:
         while not self.stopping.is_set():
             try:
                 status = await self._jobs.run(draft_id)
+            except DraftNotFoundError:
+                log.error("itinerary draft %s is not in the event store; skipped", draft_id)
+                return
             except Exception:
                 log.exception("itinerary draft %s could not be run; retrying", draft_id)
                 await asyncio.sleep(RETRY_SECONDS)
