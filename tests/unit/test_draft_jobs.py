@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -45,6 +45,7 @@ from write_side.trips.commands import (
     AddMember,
     PlanTrip,
     RemoveDestination,
+    RemoveMember,
 )
 from write_side.trips.itinerary import ActivityType
 from write_side.trips.planner import TripPlanner
@@ -318,3 +319,13 @@ def test_recommended_items_become_new_activities_under_the_items_id() -> None:
     world.acceptance.accept(draft_id, [UUID(fado["item_id"])], world.owner)
     activity = world.trips.get_trip(world.trip_id).destinations[world.lisbon].activities
     assert UUID(fado["item_id"]) in activity
+
+
+def test_a_requester_who_may_no_longer_edit_gets_a_failed_draft_and_no_charge() -> None:
+    world = World(CountingPlanner())
+    editor = world.member(Role.EDITOR)
+    draft_id = world.ask(editor)
+    world.trips.remove_member(RemoveMember(world.trip_id, editor.actor_id), world.owner)
+    assert world.run(draft_id) == DraftStatus.FAILED
+    assert world.planner.calls == 0
+    assert world.quotas.used(editor.actor_id, datetime.now(UTC).date()) == 0

@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.persistence import IntegrityError
 
 from write_side.context import CommandContext, acting_as
-from write_side.errors import TripNotFoundError
+from write_side.errors import DomainError, TripNotFoundError
 from write_side.event_store import EventStore
 from write_side.planner.checked import CheckedDraft, checked_draft
 from write_side.planner.document import DOCUMENT_VERSION, from_document, to_document, with_ids
@@ -166,7 +166,7 @@ class DraftJobs:
             if trip is None:
                 raise TripNotFoundError(draft.trip_id)
             trip.authorize(draft.requested_by, Action.EDIT)
-        except Exception as error:  # the trip is gone or the requester may no longer edit
+        except DomainError as error:  # the trip is gone, or the requester may no longer edit
             return await self._fail(draft, "not_allowed", str(error), refunded=False)
         preferences = preferences_of(draft.preferences)
         request = planning_request(trip, preferences, await self._ideas(trip.id, preferences))
