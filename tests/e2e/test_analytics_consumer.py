@@ -190,6 +190,7 @@ def test_every_message_on_every_topic_keeps_its_published_contract(
         "trip-events",
         "user-events",
         "chat-events",
+        "planner-events",
         "analytics-events",
         "system-notifications",
     }

@@ -184,7 +184,14 @@ def test_an_embedded_projector_killed_at_random_points_loses_nothing(
     port = free_port()
     with fresh_database(postgres_admin_url) as db:
         url = as_url(db)
-        env = {"ITINERA_DATABASE_URL": url, "ITINERA_DATA_DIR": str(tmp_path / "data")}
+        env = {
+            "ITINERA_DATABASE_URL": url,
+            "ITINERA_DATA_DIR": str(tmp_path / "data"),
+            # The packaged embedding model (installed for the tests) takes seconds to load
+            # at each start, which would leave the burst too short for several kills; what
+            # embeds recommendations is not what this test is about.
+            "ITINERA_EMBEDDING_MODEL": "hashed",
+        }
         run_once(["migrate"], env)
         serve = Role("serve", ["serve", "--port", str(port)], env, tmp_path)
 

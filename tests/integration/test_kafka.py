@@ -20,6 +20,7 @@ from streams.topics import (
     ALL_TOPICS,
     ANALYTICS_EVENTS,
     CHAT_EVENTS,
+    PLANNER_EVENTS,
     SYSTEM_NOTIFICATIONS,
     TRIP_EVENTS,
     USER_EVENTS,
@@ -46,6 +47,7 @@ def test_topics_are_created_once_with_the_configured_partitions(broker: str) -> 
         TRIP_EVENTS,
         USER_EVENTS,
         CHAT_EVENTS,
+        PLANNER_EVENTS,
         ANALYTICS_EVENTS,
         SYSTEM_NOTIFICATIONS,
     ]
