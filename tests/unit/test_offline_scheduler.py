@@ -171,6 +171,17 @@ def test_meals_are_at_lunch_and_dinner_times() -> None:
     assert dinner.end - dinner.start == timedelta(minutes=90)
 
 
+def test_a_meal_that_says_which_it_is_is_had_at_its_hours() -> None:
+    named = (
+        replace(idea("kaiseki", MEAL), title="Kaiseki dinner"),
+        replace(idea("cafe", MEAL), title="Croissants", description="Breakfast by the river"),
+    )
+    draft = schedule(one_day_in_paris(ideas=named))
+    kaiseki, cafe = by_key(draft)["kaiseki"], by_key(draft)["cafe"]
+    assert time(19) <= kaiseki.start.time() and kaiseki.end.time() <= time(21, 30)
+    assert time(7, 30) <= cafe.start.time() and cafe.end.time() <= time(10)
+
+
 @pytest.mark.parametrize(
     ("pace", "most"), [(Pace.RELAXED, 2), (Pace.MODERATE, 3), (Pace.PACKED, 5)]
 )

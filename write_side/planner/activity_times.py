@@ -37,6 +37,8 @@ WHOLE_DAY = hours("00:00", "24:00")
 DEPARTING = hours("00:00", "14:00")
 ARRIVING = hours("15:00", "24:00")
 
+BREAKFAST = hours("07:30", "10:00")
+BRUNCH = hours("10:00", "12:30")
 LUNCH = hours("12:00", "14:30")
 DINNER = hours("19:00", "21:30")
 CHECK_IN = hours("15:00", "16:30")
@@ -56,6 +58,27 @@ MINUTES: dict[ActivityType, int] = {
     ActivityType.TRANSPORT: 60,
     ActivityType.HOTEL: 30,
 }
+
+# A meal the idea names ("Kaiseki dinner", "Breakfast at the market") is had at its hours.
+NAMED_MEALS: tuple[tuple[str, Window], ...] = (
+    ("breakfast", BREAKFAST),
+    ("brunch", BRUNCH),
+    ("lunch", LUNCH),
+    ("dinner", DINNER),
+    ("supper", DINNER),
+)
+
+
+def windows_for(activity_type: ActivityType, title: str, description: str) -> tuple[Window, ...]:
+    """When an activity may be placed: its type's usual hours, or for a meal that says which
+    it is, that meal's."""
+    if activity_type == ActivityType.RESTAURANT:
+        text = f"{title} {description}".lower()
+        named = tuple(dict.fromkeys(window for word, window in NAMED_MEALS if word in text))
+        if named:
+            return named
+    return WINDOWS[activity_type]
+
 
 # Meals and the check-in keep their hours; the rest of the day is a tour between them.
 FIXED = frozenset({ActivityType.RESTAURANT, ActivityType.HOTEL})

@@ -18,8 +18,8 @@ from write_side.planner.activity_times import (
     MEALS_PER_DAY,
     MINUTES,
     WHOLE_DAY,
-    WINDOWS,
     counts_toward_pace,
+    windows_for,
 )
 from write_side.planner.day_slots import Segment, Stop, Task, kilometres, lay_out
 from write_side.planner.draft_rules import DEFAULT_LIMITS, Span, clip, money_fault, span_of
@@ -244,7 +244,7 @@ def _task(idea: Idea, place: Place) -> Task:
         idea=idea,
         place=place,
         minutes=minutes if minutes is not None and minutes > 0 else MINUTES[idea.activity_type],
-        windows=WINDOWS[idea.activity_type],
+        windows=windows_for(idea.activity_type, idea.title, idea.description),
         fixed=idea.activity_type in FIXED,
     )
 
