@@ -19,7 +19,8 @@ import orjson
 
 from streams.contracts import EventEnvelope
 from streams.headers import Cause
-from streams.mapping import Published, published_as
+from streams.mapping import published_as
+from streams.published_event import Published
 
 # eventsourcing's transcodings whose stored data pydantic reads as the contract's type.
 _PLAIN = frozenset({"uuid_hex", "datetime_iso", "date_iso", "decimal_str"})

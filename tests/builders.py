@@ -20,7 +20,7 @@ from streams.contracts import (
     TripDetailsUpdated,
     TripDetailsUpdatedPayload,
 )
-from streams.mapping import event_id_of
+from streams.published_event import event_id_of
 from streams.user_contracts import UserDeactivated, UserRegistered, UserRegisteredPayload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from streams.contracts import ActivityAdded, TripCreated, parse_trip_event, serialize_event
 from streams.headers import headers_of
-from streams.mapping import event_id_of
 from streams.outbox import OutboxReader
+from streams.published_event import event_id_of
 from streams.topics import TRIP_EVENTS
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
@@ -98,7 +98,7 @@ def test_unknown_or_malformed_messages_are_rejected(raw: bytes) -> None:
 
 
 def test_the_contracts_event_id_is_the_uuid5_of_the_stored_event() -> None:
-    from streams.mapping import _event_id_hex
+    from streams.published_event import _event_id_hex
 
     for version in (1, 2, 99, 123456):
         aggregate_id = uuid4()
