@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.draft_trips import IDEAS, LISBON, TRIP, llm_draft
 from tests.e2e.processes import PASSWORD
 from tests.e2e.stack import Stack, distributed_stack
 from tests.fake_openai import FakeOpenAI, answer, slow
@@ -27,42 +28,6 @@ pytestmark = pytest.mark.e2e
 DRAFT = "write_side.planner.draft:ItineraryDraft"
 CHARGED = "write_side.planner.quota:DraftQuota.Charged"
 OFFLINE = {"ITINERA_LLM_API_KEY": ""}  # whatever the environment says: the offline scheduler
-
-TRIP = {"title": "Lisbon", "start_date": "2027-05-01", "end_date": "2027-05-03", "currency": "EUR"}
-LISBON = {
-    "name": "Lisbon",
-    "location": {"lat": 38.72, "lng": -9.14},
-    "arrival_date": "2027-05-01",
-    "departure_date": "2027-05-03",
-}
-IDEAS = (
-    ("Jerónimos Monastery", "sightseeing", "10"),
-    ("Time Out Market", "restaurant", "25"),
-    ("Tram 28", "transport", "3"),
-)
-
-
-def llm_draft(lisbon: str, day: str = "2027-05-02") -> dict[str, Any]:
-    """A model's answer of the schema: one new activity in Lisbon."""
-    item = {
-        "title": "LX Factory",
-        "description": "Shops in an old mill.",
-        "activity_type": "sightseeing",
-        "start": f"{day}T10:00",
-        "end": f"{day}T12:00",
-        "destination_id": lisbon,
-        "new_destination": None,
-        "idea_key": None,
-        "cost": None,
-        "currency": None,
-        "reason": "You like design.",
-    }
-    return {
-        "summary": "A slow day by the river.",
-        "days": [{"day": day, "items": [item]}],
-        "destinations": [],
-        "leftovers": [],
-    }
 
 
 def data(response: httpx.Response, status: int) -> Any:

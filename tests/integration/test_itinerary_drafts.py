@@ -15,26 +15,15 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from infra.settings import Settings
+from tests.draft_trips import IDEAS, LISBON, TRIP, llm_draft
 from tests.fake_openai import FakeOpenAI, answer, refusal
+from tests.fake_openai import error as provider_error
 from tests.integration.conftest import Signup, prepared_settings, signup_on
 from tests.integration.sync_calls import add_member, eventually
 from tests.integration.test_api import data, error
 from tests.integration.test_chat import auth
 
 pytestmark = pytest.mark.integration
-
-TRIP = {"title": "Lisbon", "start_date": "2027-05-01", "end_date": "2027-05-03", "currency": "EUR"}
-LISBON = {
-    "name": "Lisbon",
-    "location": {"lat": 38.72, "lng": -9.14},
-    "arrival_date": "2027-05-01",
-    "departure_date": "2027-05-03",
-}
-IDEAS = (
-    ("Jerónimos Monastery", "sightseeing", "10"),
-    ("Time Out Market", "restaurant", "25"),
-    ("Tram 28", "transport", "3"),
-)
 
 
 def lisbon_trip(client: TestClient, owner: dict[str, str]) -> tuple[str, str]:
@@ -165,43 +154,14 @@ def llm_client(
     return TestClient(create_app(configured), raise_server_exceptions=False)
 
 
-def llm_draft(lisbon: str, day: str = "2027-05-02") -> str:
-    return json.dumps(
-        {
-            "summary": "A slow day by the river.",
-            "days": [
-                {
-                    "day": day,
-                    "items": [
-                        {
-                            "title": "LX Factory",
-                            "description": "Shops in an old mill.",
-                            "activity_type": "sightseeing",
-                            "start": f"{day}T10:00",
-                            "end": f"{day}T12:00",
-                            "destination_id": lisbon,
-                            "new_destination": None,
-                            "idea_key": None,
-                            "cost": None,
-                            "currency": None,
-                            "reason": "You like design.",
-                        }
-                    ],
-                }
-            ],
-            "destinations": [],
-            "leftovers": [],
-        }
-    )
-
-
 def test_with_an_llm_configured_the_model_drafts_and_its_cost_is_recorded(
     database_url: str, redis_url: str, tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
     with llm_client(database_url, redis_url, tmp_path, fake_llm, planner_daily_quota=1) as client:
         owner = signup_on(client)()
         trip_id, lisbon = lisbon_trip(client, owner)
-        fake_llm.script(answer(llm_draft(lisbon), prompt_tokens=1200, completion_tokens=300))
+        valid = answer(json.dumps(llm_draft(lisbon)), prompt_tokens=1200, completion_tokens=300)
+        fake_llm.script(valid)
         asked = client.post(drafts(trip_id), json={"interests": ["design"]}, headers=auth(owner))
         view = finished(client, asked.headers["Location"], owner)
         assert view["status"] == "ready", view
@@ -236,8 +196,6 @@ def test_a_refusal_fails_the_draft_with_its_reason_and_charges_the_user(
 def test_a_provider_outage_fails_the_draft_and_refunds_the_quota(
     database_url: str, redis_url: str, tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
-    from tests.fake_openai import error as provider_error
-
     with llm_client(database_url, redis_url, tmp_path, fake_llm, planner_daily_quota=1) as client:
         owner = signup_on(client)()
         trip_id, _ = lisbon_trip(client, owner)
