@@ -59,12 +59,15 @@ async def request_draft(
     result = await run_in_threadpool(
         container.draft_jobs.request, trip_id, body.preferences(), context
     )
-    if not result.replayed:
+    status = "queued"
+    if result.replayed:  # asked before: as it is now
+        status = (await run_in_threadpool(container.draft_jobs.draft, result.id)).status.value
+    else:
         container.submit_draft(result.id)
     location = f"/api/v1/trips/{trip_id}/itinerary-drafts/{result.id}/"
     return ok(
         request,
-        {"id": result.id, "draft_id": result.id, "trip_id": trip_id, "status": "queued"},
+        {"id": result.id, "draft_id": result.id, "trip_id": trip_id, "status": status},
         status_code=202,
         meta={"model": container.draft_jobs.model},
         headers={

@@ -118,8 +118,10 @@ def test_asking_is_for_editors_keyed_retries_answer_the_same_draft_and_bad_input
     error(client.post(drafts(trip_id), json={}, headers=auth(viewer)), 403, "forbidden")
     keyed = {**auth(owner), "Idempotency-Key": "draft-1"}
     first = client.post(drafts(trip_id), json={"interests": ["food"]}, headers=keyed)
+    finished(client, first.headers["Location"], owner)
     again = client.post(drafts(trip_id), json={"interests": ["food"]}, headers=keyed)
     assert data(again, 202)["id"] == data(first, 202)["id"]
+    assert data(again, 202)["status"] == "ready"  # as it is now, not run again
     assert again.headers["Idempotent-Replayed"] == "true"
     other = client.post(drafts(trip_id), json={"interests": ["art"]}, headers=keyed)
     error(other, 422, "idempotency_key_reused")
