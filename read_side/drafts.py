@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from read_side.errors import MembersOnlyError
 from read_side.store import ProjectionChanges, reached
 from read_side.views import View
 
@@ -48,11 +47,6 @@ async def draft_at(
 
     caught_up = await reached(changes, PROJECTION, timeout, current)
     return found, caught_up
-
-
-class DraftsMembersOnlyError(MembersOnlyError):
-    def __init__(self) -> None:
-        Exception.__init__(self, "Only the trip's members may read its itinerary drafts")
 
 
 class DraftItemBody(View):

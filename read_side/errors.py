@@ -50,8 +50,8 @@ class SyncResetRequiredError(ReadSideError):
 class MembersOnlyError(ReadSideError):
     """The caller may read the trip (a public one) but is not one of its members."""
 
-    def __init__(self) -> None:
-        super().__init__("Only the trip's members may read its analytics")
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Only the trip's members may read its {what}")
 
 
 class OperatorsOnlyError(ReadSideError):

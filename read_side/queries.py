@@ -11,6 +11,7 @@ from uuid import UUID
 from read_side.errors import (
     ActivityViewNotFoundError,
     DestinationViewNotFoundError,
+    MembersOnlyError,
     TripViewNotFoundError,
     UserProfileNotFoundError,
     VersionAheadError,
@@ -64,6 +65,15 @@ async def _readable(reading: Reading, stored: StoredTrip | None, viewer_id: UUID
     if stored.parked:
         return await reading.authority.readable_by(stored.view.id, viewer_id)
     return stored.view.readable_by(viewer_id)
+
+
+async def member_detail(reading: Reading, trip_id: UUID, viewer_id: UUID, what: str) -> Consistent:
+    """`trip_detail` for what only the trip's members may read (`what`: its analytics, its
+    drafts...): a reader of a public trip who is not a member is refused."""
+    found = await trip_detail(reading, trip_id, viewer_id)
+    if found.view.role_of(viewer_id) is None:
+        raise MembersOnlyError(what)
+    return found
 
 
 async def trip_detail(

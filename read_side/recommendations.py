@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Literal, Protocol
 from uuid import UUID
 
-from read_side.errors import MembersOnlyError, ReadSideError
 from read_side.views import View
 
 Vector = tuple[float, ...]  # L2-normalised: a dot product is the cosine
@@ -67,11 +66,6 @@ class Recommendations(Protocol):
         (highest first). Never the trip's own items, nor anything of a private or archived
         trip; empty while the projection has not seen the trip."""
         ...
-
-
-class RecommendationsMembersOnlyError(MembersOnlyError):
-    def __init__(self) -> None:
-        ReadSideError.__init__(self, "Only the trip's members may read its recommendations")
 
 
 class SuggestionView(View):

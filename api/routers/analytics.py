@@ -16,7 +16,7 @@ from api.openapi import AUTHENTICATED, errors, success
 from read_side import analytics as reads
 from read_side import queries
 from read_side.analytics import OverviewView, TripAnalyticsView
-from read_side.errors import DateRangeError, MembersOnlyError, OperatorsOnlyError
+from read_side.errors import DateRangeError, OperatorsOnlyError
 
 MAX_OVERVIEW_DAYS = 366
 DEFAULT_OVERVIEW_DAYS = 30
@@ -49,9 +49,7 @@ async def trip_analytics(
 ) -> JSONResponse:
     """The trip's budget (per currency: the whole trip, per day, per destination, per
     activity type), planned hours per day, and who contributed what. Members only."""
-    found = await queries.trip_detail(reading, trip_id, user_id)
-    if found.view.role_of(user_id) is None:
-        raise MembersOnlyError()
+    found = await queries.member_detail(reading, trip_id, user_id, "analytics")
     figures = await container.analytics.trip_figures(trip_id) or NO_FIGURES
     messages = await container.analytics.messages_by_member(trip_id)
     # Names the analytics do not keep, from the trip's view and the directory.

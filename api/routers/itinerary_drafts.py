@@ -18,7 +18,6 @@ from api.openapi import AUTHENTICATED, COMMAND, errors, success
 from read_side import queries
 from read_side.drafts import (
     DraftDetailView,
-    DraftsMembersOnlyError,
     DraftSummaryView,
     detail_view,
     draft_at,
@@ -79,9 +78,7 @@ async def request_draft(
 
 async def _member(reading: TripReading, trip_id: UUID, user_id: UUID) -> None:
     """The caller is one of the trip's members (any role)."""
-    found = await queries.trip_detail(reading, trip_id, user_id)
-    if found.view.role_of(user_id) is None:
-        raise DraftsMembersOnlyError()
+    await queries.member_detail(reading, trip_id, user_id, "itinerary drafts")
 
 
 @router.get(

@@ -13,7 +13,6 @@ from api.envelope import ok
 from api.openapi import AUTHENTICATED, errors, success
 from read_side import queries
 from read_side.recommendations import (
-    RecommendationsMembersOnlyError,
     RecommendationsView,
     recommendations_view,
 )
@@ -49,9 +48,7 @@ async def trip_recommendations(
     """Activities and destinations that public trips planned near this trip's destinations,
     ranked by resemblance to the trip (sentence embeddings), nearness and popularity, each
     with its reason. Members only."""
-    found = await queries.trip_detail(reading, trip_id, user_id)
-    if found.view.role_of(user_id) is None:
-        raise RecommendationsMembersOnlyError()
+    await queries.member_detail(reading, trip_id, user_id, "recommendations")
     asked = _interests(interests)
     recommendations = container.recommendations
     suggestions = await recommendations.for_trip(trip_id, interests=asked, limit=limit)
