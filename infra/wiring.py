@@ -40,7 +40,7 @@ from infra.postgres.notifications import PostgresNotifications
 from infra.postgres.ordered_recorder import notice_channel
 from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
-from infra.postgres.recommendation_store import PostgresRecommendations
+from infra.postgres.recommendation_store import recommendations
 from infra.postgres.sync_feed import PostgresSyncFeed
 from infra.postgres.sync_log import PostgresSyncLog
 from infra.postgres.user_directory import PostgresUserDirectory
@@ -195,10 +195,8 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     await changes.start()
     planner = TripPlanner(events, settings.default_currency)
     chat = Chat(events)
-    recommendations = PostgresRecommendations(
-        pool, settings.recommendation_radius_km, embedder(settings).model
-    )
-    jobs = draft_jobs(settings, events, sync_pool, recommendations)
+    suggestions = recommendations(settings, pool)
+    jobs = draft_jobs(settings, events, sync_pool, suggestions)
     cursor_key = await asyncio.to_thread(shared_secret, settings.keys_folder, SYNC_CURSOR_SECRET)
     container = Container(
         settings=settings,
@@ -215,7 +213,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         notification_store=PostgresNotifications(pool),
         sync=SyncService(events, ChangeApplier(planner, chat), PostgresSyncLog(sync_pool)),
         analytics=PostgresAnalytics(pool),
-        recommendations=recommendations,
+        recommendations=suggestions,
         drafts=PostgresDrafts(pool),
         draft_jobs=jobs,
         draft_acceptance=DraftAcceptance(events, planner),

@@ -232,10 +232,9 @@ def planner() -> None:
         prepare_database,
         require_database_url,
     )
-    from infra.embeddings import embedder
     from infra.planner.consumer import PlannerConsumer
     from infra.planner.jobs_wiring import draft_jobs
-    from infra.postgres.recommendation_store import PostgresRecommendations
+    from infra.postgres.recommendation_store import recommendations
 
     settings = load_settings()
     check_topics(settings)
@@ -263,10 +262,7 @@ def planner() -> None:
         sync_pool = ConnectionPool(
             require_database_url(settings), min_size=1, max_size=4, kwargs={"autocommit": True}
         )
-        recommendations = PostgresRecommendations(
-            pool, settings.recommendation_radius_km, embedder(settings).model
-        )
-        jobs = draft_jobs(settings, events, sync_pool, recommendations)
+        jobs = draft_jobs(settings, events, sync_pool, recommendations(settings, pool))
         role = PlannerConsumer(consumer, jobs, concurrency=settings.planner_concurrency)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

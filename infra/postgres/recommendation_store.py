@@ -10,7 +10,9 @@ from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
 
+from infra.embeddings import embedder
 from infra.embeddings.vectors import from_bytes
+from infra.settings import Settings
 from read_side.recommendation_scoring import (
     DESTINATION_REACH,
     Candidate,
@@ -36,6 +38,14 @@ _CANDIDATES = (
     "  AND (c.kind = 'destination' OR b.reach = 1))"
     " LIMIT %(most)s"
 )
+
+
+def recommendations(settings: Settings, pool: AsyncConnectionPool) -> PostgresRecommendations:
+    """The recommendations the settings describe: their radius, and the vectors of the model
+    that embeds the catalogue."""
+    return PostgresRecommendations(
+        pool, settings.recommendation_radius_km, embedder(settings).model
+    )
 
 
 class PostgresRecommendations:
