@@ -20,14 +20,13 @@ from psycopg_pool import AsyncConnectionPool
 from infra.notifier import push
 from infra.postgres.projections.schedule_tables import TABLE
 from read_side.live import LiveFeed
-from write_side.context import CommandContext
+from write_side.context import SYSTEM, CommandContext
 from write_side.errors import DomainError
 from write_side.notifications.inbox import Note, NotificationType, notification_id
 from write_side.notifications.service import Notifications
 
 log = logging.getLogger(__name__)
 
-SYSTEM = UUID(int=0)  # the actor of what no user did
 REMEMBERED = 100_000  # reminders this process knows it gave, so it asks no inbox again
 
 

@@ -8,11 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID
 
 from eventsourcing.utils import get_topic
 
 from streams.envelope import EventEnvelope
+from write_side.context import event_id_of as event_id_of  # re-exported
 
 Fields = Mapping[str, Any]
 PayloadOf = Callable[[Fields], dict[str, Any]]
@@ -54,11 +55,6 @@ def event_of(aggregate: type[Any], name: str) -> type[Any]:
     """An aggregate's event class (eventsourcing's `@event` decorator defines them)."""
     event_class: type[Any] = getattr(aggregate, name)
     return event_class
-
-
-def event_id_of(aggregate_id: UUID, version: int) -> UUID:
-    """Stable per stored event, so a message published twice carries the same id."""
-    return uuid5(NAMESPACE_URL, f"/events/{aggregate_id}/{version}")
 
 
 def _event_id_hex(aggregate_id: UUID, version: int) -> str:

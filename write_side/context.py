@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,15 @@ class CommandContext:
     key: CommandKey | None = None
     causation_id: UUID | None = None
     traceparent: str | None = None
+
+
+SYSTEM = UUID(int=0)  # the actor of what no user did (a timer, a job, an operator's CLI)
+
+
+def event_id_of(aggregate_id: UUID, version: int) -> UUID:
+    """A stored event's id as it is published (stable, so a message published twice carries
+    the same id): what a `causation_id` names."""
+    return uuid5(NAMESPACE_URL, f"/events/{aggregate_id}/{version}")
 
 
 _current: ContextVar[CommandContext] = ContextVar("command_context")

@@ -9,15 +9,13 @@ import typer
 from infra.cli.app import database, fail, users_cli
 from infra.cli.projections import DataDir
 
-SYSTEM = uuid.UUID(int=0)  # the actor of what no user did
-
 
 @users_cli.command("grant-admin")
 def grant_admin(email: str, data_dir: DataDir = None) -> None:
     """Make the account with this email an operator: it may read `GET
     /api/v1/analytics/overview/` (every trip's figures by day, never a trip's own content)."""
     from infra.database import build_event_store, prepare_database
-    from write_side.context import CommandContext
+    from write_side.context import SYSTEM, CommandContext
     from write_side.identity.operators import grant_admin as grant
 
     with database(data_dir) as settings:

@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.persistence import IntegrityError
 
-from write_side.context import CommandContext, acting_as
+from write_side.context import SYSTEM, CommandContext, acting_as, event_id_of
 from write_side.errors import DomainError, TripNotFoundError
 from write_side.event_store import EventStore
 from write_side.planner.checked import CheckedDraft, checked_draft
@@ -34,8 +34,6 @@ from write_side.trips.commands import CommandResult
 from write_side.trips.trip import Trip
 
 log = logging.getLogger(__name__)
-
-SYSTEM = UUID(int=0)  # the actor of what no user did
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ class DraftJobs:
         draft = await asyncio.to_thread(self.draft, draft_id)
         if draft.finished:
             return draft.status
-        context = CommandContext(SYSTEM, draft_id, causation_id=_request_event(draft_id))
+        context = _job_context(draft_id)
         if draft.attempts >= self._settings.max_attempts:
             refunded = await self._refund(draft, context)
             return await self._fail(draft, "too_many_attempts", "The job kept crashing", refunded)
@@ -230,8 +228,7 @@ class DraftJobs:
         self, draft: ItineraryDraft, document: dict[str, Any], usage: dict[str, Any]
     ) -> DraftStatus:
         identified = to_document(with_ids(draft.id, from_document(document)))
-        context = CommandContext(SYSTEM, draft.id, causation_id=_request_event(draft.id))
-        with acting_as(context):
+        with acting_as(_job_context(draft.id)):
             draft.complete(document=identified, usage=usage)
         await self._save(draft)
         return (await asyncio.to_thread(self.draft, draft.id)).status
@@ -240,8 +237,7 @@ class DraftJobs:
         self, draft: ItineraryDraft, reason: str, message: str, refunded: bool
     ) -> DraftStatus:
         log.info("itinerary draft %s failed: %s", draft.id, reason)
-        context = CommandContext(SYSTEM, draft.id, causation_id=_request_event(draft.id))
-        with acting_as(context):
+        with acting_as(_job_context(draft.id)):
             draft.fail(reason=reason, message=message[:500], refunded=refunded)
         await self._save(draft)
         return (await asyncio.to_thread(self.draft, draft.id)).status
@@ -279,9 +275,10 @@ def _usage(checked: CheckedDraft, seconds: float) -> dict[str, Any]:
     }
 
 
-def _request_event(draft_id: UUID) -> UUID:
-    """The id of the draft's Requested event (version 1), as published."""
-    return uuid5(NAMESPACE_URL, f"/events/{draft_id}/1")
+def _job_context(draft_id: UUID) -> CommandContext:
+    """The job acts as the system, correlated by the draft, caused by its request (the
+    draft's first event)."""
+    return CommandContext(SYSTEM, draft_id, causation_id=event_id_of(draft_id, 1))
 
 
 def _today() -> date:
