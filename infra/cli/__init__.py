@@ -3,10 +3,30 @@ operators' commands (rebuild, dead letters, status, topics, keys)."""
 
 from __future__ import annotations
 
-from infra.cli import admin, projections, roles, users
+from infra.cli import (
+    admin,
+    planner_role,
+    projections,
+    relay_role,
+    roles,
+    serve_role,
+    users,
+    worker_role,
+)
 from infra.cli.app import cli
 
-__all__ = ["admin", "cli", "main", "projections", "roles", "users"]
+__all__ = [
+    "admin",
+    "cli",
+    "main",
+    "planner_role",
+    "projections",
+    "relay_role",
+    "roles",
+    "serve_role",
+    "users",
+    "worker_role",
+]
 
 
 def main() -> None:

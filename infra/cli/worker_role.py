@@ -1,0 +1,70 @@
+"""`itinera worker`: the Faust projector (distributed mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.cli.app import cli, load_settings
+
+
+@cli.command()
+def worker() -> None:
+    """The Faust projector: consume domain topics, keep the read models current."""
+    import faust
+
+    from infra.database import build_event_store, open_read_pool, prepare_database
+    from infra.engine_wiring import projection_engine, reminders
+    from infra.kafka import KafkaFactPublisher
+    from infra.live.services import live_services
+    from infra.rebuild_jobs import tune_gc_for_throughput
+    from infra.system_notices import SystemNotices
+    from projections.catalogue import PROJECTIONS
+    from projections.faust_app import WorkerConfig, WorkerRuntime, build_worker
+    from streams.outbox import OutboxReader
+
+    settings = load_settings()
+    tune_gc_for_throughput()
+    prepare_database(settings)
+    faust_dir = settings.data_dir / "faust"
+    faust_dir.mkdir(parents=True, exist_ok=True)  # Faust makes its own folder, not parents
+    opened: list[Any] = []
+
+    async def open_runtime() -> WorkerRuntime:
+        events = build_event_store(settings)
+        pool = await open_read_pool(settings)
+        live = await live_services(settings)
+        facts = KafkaFactPublisher(settings.kafka_bootstrap_servers)
+        notices = SystemNotices(settings.kafka_bootstrap_servers)
+        engine = projection_engine(
+            settings, pool, events, OutboxReader(events), live, facts, notices
+        )
+        opened.extend([engine, pool, events, live, facts, notices])
+        await engine.report_parked()
+        reminding = reminders(settings, pool, events, live)
+        return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick])
+
+    async def close_runtime() -> None:
+        engine, pool, events, live, facts, notices = opened
+        engine.close()
+        facts.close()
+        notices.close()
+        await live.close()
+        await pool.close()
+        events.close()
+
+    app = build_worker(
+        WorkerConfig(
+            app_id=settings.worker_app_id,
+            broker=settings.kafka_bootstrap_servers,
+            partitions=settings.topic_partitions,
+            data_dir=str(faust_dir),
+            fetch_max_wait_ms=settings.worker_fetch_max_wait_ms,
+            batch_size=settings.projection_batch_size,
+            batch_wait=settings.projection_batch_wait,
+            tick_seconds=settings.reminder_check_seconds,
+        ),
+        [(p.name, p.topics) for p in PROJECTIONS],
+        open_runtime,
+        close_runtime,
+    )
+    faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()

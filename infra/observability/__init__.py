@@ -1,0 +1,1 @@
+"""How operators watch Itinera: metrics, logs, traces and health."""
