@@ -283,6 +283,43 @@ class Settings(BaseSettings):
         default="itinera-planner", description="The planner role's Kafka consumer group."
     )
     log_level: str = "INFO"
+    log_format: str = Field(
+        default="auto",
+        pattern=r"^(auto|json|console)$",
+        description="`json`: one JSON object per line; `console`: lines for a person; `auto`: "
+        "console when standard error is a terminal, else JSON.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which the relay, worker and planner roles serve `/metrics` "
+        "(Prometheus) and `/health/` (unset: not served). The API serves both on its own port.",
+    )
+    health_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="Longest a health check waits for one dependency before calling it down.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint of an OpenTelemetry collector (e.g. "
+        "http://otel-collector:4318): traces are exported there. Unset: tracing is off unless "
+        "the standard `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_TRACES_EXPORTER` is set.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="On SIGTERM, how long a role may take to finish what it holds (requests, "
+        "WebSocket connections, the relay's and the projector's batch) before it stops.",
+    )
+    housekeeping_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often expired rows (revoked tokens past their expiry, old draft cache "
+        "entries, ...) are purged, by the worker and in embedded mode.",
+    )
     projection_wrapper: str | None = Field(
         default=None,
         description="`module:function` applied to every projection before it runs: a hook "
