@@ -36,6 +36,7 @@ from infra.postgres.analytics_store import PostgresAnalytics
 from infra.postgres.changes import PostgresChanges
 from infra.postgres.chat_history import PostgresChatHistory
 from infra.postgres.draft_store import PostgresDrafts
+from infra.postgres.housekeeping import periodic_purge
 from infra.postgres.notifications import PostgresNotifications
 from infra.postgres.ordered_recorder import notice_channel
 from infra.postgres.projections.status import projections_health
@@ -249,6 +250,8 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
             name="activity-reminders",
         )
         container._closing.insert(0, partial(_cancel, reminding))
+        purging = asyncio.create_task(periodic_purge(settings).run(), name="housekeeping")
+        container._closing.insert(0, partial(_cancel, purging))
         runner = DraftRunner(
             jobs,
             container.drafts,

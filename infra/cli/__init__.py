@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from infra.cli import (
     admin,
+    housekeeping,
     planner_role,
     projections,
     relay_role,
@@ -18,6 +19,7 @@ from infra.cli.app import cli
 __all__ = [
     "admin",
     "cli",
+    "housekeeping",
     "main",
     "planner_role",
     "projections",

@@ -16,6 +16,7 @@ def worker() -> None:
     from infra.engine_wiring import projection_engine, reminders
     from infra.kafka import KafkaFactPublisher
     from infra.live.services import live_services
+    from infra.postgres.housekeeping import periodic_purge
     from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.system_notices import SystemNotices
     from projections.catalogue import PROJECTIONS
@@ -41,7 +42,8 @@ def worker() -> None:
         opened.extend([engine, pool, events, live, facts, notices])
         await engine.report_parked()
         reminding = reminders(settings, pool, events, live)
-        return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick])
+        purging = periodic_purge(settings)  # due every ITINERA_HOUSEKEEPING_SECONDS
+        return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick, purging.tick])
 
     async def close_runtime() -> None:
         engine, pool, events, live, facts, notices = opened
