@@ -154,7 +154,8 @@ async def purge_expired(
             purged[expiring.table] = await purge_table(conn, expiring, batch_size)
             HOUSEKEEPING_PURGED.labels(expiring.table).inc(purged[expiring.table])
     finally:
-        await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (_LOCK_KEY,))
+        if not conn.broken:  # a broken connection took its lock with it
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (_LOCK_KEY,))
     report = PurgeReport(purged, seconds=time.monotonic() - started)
     log.info(
         "housekeeping: purged %d expired rows (%s) in %.2f s",
