@@ -31,11 +31,12 @@ from api.routers import (
     users,
     well_known,
 )
-from infra.wiring import Settings, api_container
+from infra.wiring import Settings, api_container, configure_logging_once
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    configure_logging_once(settings, role="api")  # a worker process of `api --workers N`
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

