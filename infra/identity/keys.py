@@ -7,6 +7,7 @@ until `itinera keys retire <kid>` removes them."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from write_side.identity.tokens import KeyRing
+
+log = logging.getLogger(__name__)
 
 SIGNING_FILE = "signing"
 RELOAD_EVERY_SECONDS = 5.0
@@ -87,9 +90,11 @@ def _signer(schedule: list[tuple[str, float]], now: float) -> tuple[str | None, 
 
 
 def ensure_keys(folder: Path) -> None:
-    """Embedded mode: generate the first key pair on first start."""
+    """Embedded mode: generate the first key pair on first start, and say where: the folder
+    is a secret to keep (and back up) with the data."""
     if not (folder / SIGNING_FILE).exists():
-        rotate_key(folder)
+        kid = rotate_key(folder)
+        log.info("created the signing key %s in %s", kid, folder.resolve())
 
 
 def load_key_ring(folder: Path, now: float | None = None) -> KeyRing:
