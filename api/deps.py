@@ -13,7 +13,7 @@ from api.errors import ApiError
 from api.idempotency import IdempotencyKey
 from api.reading import ChatAuthority, InboxAuthority, PlannerAuthority
 from api.throttle import Limit, count
-from infra.wiring import Container
+from infra.wiring import Container, current_traceparent
 from read_side.chat import ChatReading
 from read_side.notifications import NotificationReading
 from read_side.queries import Reading
@@ -75,7 +75,8 @@ def _command_context(
     return CommandContext(
         actor_id=user_id,
         correlation_id=request.state.correlation_id,
-        traceparent=request.state.traceparent,
+        # The request's server span when tracing is on, else the context it came with.
+        traceparent=current_traceparent() or request.state.traceparent,
     )
 
 

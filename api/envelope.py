@@ -49,6 +49,7 @@ def error(
     details: Any = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    request.state.error_code = code  # counted by the request metrics
     body = {
         "data": None,
         "error": {"code": code, "message": message, "details": jsonable_encoder(details)},

@@ -31,7 +31,8 @@ from api.routers import (
     users,
     well_known,
 )
-from infra.wiring import Settings, api_container, configure_logging_once
+from api.request_metrics import RequestMetricsMiddleware
+from infra.wiring import Settings, api_container, configure_logging_once, instrument_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,5 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger={"/api/v1/sync/push": settings.sync_max_body_bytes},
     )
     app.add_middleware(CorrelationIdMiddleware)
+    # Inside the trailing-slash middleware, which copies the scope: this one must see the
+    # route the router records in it.
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
+    instrument_app(app, settings, role="api")
     return app

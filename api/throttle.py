@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from infra.wiring import metrics
 from write_side.errors import RateLimitedError
 from write_side.identity.ports import RateLimiter
 
@@ -15,6 +16,13 @@ class Limit:
     key: str
     limit: int
     window_seconds: int
+
+    @property
+    def name(self) -> str:
+        """The limit without whom it counts (`login_account`, `writes`): a metric label."""
+        kind, _, rest = self.key.partition(":")
+        scope = rest.partition(":")[0]
+        return f"{kind}_{scope}" if scope in ("address", "account") else kind
 
 
 def client_address(request: Request) -> str:
@@ -28,6 +36,9 @@ def count(limiter: RateLimiter, *limits: Limit) -> None:
     waits = [limiter.hit(limit.key, limit.limit, limit.window_seconds) for limit in limits]
     longest = max((wait for wait in waits if wait is not None), default=None)
     if longest is not None:
+        for limit, wait in zip(limits, waits, strict=True):
+            if wait is not None:
+                metrics.RATE_LIMIT_REFUSALS.labels(limit.name).inc()
         raise RateLimitedError(longest)
 
 

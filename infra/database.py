@@ -12,6 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
+from infra.observability.recorders import count_saved_events
 from infra.postgres.migrate import migrate, migration_lock
 from infra.postgres.ordered_recorder import TOPIC as ORDERED_RECORDER_TOPIC
 from infra.postgres.projections.catalogue import catalogue
@@ -74,7 +75,9 @@ def build_event_store(settings: Settings, *, create_tables: bool = False) -> Eve
         create_tables=create_tables,
         lock_timeout=settings.event_store_lock_timeout,
     )
-    return EventStore(env=env)
+    events = EventStore(env=env)
+    events.observe_saves(count_saved_events)
+    return events
 
 
 def prepare_database(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from infra.exchange_rates import ExchangeRates
 from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from infra.live.services import Live
 from infra.notifier import Notifier
+from infra.observability.recorders import projection_applied
 from infra.postgres.event_log import PostgresEventLog
 from infra.postgres.projections.analytics_tables import FactPublisher
 from infra.postgres.projections.catalogue import catalogue
@@ -183,6 +184,7 @@ def projection_engine(
                     source,
                     retry_policy(settings),
                     on_parked=None if notices is None else notices.projection_parked_async,
+                    on_applied=projection_applied,
                 ),
             )
         )

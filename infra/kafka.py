@@ -12,10 +12,12 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from infra.observability import metrics
+from infra.observability.tracing import PublishSpans
 from projections.engine.ports import TransientStoreError
 from streams.analytics_contracts import Fact
 from streams.contracts import serialize_event
-from streams.headers import headers_of, message_headers
+from streams.headers import Cause, headers_of, message_headers
 from streams.outbox import OutboxMessage
 from streams.topics import ALL_TOPICS, ANALYTICS_EVENTS
 
@@ -34,18 +36,26 @@ class KafkaBatchPublisher:
         )
 
     def publish(self, messages: list[OutboxMessage]) -> None:
-        futures = [
-            self._producer.send(
-                m.topic,
-                key=m.key,
-                value=serialize_event(m.event),
-                headers=headers_of(m.event, m.cause),
-            )
-            for m in messages
-        ]
-        self._producer.flush(timeout=ACK_TIMEOUT_SECONDS)
-        for future in futures:
-            future.get(timeout=ACK_TIMEOUT_SECONDS)  # raises if the broker did not acknowledge
+        spans = PublishSpans(messages)
+        try:
+            futures = [
+                self._producer.send(
+                    m.topic,
+                    key=m.key,
+                    value=serialize_event(m.event),
+                    headers=headers_of(m.event, Cause(m.cause.causation_id, traceparent)),
+                )
+                for m, traceparent in zip(messages, spans.traceparents, strict=True)
+            ]
+            self._producer.flush(timeout=ACK_TIMEOUT_SECONDS)
+            for future in futures:
+                future.get(timeout=ACK_TIMEOUT_SECONDS)  # raises if the broker did not ack
+        except BaseException as error:
+            spans.end(error)
+            raise
+        spans.end()
+        metrics.RELAY_PUBLISHED.inc(len(messages))
+        metrics.RELAY_BATCH.observe(len(messages))
 
     def close(self) -> None:
         self._producer.close()

@@ -30,7 +30,12 @@ from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
 from infra.live.services import Live, live_services
+from infra.observability import metrics
+from infra.observability.exposition import readiness_body, render_metrics
+from infra.observability.health import Check, check, dependency_probes
 from infra.observability.logs import configure_logging_once
+from infra.observability.recorders import sample_forever
+from infra.observability.tracing import current_traceparent, instrument_app
 from infra.planner.jobs_wiring import draft_jobs
 from infra.planner.runner import DraftRunner
 from infra.postgres.analytics_store import PostgresAnalytics
@@ -74,7 +79,18 @@ from write_side.sync.apply import ChangeApplier
 from write_side.sync.service import SyncService
 from write_side.trips.planner import TripPlanner
 
-__all__ = ["Container", "Settings", "api_container", "configure_logging_once"]
+__all__ = [
+    "Check",
+    "Container",
+    "Settings",
+    "api_container",
+    "configure_logging_once",
+    "current_traceparent",
+    "instrument_app",
+    "metrics",
+    "readiness_body",
+    "render_metrics",
+]
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +172,14 @@ class Container:
             timedelta(seconds=self.settings.projection_stall_seconds),
         )
 
+    async def health(self, *names: str) -> list[Check]:
+        """Probe the dependencies named that this deployment uses (PostgreSQL always, Redis
+        when configured, Kafka when named explicitly); each answers within the health
+        timeout. An empty list: none of them is used here."""
+        found = dependency_probes(self.settings, kafka=self.settings.kafka_configured)
+        probes = {name: probe for name, probe in found.items() if name in names}
+        return await check(probes, self.settings.health_timeout_seconds) if probes else []
+
     async def close(self) -> None:
         for closable in self._closing:
             result = closable()
@@ -227,6 +251,17 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         _redis=redis_client,
         _closing=[changes.close, jobs.close],
     )
+    sampled: dict[str, AsyncConnectionPool | ConnectionPool] = {"read": pool, "sync": sync_pool}
+    sampling = asyncio.create_task(
+        sample_forever(
+            sampled,
+            projections=(pool, timedelta(seconds=settings.projection_stall_seconds))
+            if in_process
+            else None,
+        ),
+        name="metrics-sampler",
+    )
+    container._closing.insert(0, partial(_cancel, sampling))
     if settings.project_in_process:
         # The embedding model loads before the API serves, not in the projector's first
         # batch (which it would hold up, and every projection with it, for seconds).

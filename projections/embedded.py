@@ -94,13 +94,22 @@ class EmbeddedProjector:
         if batch.last_position <= self._positions[name]:
             return
         mine = [
-            m.event
+            m
             for m in batch.messages
             if m.position > self._positions[name] and m.topic in applier.projection.topics
         ]
-        mark = LaneMark(LANE, batch.last_position, mine[-1].occurred_at if mine else None)
+        mark = LaneMark(LANE, batch.last_position, mine[-1].event.occurred_at if mine else None)
         await applier.apply(
-            [Delivery(e.aggregate_id, e.aggregate_version, e) for e in mine], [mark]
+            [
+                Delivery(
+                    m.event.aggregate_id,
+                    m.event.aggregate_version,
+                    m.event,
+                    traceparent=m.cause.traceparent,
+                )
+                for m in mine
+            ],
+            [mark],
         )
         self._positions[name] = batch.last_position
 

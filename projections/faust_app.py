@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
@@ -168,7 +168,22 @@ def _delivery(event: faust.EventT[bytes]) -> Delivery:
             payload=raw,
             unreadable=f"{type(error).__name__}: {error}"[:2000],
         )
-    return Delivery(contract.aggregate_id, contract.aggregate_version, contract, payload=raw)
+    return Delivery(
+        contract.aggregate_id,
+        contract.aggregate_version,
+        contract,
+        payload=raw,
+        traceparent=_traceparent_of(message.headers),
+    )
+
+
+def _traceparent_of(headers: Any) -> str | None:
+    """The message's `traceparent` header (the publisher's span), if it has one."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    for name, value in pairs:
+        if name == "traceparent" and value:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _key_of(key: bytes | None) -> UUID:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from datetime import date
 from typing import Any, ClassVar, TypeVar
@@ -57,6 +58,11 @@ class EventStore(Application[UUID]):
         self._reading_lock = threading.Lock()
         self._kept: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._kept_lock = threading.Lock()
+        self._on_saved: list[Callable[[Sequence[object]], None]] = []
+
+    def observe_saves(self, observer: Callable[[Sequence[object]], None]) -> None:
+        """Tell `observer` the domain events of every save once they are recorded (metrics)."""
+        self._on_saved.append(observer)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -74,6 +80,10 @@ class EventStore(Application[UUID]):
         for saved in objs:
             if isinstance(saved, Aggregate):
                 self._keep(saved)
+        if self._on_saved and recordings:
+            new_events = [recording.domain_event for recording in recordings]
+            for observer in self._on_saved:
+                observer(new_events)
         return recordings
 
     def newest_version(self, aggregate_id: UUID) -> int | None:

@@ -1,18 +1,66 @@
+"""Health and metrics, public by design (an orchestrator's probes and Prometheus carry no
+token): what they answer names no host, address or secret."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import AppContainer
-from api.envelope import ok
+from api.envelope import error, ok
+from infra.wiring import readiness_body, render_metrics
 
 router = APIRouter(tags=["health"])
+
+DOWN: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The dependency is down or did not answer in time (same body)"}
+}
+NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "This deployment does not use the dependency"}
+}
 
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    """Liveness: the process answers (public)."""
+    """Liveness: the process answers (no I/O)."""
     return ok(request, {"status": "ok"})
+
+
+@router.get("/health/ready", responses=DOWN)
+async def ready(request: Request, container: AppContainer) -> JSONResponse:
+    """Readiness: every dependency this API needs (PostgreSQL; Redis when configured)
+    answers, each within ITINERA_HEALTH_TIMEOUT_SECONDS; 503 names the one that did not."""
+    status, body = readiness_body(await container.health("database", "redis"))
+    return ok(request, body, status_code=status)
+
+
+async def _one(request: Request, container: AppContainer, name: str, label: str) -> JSONResponse:
+    checks = await container.health(name)
+    if not checks:
+        return error(request, 404, "not_configured", f"{label} is not configured here")
+    status, body = readiness_body(checks)
+    return ok(request, body, status_code=status)
+
+
+@router.get("/health/db", responses=DOWN)
+async def database(request: Request, container: AppContainer) -> JSONResponse:
+    """PostgreSQL answers a query within the health timeout."""
+    return await _one(request, container, "database", "PostgreSQL")
+
+
+@router.get("/health/redis", responses={**DOWN, **NOT_CONFIGURED})
+async def redis(request: Request, container: AppContainer) -> JSONResponse:
+    """Redis answers a PING within the health timeout (404 when ITINERA_REDIS_URL is unset)."""
+    return await _one(request, container, "redis", "Redis")
+
+
+@router.get("/health/kafka", responses={**DOWN, **NOT_CONFIGURED})
+async def kafka(request: Request, container: AppContainer) -> JSONResponse:
+    """The Kafka cluster answers a metadata request within the health timeout (404 unless
+    ITINERA_KAFKA_BOOTSTRAP_SERVERS is set)."""
+    return await _one(request, container, "kafka", "Kafka")
 
 
 @router.get(
@@ -41,3 +89,11 @@ async def projections(request: Request, container: AppContainer) -> JSONResponse
         "stalled" if stalled else ("degraded" if any(h.status != "ok" for h in found) else "ok")
     )
     return ok(request, {"status": status, "projections": body}, status_code=503 if stalled else 200)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    """This process's series in the Prometheus text format (every worker's, with
+    `itinera api --workers N`)."""
+    body, content_type = render_metrics()
+    return Response(body, media_type=content_type)

@@ -36,6 +36,7 @@ from api.sync_views import (
     push_view,
     status_view,
 )
+from infra.wiring import metrics
 from read_side.sync import ENTITY_TYPES, PullRequest
 from write_side.errors import DomainError
 from write_side.sync.changes import SyncChange
@@ -87,7 +88,12 @@ async def push(
         describe,
         acting.correlation_id,
     )
-    return ok(request, push_view(outcomes))
+    view = push_view(outcomes)
+    metrics.SYNC_PUSHES.inc()
+    for status in ("applied", "conflicts", "errors"):
+        if view[status]:
+            metrics.SYNC_CHANGES.labels(_OUTCOME_LABELS[status]).inc(len(view[status]))
+    return ok(request, view)
 
 
 @router.get("/pull", responses=success(PullView))
@@ -151,6 +157,7 @@ async def _pull(
         )
     )
     cursor = container.sync_cursors.encode(page.cursor)
+    metrics.SYNC_PULLS.inc()
     return ok_json(request, page_view(page, cursor, body.client_id))
 
 
@@ -206,6 +213,9 @@ async def resolve(
             replayed=resolution.replayed,
         ),
     )
+
+
+_OUTCOME_LABELS = {"applied": "applied", "conflicts": "conflict", "errors": "error"}
 
 
 def _split(values: list[str] | None) -> list[str] | None:

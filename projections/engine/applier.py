@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -43,6 +44,9 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 # Told of each aggregate parked: projection, aggregate, version applied, letters, the error.
 OnParked = Callable[[str, UUID, int, int, str], Awaitable[None]]
+# Told of each batch applied (metrics, traces): projection, deliveries, outcome, and when the
+# batch started (ns since the epoch).
+OnApplied = Callable[[str, Sequence["Delivery"], "Outcome", int], None]
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class Applier(Generic[S]):
         skipped: Mapping[UUID, frozenset[int]] | None = None,
         sleep: Sleep = asyncio.sleep,
         on_parked: OnParked | None = None,
+        on_applied: OnApplied | None = None,
     ) -> None:
         self.projection = projection
         self.store = store
@@ -89,10 +94,12 @@ class Applier(Generic[S]):
         self._skipped = skipped or {}
         self._sleep = sleep
         self._on_parked = on_parked
+        self._on_applied = on_applied
 
     async def apply(
         self, deliveries: Sequence[Delivery], marks: Sequence[LaneMark] = ()
     ) -> Outcome:
+        started = time.time_ns()
         groups = _by_aggregate(deliveries)
         outcome = Outcome()
         try:
@@ -108,6 +115,8 @@ class Applier(Generic[S]):
             await self._until_reachable(lambda: self._mark(marks))
         for aggregate_id, failure in failures.items():
             await self._retry_then_park(aggregate_id, failure, outcome)
+        if self._on_applied is not None:
+            self._on_applied(self.projection.name, deliveries, outcome, started)
         return outcome
 
     def __str__(self) -> str:

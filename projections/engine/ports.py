@@ -35,6 +35,7 @@ class Delivery:
     event: EventEnvelope | None
     payload: bytes | None = None  # the message as received, kept with a dead letter
     unreadable: str | None = None  # why `event` is None
+    traceparent: str | None = None  # the W3C trace context it was published with, if any
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ from infra.settings import Settings
 PUBLIC = {
     "/health",
     "/health/projections",
+    "/health/ready",
+    "/health/db",
+    "/health/redis",
+    "/health/kafka",
     "/.well-known/jwks.json",
     "/api/v1/auth/keys/public",
 }
