@@ -5,6 +5,8 @@ a dependency that hangs is reached through a proxy the test stalls."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from tests.services import free_port
 pytestmark = pytest.mark.integration
 
 HEALTH_TIMEOUT = 0.5
+PROMTOOL = Path(__file__).parents[2] / ".cache" / "promtool" / "usr" / "bin" / "promtool"
 
 
 def samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -106,6 +109,23 @@ def test_key_series_move_with_the_actions_and_carry_no_ids(client: TestClient) -
     # Bounded labels: no id of a trip or a user is ever a label value.
     labels = {v for (_, pairs) in after for (_, v) in pairs}
     assert trip["id"] not in labels and not any(len(v) == 36 and v.count("-") == 4 for v in labels)
+
+
+def test_promtool_accepts_the_metrics_text(client: TestClient) -> None:
+    """Prometheus' own linter (names, units, help, types) on what a busy API exports."""
+    promtool = shutil.which("promtool") or str(PROMTOOL)
+    if not Path(promtool).exists():
+        pytest.skip("promtool is not installed (scripts/test unpacks it into .cache/promtool)")
+    headers = signup_on(client)()
+    client.post(
+        "/api/v1/trips/", json={"title": "Vigo", "start_date": "2027-05-01"}, headers=headers
+    )
+    text = client.get("/metrics").text
+    assert "itinera_commands_total" in text
+    linted = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 def _projected(found: dict[Any, float], before: dict[Any, float]) -> dict[Any, float]:
