@@ -112,20 +112,36 @@ def rebuild(
 
 @cli.command()
 def status(data_dir: DataDir = None) -> None:
-    """Each projection's version, lag, parked aggregates and dead letters; the relay's
-    backlog."""
+    """One table: each dependency's health, the relay's position and backlog, and each
+    projection's version, lag, parked aggregates and dead letters. Exits 1 when a dependency
+    is down or a projection is stalled."""
+    from infra.observability.health import check_now, dependency_probes
     from infra.postgres.projections.status import projections_health, relay_health
     from projections.catalogue import PROJECTIONS
     from streams.relay import RELAY_POSITION
 
+    unhealthy = False
+
     async def work(settings: Settings, engine: ProjectionEngine) -> None:
+        nonlocal unhealthy
+        probes = dependency_probes(settings, kafka=settings.kafka_configured)
+        checks = await asyncio.to_thread(check_now, probes, settings.health_timeout_seconds)
         pool = engine.units[0].schema.pool
         found = await projections_health(
             pool, list(PROJECTIONS), timedelta(seconds=settings.projection_stall_seconds)
         )
+        relay = await relay_health(pool, engine.events.table_name, RELAY_POSITION)
         table = Table(
-            "projection", "status", "version", "lag (events)", "lag (s)", "parked", "dead letters"
+            "what", "status", "version", "lag (events)", "lag (s)", "parked", "dead letters"
         )
+        for check in checks:
+            state = "ok" if check.ok else f"down ({check.reason})"
+            table.add_row(check.name, f"{state}, {check.seconds * 1000:.0f} ms", "", "", "", "", "")
+        if relay.position is None:
+            table.add_row("relay", "none has run here", "", f"{relay.head:,}", "", "", "")
+        else:
+            position = f"{relay.position:,} of {relay.head:,}"
+            table.add_row("relay", "ok", position, f"{relay.backlog:,}", "", "", "")
         for health in found:
             table.add_row(
                 health.name,
@@ -136,16 +152,12 @@ def status(data_dir: DataDir = None) -> None:
                 str(health.parked),
                 str(health.dead_letters),
             )
-        Console().print(table)
-        relay = await relay_health(pool, engine.events.table_name, RELAY_POSITION)
-        if relay.position is None:
-            typer.echo(f"relay: none has run here (the log holds {relay.head:,} notifications)")
-        else:
-            typer.echo(
-                f"relay: position {relay.position:,} of {relay.head:,} (backlog {relay.backlog:,})"
-            )
+        Console(width=120).print(table)
+        unhealthy = not all(c.ok for c in checks) or any(h.stalled for h in found)
 
     _run(data_dir, work)
+    if unhealthy:
+        raise typer.Exit(code=1)
 
 
 @dlq_cli.command("list")
