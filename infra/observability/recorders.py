@@ -1,5 +1,6 @@
 """What moves the metrics: observers handed to the event store and the projection engine,
-and the sampler that reads the figures kept in PostgreSQL (lags, parked, pool usage)."""
+and the sampler that reads the figures kept in PostgreSQL (projection lags, parked, pool
+usage); the relay's backlog has its own (`infra.observability.roles`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.observability import metrics
 from infra.observability.tracing import projection_spans
-from infra.postgres.projections.status import projections_health, relay_health
+from infra.postgres.projections.status import projections_health
 from projections.catalogue import PROJECTIONS
 from projections.engine.applier import Outcome
 from projections.engine.ports import Delivery
 from streams.published_event import event_of
-from streams.relay import RELAY_POSITION
 from write_side.planner.draft import ItineraryDraft
 
 log = logging.getLogger(__name__)
@@ -74,17 +74,10 @@ async def sample_projections(pool: AsyncConnectionPool, stall_after: timedelta) 
         metrics.PROJECTION_PARKED.labels(health.name).set(health.parked)
 
 
-async def sample_relay(pool: AsyncConnectionPool, events_table: str) -> None:
-    found = await relay_health(pool, events_table, RELAY_POSITION)
-    if found.position is not None:
-        metrics.RELAY_LAG.set(found.backlog)
-
-
 async def sample_forever(
     pools: dict[str, AsyncConnectionPool | ConnectionPool],
     *,
     projections: tuple[AsyncConnectionPool, timedelta] | None = None,
-    relay: tuple[AsyncConnectionPool, str] | None = None,
     every: float = SAMPLE_SECONDS,
 ) -> None:
     """Refresh the gauges read from PostgreSQL every `every` seconds until cancelled; a
@@ -94,8 +87,6 @@ async def sample_forever(
             sample_pools(pools)
             if projections is not None:
                 await sample_projections(*projections)
-            if relay is not None:
-                await sample_relay(*relay)
         except Exception as error:  # a metric must never stop the process it measures
             log.warning("metrics not sampled: %s", error)
         await asyncio.sleep(every)

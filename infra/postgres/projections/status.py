@@ -36,20 +36,25 @@ async def projections_health(
     return found
 
 
+def relay_health_query(events_table: str) -> sql.Composed:
+    """The relay's position and the log's head, in one row (parameter: the relay's name)."""
+    return sql.SQL(
+        "SELECT (SELECT position FROM stream_positions WHERE name = %s),"
+        " (SELECT max(notification_id) FROM {})"
+    ).format(sql.Identifier(events_table))
+
+
+def relay_health_of(row: tuple[Any, ...] | None) -> RelayHealth:
+    position, head = row if row else (None, 0)
+    return RelayHealth(None if position is None else int(position), int(head or 0))
+
+
 async def relay_health(
     pool: AsyncConnectionPool, events_table: str, relay_name: str
 ) -> RelayHealth:
     async with pool.connection() as conn:
-        cursor = await conn.execute(
-            sql.SQL(
-                "SELECT (SELECT position FROM stream_positions WHERE name = %s),"
-                " (SELECT max(notification_id) FROM {})"
-            ).format(sql.Identifier(events_table)),
-            (relay_name,),
-        )
-        row = await cursor.fetchone()
-    position, head = row if row else (None, 0)
-    return RelayHealth(None if position is None else int(position), int(head or 0))
+        cursor = await conn.execute(relay_health_query(events_table), (relay_name,))
+        return relay_health_of(await cursor.fetchone())
 
 
 async def _now(conn: AsyncConnection[Any]) -> datetime:
