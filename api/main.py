@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -13,6 +14,8 @@ from api.middleware import (
     CorrelationIdMiddleware,
     TrailingSlashMiddleware,
 )
+from api.open_sockets import GOING_AWAY_STATE_KEY, OpenSockets
+from api.request_metrics import RequestMetricsMiddleware
 from api.routers import (
     activities,
     analytics,
@@ -31,7 +34,6 @@ from api.routers import (
     users,
     well_known,
 )
-from api.request_metrics import RequestMetricsMiddleware
 from infra.wiring import Settings, api_container, configure_logging_once, instrument_app
 
 
@@ -40,10 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging_once(settings, role="api")  # a worker process of `api --workers N`
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with api_container(settings) as container:
             app.state.container = container
-            yield
+            app.state.open_sockets = sockets = OpenSockets()
+            # In the lifespan state, the server finds what to do as its shutdown begins.
+            yield {GOING_AWAY_STATE_KEY: sockets.going_away}
 
     app = FastAPI(
         title="Itinera",

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.chat_session import ChatSession, SessionServices
 from api.deps import chat_reading
+from api.open_sockets import OpenSockets
 from api.socket_auth import FORBIDDEN, UNAUTHORIZED, authenticated, close
 from api.throttle import Limit
 from infra.wiring import Container
@@ -64,4 +65,6 @@ async def chat_socket(socket: WebSocket, trip_id: str) -> None:
         queue_size=settings.ws_send_queue,
     )
     username = profile.username if profile else ""
-    await ChatSession(socket, room, claims, username, services).run()
+    open_sockets: OpenSockets = socket.app.state.open_sockets
+    async with open_sockets.held(socket):
+        await ChatSession(socket, room, claims, username, services).run()

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.chat_schemas import PingIn
+from api.open_sockets import OpenSockets
 from api.socket_auth import TOO_SLOW, UNAUTHORIZED, Closing, authenticated, close
 from infra.wiring import Container
 from read_side.live import RESYNC, Subscription, user_channel
@@ -34,6 +35,12 @@ async def notification_socket(socket: WebSocket) -> None:
         log.info("notification socket refused: %s", error.reason)
         await close(socket, UNAUTHORIZED, "unauthorized")
         return
+    open_sockets: OpenSockets = socket.app.state.open_sockets
+    async with open_sockets.held(socket):
+        await _session(socket, container, claims)
+
+
+async def _session(socket: WebSocket, container: Container, claims: Claims) -> None:
     settings = container.settings
     channel = user_channel(claims.user_id)
     code, reason = 0, ""
