@@ -6,13 +6,19 @@ even on an exception, and then commits it; so the agents take batches without ac
 (`noack_take`) and ack a batch only after the engine applied, skipped or parked every event
 of it. A crash or a kill in between leaves the batch unacknowledged: it is delivered again,
 and the engine skips what it had already applied.
+
+Stopping (SIGTERM), the worker lets the batches being applied finish and be acknowledged
+within the grace, takes no new one, and only then closes what the agents use; the consumer
+commits the acknowledged offsets as it stops. A batch still running when the grace runs out
+is cancelled unacknowledged, and delivered again after the restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
@@ -41,6 +47,7 @@ class WorkerConfig:
     batch_wait: float = 0.01  # seconds a batch waits to fill up
     head_report_seconds: float = 1.0
     tick_seconds: float = 30.0
+    shutdown_grace: float = 20.0  # seconds the batches being applied get to finish on stop
 
 
 @dataclass
@@ -52,13 +59,54 @@ class WorkerRuntime:
     ticks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
+class BatchesInHand:
+    """The batches the agents are applying, so that a stopping worker waits for them."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.cut_short = False  # the grace ran out with batches still being applied
+        self._applying = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextmanager
+    def applying(self) -> Iterator[None]:
+        self._applying += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self._applying -= 1
+            if not self._applying:
+                self._none.set()
+
+    async def finish(self, grace: float) -> None:
+        """Take no new batch; wait up to `grace` seconds for those being applied."""
+        self.stopping = True
+        if self._applying:
+            log.info("stopping: %d batches being applied may finish", self._applying)
+        try:
+            await asyncio.wait_for(self._none.wait(), grace)
+        except TimeoutError:
+            self.cut_short = True
+            log.error(
+                "the grace of %.1f s ran out with %d batches being applied: they are delivered"
+                " again after the restart",
+                grace,
+                self._applying,
+            )
+
+
 def build_worker(
     config: WorkerConfig,
     projections: Iterable[tuple[str, tuple[str, ...]]],
     open_runtime: Callable[[], Awaitable[WorkerRuntime]],
     close_runtime: Callable[[], Awaitable[None]],
+    batches: BatchesInHand | None = None,
 ) -> faust.App:
-    """`projections`: (name, topics) of each projection to run."""
+    """`projections`: (name, topics) of each projection to run; `batches`: the batches
+    being applied, for the caller to tell whether a stop cut some short."""
+    in_hand = batches or BatchesInHand()
     app = ProjectorApp(
         config.app_id,
         broker=f"itinera://{config.broker}",
@@ -104,10 +152,15 @@ def build_worker(
             stream = cast(faust.Stream[bytes], values)  # noack_take is not on StreamT
             live = (await runtime()).projections[name]
             async for taken in stream.noack_take(config.batch_size, within=config.batch_wait):
+                if in_hand.stopping:
+                    continue  # neither applied nor acknowledged: delivered again after a restart
                 events = cast(Sequence[faust.EventT[bytes]], taken)  # typed as values: events
                 deliveries = [_delivery(e) for e in events]
                 try:
-                    await live.apply(deliveries, _marks(events, deliveries))
+                    with in_hand.applying():
+                        await live.apply(deliveries, _marks(events, deliveries))
+                        for event in events:
+                            await stream.ack(event)
                 except Exception as error:
                     # Not poison (the engine parks that) nor an outage (it waits those out):
                     # a bug of the engine itself. Unacknowledged, the batch comes back after a
@@ -115,8 +168,6 @@ def build_worker(
                     log.exception("%s: cannot apply a batch; stopping the worker", name)
                     await app.crash(error)
                     return
-                for event in events:
-                    await stream.ack(event)
 
         app.agent(channel, name=f"project-{name}")(agent)
 
@@ -126,7 +177,7 @@ def build_worker(
     @app.timer(interval=config.head_report_seconds)  # type: ignore[untyped-decorator]
     async def report_heads() -> None:
         """Each projection's lag: the newest offset of each partition it reads."""
-        if not opened:
+        if not opened or in_hand.stopping:  # stopping: the runtime is closing
             return
         heads: dict[str, int] = {}
         for tp in app.consumer.assignment():
@@ -143,12 +194,15 @@ def build_worker(
 
     @app.timer(interval=config.tick_seconds)  # type: ignore[untyped-decorator]
     async def tick() -> None:
-        if opened:
+        if opened and not in_hand.stopping:
             for work in opened[0].ticks:
                 await work()
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close(sender: Any, **kwargs: Any) -> None:
+        # Faust has stopped fetching; the agents are cancelled, and the consumer commits
+        # what was acknowledged, only after this returns.
+        await in_hand.finish(config.shutdown_grace)
         if opened:
             await close_runtime()
 

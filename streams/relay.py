@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 RELAY_POSITION = "relay"
 MAX_BACKOFF_SECONDS = 5.0
+# The longest the relay waits for a notice while idle before it looks at `stop` again: a
+# stop is noticed this fast even when the poll interval is long.
+STOP_CHECK_SECONDS = 0.5
 
 
 class LockLostError(RuntimeError):
@@ -95,6 +98,9 @@ class Relay:
         return batch.last_position - position
 
     def run(self, stop: threading.Event) -> None:
+        """Relay until `stop` is set. It is looked at between batches only: a batch read is
+        published and its position saved before `run` returns (a stop while idle is seen
+        within STOP_CHECK_SECONDS)."""
         start = self._positions.load(RELAY_POSITION)
         log.info("relay starting from position %d", start)
         self._took_over(start)
@@ -120,6 +126,7 @@ class Relay:
             if covered:
                 self._pacer.found()
             elif self._new_events is not None:
-                self._new_events.wait(self._pacer.slowest)
+                self._new_events.wait(min(self._pacer.slowest, STOP_CHECK_SECONDS))
             else:
                 stop.wait(self._pacer.idle())
+        log.info("relay stopped at position %s", self._position)

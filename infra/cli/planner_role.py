@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 
 import typer
 
 from infra.cli.app import cli, load_settings
-from infra.cli.roles import check_topics
+from infra.cli.roles import (
+    GRACE_EXCEEDED_EXIT_CODE,
+    TEARDOWN_SECONDS,
+    check_topics,
+    stop_anyway_after,
+)
+
+log = logging.getLogger(__name__)
 
 
 @cli.command()
@@ -57,12 +65,31 @@ def planner() -> None:
         )
         jobs = draft_jobs(settings, events, sync_pool, recommendations(settings, pool))
         role = PlannerConsumer(consumer, jobs, concurrency=settings.planner_concurrency)
+        running = asyncio.create_task(role.run())
+        grace = settings.shutdown_grace_seconds
+
+        def cut_short() -> None:
+            if not running.done():
+                log.error("the grace of %.1f s ran out: running jobs are left to the next", grace)
+                running.cancel()
+
+        def stop() -> None:
+            """No new job; those running get the grace to reach their outcome."""
+            if not role.stopping.is_set():
+                log.info("stopping: no new job; running ones have %.1f s to finish", grace)
+                role.stopping.set()
+                loop.call_later(grace, cut_short)
+                stop_anyway_after(grace + TEARDOWN_SECONDS)
+
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, role.stopping.set)
+            loop.add_signal_handler(signum, stop)
         typer.echo(f"planner running ({jobs.model})")
         try:
-            await role.run()
+            await asyncio.wait([running])  # however it ends
+            if running.cancelled():
+                raise typer.Exit(GRACE_EXCEEDED_EXIT_CODE)
+            running.result()  # its error, if it failed
         finally:
             await jobs.close()
             await pool.close()

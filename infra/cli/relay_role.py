@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import signal
 import threading
+from types import FrameType
 
 from infra.cli.app import cli, load_settings
-from infra.cli.roles import check_topics
+from infra.cli.roles import check_topics, stop_anyway_after
 
 
 @cli.command()
@@ -23,6 +24,9 @@ def relay() -> None:
     from streams.relay import Relay
 
     settings = load_settings()
+    stopping = RelayStop(settings.shutdown_grace_seconds)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stopping.on_signal)
     check_topics(settings)
     prepare_database(settings)
     positions = PostgresPositionStore(require_database_url(settings))
@@ -31,9 +35,7 @@ def relay() -> None:
     publisher = KafkaBatchPublisher(settings.kafka_bootstrap_servers)
     notices = NewEventNotices(require_database_url(settings), notice_channel(events))
     system = SystemNotices(settings.kafka_bootstrap_servers)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stopping.active = True
     try:
         Relay(
             OutboxReader(events),
@@ -43,10 +45,29 @@ def relay() -> None:
             pacer=Pacer(slowest=settings.relay_poll_interval),
             new_events=notices,
             took_over=system.relay_took_over,
-        ).run(stop)
+        ).run(stopping.stop)
     finally:
         system.close()
         notices.close()
         publisher.close()
         positions.close()
         events.close()
+
+
+class RelayStop:
+    """SIGTERM or Ctrl+C. Until the relay is active (starting, or a standby waiting for the
+    lock) it holds nothing: it exits 0 at once. Active, it finishes the batch in hand
+    (published, position saved) and exits 0; if that outlasts the grace, it exits at the
+    grace with GRACE_EXCEEDED_EXIT_CODE, and the batch is published again by the next relay."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.active = False
+        self.stop = threading.Event()
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if not self.active:
+            raise SystemExit(0)  # psycopg cancels a wait for the lock on the way out
+        if not self.stop.is_set():
+            self.stop.set()
+            stop_anyway_after(self.grace)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.app import cli, load_settings
+from infra.cli.roles import GRACE_EXCEEDED_EXIT_CODE, TEARDOWN_SECONDS, stop_anyway_after
+
+if TYPE_CHECKING:
+    from projections.faust_app import BatchesInHand
 
 
 @cli.command()
@@ -21,7 +27,7 @@ def worker() -> None:
     from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.system_notices import SystemNotices
     from projections.catalogue import PROJECTIONS
-    from projections.faust_app import WorkerConfig, WorkerRuntime, build_worker
+    from projections.faust_app import BatchesInHand, WorkerConfig, WorkerRuntime, build_worker
     from streams.outbox import OutboxReader
 
     settings = load_settings()
@@ -55,6 +61,7 @@ def worker() -> None:
         await pool.close()
         events.close()
 
+    batches = BatchesInHand()
     app = build_worker(
         WorkerConfig(
             app_id=settings.worker_app_id,
@@ -65,16 +72,39 @@ def worker() -> None:
             batch_size=settings.projection_batch_size,
             batch_wait=settings.projection_batch_wait,
             tick_seconds=settings.reminder_check_seconds,
+            shutdown_grace=settings.shutdown_grace_seconds,
         ),
         [(p.name, p.topics) for p in PROJECTIONS],
         open_runtime,
         close_runtime,
+        batches,
     )
-    faust.Worker(
-        app,
-        loglevel=settings.log_level.lower(),
-        # mode replaces the root logger's handlers as the worker starts: it is handed ours.
-        # Redirected, sys.stderr would be a logger, and our handler writes to sys.stderr.
-        logging_config=dict_config(settings, role="worker"),
-        redirect_stdouts=False,
-    ).execute_from_commandline()
+
+    class GraceBoundWorker(faust.Worker):
+        """Faust's worker, ended with GRACE_EXCEEDED_EXIT_CODE if its stop hangs."""
+
+        async def on_stop(self) -> None:  # mode calls it first as the worker stops
+            stop_anyway_after(settings.shutdown_grace_seconds + TEARDOWN_SECONDS)
+            await super().on_stop()
+
+    with exit_code_of(batches):
+        GraceBoundWorker(
+            app,
+            loglevel=settings.log_level.lower(),
+            # mode replaces the root logger's handlers as the worker starts: it is handed ours.
+            # Redirected, sys.stderr would be a logger, and our handler writes to sys.stderr.
+            logging_config=dict_config(settings, role="worker"),
+            redirect_stdouts=False,
+        ).execute_from_commandline()
+
+
+@contextlib.contextmanager
+def exit_code_of(batches: BatchesInHand) -> Iterator[None]:
+    """Faust exits 0 from a stop; GRACE_EXCEEDED_EXIT_CODE instead when the grace ran out
+    with batches still being applied."""
+    try:
+        yield
+    except SystemExit as stopped:
+        if stopped.code in (0, None) and batches.cut_short:
+            raise SystemExit(GRACE_EXCEEDED_EXIT_CODE) from None
+        raise

@@ -7,6 +7,10 @@ and the job, idempotent by the draft's id, completes once.
 A message that is not a planner event at all, or asks for a draft this event store does not
 have, is logged and skipped (no job can come of it); a job that fails otherwise (a store
 down) is retried in place until it passes or the role stops, without committing past it.
+
+Stopping (`stopping` set) takes no new batch; the jobs already running go on to their
+outcome, and the batch is committed if all of them reached one. Cancelled instead (the grace
+ran out), the batch is left uncommitted for the partition's next owner.
 """
 
 from __future__ import annotations
@@ -71,28 +75,30 @@ class PlannerConsumer:
                     consumer.poll, timeout_ms=500, max_records=self._concurrency
                 )
                 records = [r for batch in polled.values() for r in batch]
-                if not records:
-                    continue
-                await self._run_all(requested_drafts(records))
-                if self.stopping.is_set():
-                    return  # jobs were cut short: leave the batch to the next owner
-                await asyncio.to_thread(consumer.commit)
+                if not records or self.stopping.is_set():
+                    continue  # stopping: what was just polled is left to the next owner
+                if await self._run_all(requested_drafts(records)):
+                    await asyncio.to_thread(consumer.commit)
         finally:
             await asyncio.to_thread(consumer.close, autocommit=False)
 
-    async def _run_all(self, drafts: list[UUID]) -> None:
-        await asyncio.gather(*(self._run(d) for d in drafts))
+    async def _run_all(self, drafts: list[UUID]) -> bool:
+        """Whether every job reached its outcome (else the batch must not be committed)."""
+        return all(await asyncio.gather(*(self._run(d) for d in drafts)))
 
-    async def _run(self, draft_id: UUID) -> None:
-        while not self.stopping.is_set():
+    async def _run(self, draft_id: UUID) -> bool:
+        while True:
             try:
                 status = await self._jobs.run(draft_id)
             except DraftNotFoundError:
                 log.error("itinerary draft %s is not in the event store; skipped", draft_id)
-                return
+                return True
             except Exception:
+                if self.stopping.is_set():
+                    log.exception("itinerary draft %s could not be run; stopping", draft_id)
+                    return False
                 log.exception("itinerary draft %s could not be run; retrying", draft_id)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             log.info("itinerary draft %s: %s", draft_id, status.value)
-            return
+            return True
