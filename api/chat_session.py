@@ -39,6 +39,7 @@ from api.errors import code_of
 from api.room_order import MAX_GAP, RoomOrder
 from api.socket_auth import FORBIDDEN, TOO_SLOW, UNAUTHORIZED, Closing
 from api.throttle import Limit, count
+from infra.wiring import metrics
 from read_side import chat as chat_reads
 from read_side.chat import ChatReading
 from read_side.live import RESYNC, LiveFeed, Presence, Subscription, room_channel
@@ -59,6 +60,8 @@ PRESENCE_AFTER_CLOSE = 3.0  # seconds: longer than the notifier's usual lag
 LEAVE_SECONDS = 1.0  # to tell the room a socket left, even as the session is cancelled
 
 _incoming: TypeAdapter[Any] = TypeAdapter(Incoming)
+_SENT = metrics.WS_MESSAGES.labels("chat", "sent")
+_RECEIVED = metrics.WS_MESSAGES.labels("chat", "received")
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class ChatSession:
     async def _receive(self) -> None:
         while True:
             raw = await self._socket.receive_text()
+            _RECEIVED.inc()
             try:
                 message = _incoming.validate_json(raw)
             except ValidationError as error:
@@ -261,6 +265,7 @@ class ChatSession:
     async def _send(self) -> None:
         while True:
             await self._socket.send_text((await self._outgoing.get()).decode())
+            _SENT.inc()
 
     async def _recheck(self) -> None:
         # Sockets opened together do not recheck together: the first wait is spread.

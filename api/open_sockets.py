@@ -18,6 +18,7 @@ import anyio
 from fastapi import WebSocket
 
 from api.socket_auth import close
+from infra.wiring import metrics
 
 GOING_AWAY = 1001
 # The server awaits what the lifespan state holds under this key (GOING_AWAY_STATE_KEY in
@@ -36,10 +37,12 @@ class OpenSockets:
         return len(self._sessions)
 
     @asynccontextmanager
-    async def held(self, socket: WebSocket) -> AsyncIterator[None]:
-        """Run a session's body as an open socket: cancelled, and the socket closed with
-        1001, when the server goes away."""
+    async def held(self, socket: WebSocket, kind: str) -> AsyncIterator[None]:
+        """Run a session's body as an open socket of `kind` (chat, notifications: counted in
+        the metrics): cancelled, and the socket closed with 1001, when the server goes away."""
         scope = anyio.CancelScope()
+        connections = metrics.WS_CONNECTIONS.labels(kind)
+        connections.inc()
         if self._leaving:
             scope.cancel()
         self._sessions.add(scope)
@@ -50,6 +53,7 @@ class OpenSockets:
             if scope.cancelled_caught:
                 await close(socket, GOING_AWAY, "server shutting down")
         finally:
+            connections.dec()
             self._sessions.discard(scope)
             if not self._sessions:
                 self._none_open.set()

@@ -280,7 +280,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         await projector.catch_up()
         await engine.report_parked()
         running = asyncio.create_task(projector.run(), name="embedded-projector")
-        container._closing.insert(0, partial(projector.stop, running))
+        container._closing.insert(0, partial(projector.stop, running, settings.shutdown_grace_seconds))
         reminding = asyncio.create_task(
             reminders(settings, pool, events, live).run(settings.reminder_check_seconds),
             name="activity-reminders",

@@ -66,5 +66,5 @@ async def chat_socket(socket: WebSocket, trip_id: str) -> None:
     )
     username = profile.username if profile else ""
     open_sockets: OpenSockets = socket.app.state.open_sockets
-    async with open_sockets.held(socket):
+    async with open_sockets.held(socket, "chat"):
         await ChatSession(socket, room, claims, username, services).run()

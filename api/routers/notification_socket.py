@@ -15,11 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from api.chat_schemas import PingIn
 from api.open_sockets import OpenSockets
 from api.socket_auth import TOO_SLOW, UNAUTHORIZED, Closing, authenticated, close
-from infra.wiring import Container
+from infra.wiring import Container, metrics
 from read_side.live import RESYNC, Subscription, user_channel
 from write_side.errors import AuthenticationError
 from write_side.identity.tokens import Claims
 
+_SENT = metrics.WS_MESSAGES.labels("notifications", "sent")
+_RECEIVED = metrics.WS_MESSAGES.labels("notifications", "received")
 log = logging.getLogger(__name__)
 
 router = APIRouter()
@@ -36,7 +38,7 @@ async def notification_socket(socket: WebSocket) -> None:
         await close(socket, UNAUTHORIZED, "unauthorized")
         return
     open_sockets: OpenSockets = socket.app.state.open_sockets
-    async with open_sockets.held(socket):
+    async with open_sockets.held(socket, "notifications"):
         await _session(socket, container, claims)
 
 
@@ -79,6 +81,7 @@ async def _forward(
             )
             continue
         await socket.send_text(raw.decode())
+        _SENT.inc()
 
 
 async def _recheck(container: Container, claims: Claims) -> None:
@@ -94,6 +97,7 @@ async def _answer(socket: WebSocket) -> None:
     """The client may ping; anything else is answered with an error."""
     while True:
         raw = await socket.receive_text()
+        _RECEIVED.inc()
         try:
             PingIn.model_validate_json(raw)
         except ValidationError:
@@ -107,3 +111,4 @@ async def _answer(socket: WebSocket) -> None:
 
 async def _send(socket: WebSocket, body: dict[str, object]) -> None:
     await socket.send_text(orjson.dumps(body).decode())
+    _SENT.inc()

@@ -33,11 +33,14 @@ def planner() -> None:
         prepare_database,
         require_database_url,
     )
+    from infra.observability.recorders import sample_forever
+    from infra.observability.roles import observe_role
     from infra.planner.consumer import PlannerConsumer
     from infra.planner.jobs_wiring import draft_jobs
     from infra.postgres.recommendation_store import recommendations
 
     settings = load_settings()
+    observe_role(settings, "planner")  # its endpoint lives as long as the process
     check_topics(settings)
     prepare_database(settings)
 
@@ -64,6 +67,7 @@ def planner() -> None:
             require_database_url(settings), min_size=1, max_size=4, kwargs={"autocommit": True}
         )
         jobs = draft_jobs(settings, events, sync_pool, recommendations(settings, pool))
+        sampling = asyncio.create_task(sample_forever({"read": pool, "sync": sync_pool}))
         role = PlannerConsumer(consumer, jobs, concurrency=settings.planner_concurrency)
         running = asyncio.create_task(role.run())
         grace = settings.shutdown_grace_seconds
@@ -91,6 +95,7 @@ def planner() -> None:
                 raise typer.Exit(GRACE_EXCEEDED_EXIT_CODE)
             running.result()  # its error, if it failed
         finally:
+            sampling.cancel()
             await jobs.close()
             await pool.close()
             sync_pool.close()

@@ -15,6 +15,7 @@ def relay() -> None:
     """Publish the event store's notification log to Kafka, in order, at least once."""
     from infra.database import build_event_store, prepare_database, require_database_url
     from infra.kafka import KafkaBatchPublisher
+    from infra.observability.roles import RelayLagSampler, observe_role
     from infra.postgres.notices import NewEventNotices
     from infra.postgres.ordered_recorder import notice_channel
     from infra.postgres.positions import PostgresPositionStore
@@ -27,11 +28,17 @@ def relay() -> None:
     stopping = RelayStop(settings.shutdown_grace_seconds)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stopping.on_signal)
+    # Served before the lock wait: a standby is healthy while it waits.
+    endpoint = observe_role(settings, "relay")
     check_topics(settings)
     prepare_database(settings)
     positions = PostgresPositionStore(require_database_url(settings))
     positions.wait_until_sole_relay()
     events = build_event_store(settings)
+    lag = RelayLagSampler(
+        require_database_url(settings),
+        events.recorder.events_table_name,  # type: ignore[attr-defined]
+    ).start()
     publisher = KafkaBatchPublisher(settings.kafka_bootstrap_servers)
     notices = NewEventNotices(require_database_url(settings), notice_channel(events))
     system = SystemNotices(settings.kafka_bootstrap_servers)
@@ -47,6 +54,9 @@ def relay() -> None:
             took_over=system.relay_took_over,
         ).run(stopping.stop)
     finally:
+        lag.close()
+        if endpoint is not None:
+            endpoint.close()
         system.close()
         notices.close()
         publisher.close()

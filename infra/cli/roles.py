@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import socket
+import tempfile
 import threading
 import time
 from types import FrameType
@@ -158,6 +159,7 @@ def api(
     """The HTTP API alone, against ITINERA_DATABASE_URL (distributed mode)."""
     from infra.database import prepare_database
     from infra.identity.keys import KeyFolderError, load_key_ring
+    from infra.observability.exposition import MULTIPROCESS_DIR
 
     settings = load_settings()
     if workers > 1 and not settings.redis_url:
@@ -170,7 +172,14 @@ def api(
     except KeyFolderError as error:
         raise fail(str(error)) from None
     prepare_database(settings)
-    serve_api(host, port, workers)
+    if workers == 1:
+        serve_api(host, port, workers)
+        return
+    # One /metrics for all the worker processes: each writes its series into this folder
+    # (prometheus-client's multiprocess mode), and any of them sums the folder when scraped.
+    with tempfile.TemporaryDirectory(prefix="itinera-metrics-") as folder:
+        os.environ[MULTIPROCESS_DIR] = folder
+        serve_api(host, port, workers)
 
 
 @cli.command()

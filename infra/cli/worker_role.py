@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 @cli.command()
 def worker() -> None:
     """The Faust projector: consume domain topics, keep the read models current."""
+    import asyncio
+    from datetime import timedelta
+
     import faust
 
     from infra.database import build_event_store, open_read_pool, prepare_database
@@ -23,6 +26,8 @@ def worker() -> None:
     from infra.kafka import KafkaFactPublisher
     from infra.live.services import live_services
     from infra.observability.logs import dict_config
+    from infra.observability.recorders import sample_forever
+    from infra.observability.roles import observe_role
     from infra.postgres.housekeeping import periodic_purge
     from infra.rebuild_jobs import tune_gc_for_throughput
     from infra.system_notices import SystemNotices
@@ -31,6 +36,7 @@ def worker() -> None:
     from streams.outbox import OutboxReader
 
     settings = load_settings()
+    observe_role(settings, "worker")  # its endpoint lives as long as the process
     tune_gc_for_throughput()
     prepare_database(settings)
     faust_dir = settings.data_dir / "faust"
@@ -46,14 +52,22 @@ def worker() -> None:
         engine = projection_engine(
             settings, pool, events, OutboxReader(events), live, facts, notices
         )
-        opened.extend([engine, pool, events, live, facts, notices])
+        sampling = asyncio.create_task(
+            sample_forever(
+                {"read": pool},
+                projections=(pool, timedelta(seconds=settings.projection_stall_seconds)),
+            ),
+            name="metrics-sampler",
+        )
+        opened.extend([engine, pool, events, live, facts, notices, sampling])
         await engine.report_parked()
         reminding = reminders(settings, pool, events, live)
         purging = periodic_purge(settings)  # due every ITINERA_HOUSEKEEPING_SECONDS
         return WorkerRuntime(projections=engine.live(), ticks=[reminding.tick, purging.tick])
 
     async def close_runtime() -> None:
-        engine, pool, events, live, facts, notices = opened
+        engine, pool, events, live, facts, notices, sampling = opened
+        sampling.cancel()
         engine.close()
         facts.close()
         notices.close()

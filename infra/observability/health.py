@@ -80,7 +80,6 @@ def kafka_probe(bootstrap_servers: str, timeout: float) -> Probe:
             bootstrap_servers=bootstrap_servers,
             client_id="itinera-health",
             request_timeout_ms=ms,
-            api_version_auto_timeout_ms=ms,
         )
         try:
             admin.list_topics()

@@ -26,6 +26,8 @@ class Stack:
     planner: Role | None = None
     env: dict[str, str] = field(default_factory=dict)  # what every role was started with
     logs: Path | None = None
+    # Where each role without an API serves /metrics and /health (with `metrics_ports`).
+    metrics_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -62,6 +64,7 @@ def distributed_stack(
     apis: int = 1,
     planner: bool = False,
     extra_env: dict[str, str] | None = None,
+    metrics_ports: bool = False,
 ) -> Iterator[Stack]:
     logs: Path = tmp_path_factory.mktemp("logs")
     keys: Path = tmp_path_factory.mktemp("keys")
@@ -86,6 +89,10 @@ def distributed_stack(
         run_once(["topics", "create"], env)  # first: `keys rotate` tells system-notifications
         run_once(["keys", "rotate"], env)
         ports = [free_port() for _ in range(apis)]
+        role_env = {
+            name: {**env, "ITINERA_METRICS_PORT": str(free_port())} if metrics_ports else env
+            for name in ("relay", "worker", "planner")
+        }
         stack = Stack(
             base_urls=[f"http://127.0.0.1:{port}" for port in ports],
             database_url=env["ITINERA_DATABASE_URL"],
@@ -94,11 +101,16 @@ def distributed_stack(
                 Role(f"api{n}", ["api", "--port", str(port)], env, logs)
                 for n, port in enumerate(ports, 1)
             ],
-            relay=Role("relay", ["relay"], env, logs),
-            worker=Role("worker", ["worker"], env, logs),
-            planner=Role("planner", ["planner"], env, logs) if planner else None,
+            relay=Role("relay", ["relay"], role_env["relay"], logs),
+            worker=Role("worker", ["worker"], role_env["worker"], logs),
+            planner=Role("planner", ["planner"], role_env["planner"], logs) if planner else None,
             env=env,
             logs=logs,
+            metrics_urls={
+                name: f"http://127.0.0.1:{found['ITINERA_METRICS_PORT']}"
+                for name, found in role_env.items()
+                if "ITINERA_METRICS_PORT" in found
+            },
         )
         try:
             for role in stack.roles():
