@@ -92,6 +92,22 @@ def configure_tracing(
         return provider
 
 
+def shutdown_tracing() -> None:
+    """Export what is left and stop tracing in this process (the instrumentations removed):
+    for a process that ends otherwise than by exiting, such as a test run."""
+    global _configured
+    with _configuring:
+        if _configured is None:
+            return
+        from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        _configured.shutdown()
+        PsycopgInstrumentor().uninstrument()
+        RedisInstrumentor().uninstrument()
+        _configured = None
+
+
 def _exporter(settings: Settings) -> SpanExporter:
     if os.environ.get("OTEL_TRACES_EXPORTER", "").lower() == "console":
         return ConsoleSpanExporter()
