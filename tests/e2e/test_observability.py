@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.processes import Role, signup, wait_for_http
 from tests.e2e.stack import Stack, distributed_stack
 from tests.fake_otlp import FakeCollector, ReceivedSpan, fake_collector
+from tests.scraped import Samples, parse, value
 from tests.services import free_port, tansu_broker
 
 pytestmark = pytest.mark.e2e
@@ -135,18 +135,10 @@ def test_a_request_without_a_trace_starts_one_that_reaches_the_projection(
     eventually(projected)
 
 
-def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def scrape(url: str) -> Samples:
     response = httpx.get(f"{url}/metrics", timeout=10)
     assert response.status_code == 200
-    found = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return found
-
-
-def value(found: dict[Any, float], name: str, **labels: str) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
+    return parse(response.text)
 
 
 def test_every_role_serves_metrics_that_move_with_the_work(

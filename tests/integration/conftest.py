@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,8 @@ from api.main import create_app
 from infra.database import prepare_database
 from infra.identity.keys import rotate_key
 from infra.settings import Settings
+from tests.e2e.proxy import CuttableProxy
+from tests.services import free_port
 
 PASSWORD = "correct horse battery"
 
@@ -76,3 +79,13 @@ def signup_on(client: TestClient) -> Signup:
 def user(signup: Signup) -> dict[str, str]:
     headers = signup()
     return {"Authorization": headers["Authorization"]}
+
+
+@pytest.fixture
+def redis_proxy(redis_url: str) -> Iterator[CuttableProxy]:
+    """The test's Redis behind a proxy the test can cut (connections refused) or stall (open,
+    nothing answers)."""
+    proxy = CuttableProxy(free_port(), urlsplit(redis_url).port or 6379)
+    yield proxy
+    proxy.unstall()
+    proxy.close()

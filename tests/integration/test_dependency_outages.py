@@ -22,7 +22,6 @@ from infra.database import build_event_store
 from infra.settings import Settings
 from tests.e2e.proxy import CuttableProxy
 from tests.integration.conftest import PASSWORD, prepared_settings
-from tests.services import free_port
 from write_side.context import CommandContext, acting_as
 from write_side.identity.passwords import hash_password
 from write_side.identity.user import User
@@ -57,14 +56,6 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
 def new_trip(client: TestClient, headers: dict[str, str]) -> Any:
     body = {"title": "Lisbon", "start_date": "2027-05-01", "end_date": "2027-05-04"}
     return client.post("/api/v1/trips/", json=body, headers=headers)
-
-
-@pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[CuttableProxy]:
-    proxy = CuttableProxy(free_port(), urlsplit(redis_url).port or 6379)
-    yield proxy
-    proxy.unstall()
-    proxy.close()
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from api.main import create_app
 from infra.observability.health import check_now, database_probe
 from tests.e2e.proxy import CuttableProxy
 from tests.integration.conftest import prepared_settings, signup_on
+from tests.scraped import Samples, parse, value
 from tests.services import free_port
 
 pytestmark = pytest.mark.integration
@@ -29,20 +29,12 @@ HEALTH_TIMEOUT = 0.5
 PROMTOOL = Path(__file__).parents[2] / ".cache" / "promtool" / "usr" / "bin" / "promtool"
 
 
-def samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def samples(client: TestClient) -> Samples:
     """Every sample of `/metrics`, parsed by Prometheus' own parser."""
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    found = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return found
-
-
-def value(found: dict[Any, float], name: str, **labels: str) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
+    return parse(response.text)
 
 
 def eventually(check: Any, timeout: float = 10.0) -> Any:
@@ -128,12 +120,12 @@ def test_promtool_accepts_the_metrics_text(client: TestClient) -> None:
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
-def _projected(found: dict[Any, float], before: dict[Any, float]) -> dict[Any, float]:
+def _projected(found: Samples, before: Samples) -> Samples:
     assert delta(before, found, "itinera_projection_events_applied_total", projection="trip_views")
     return found
 
 
-def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
 
@@ -156,20 +148,12 @@ def test_health_answers_per_dependency(client: TestClient) -> None:
 
 
 @pytest.fixture
-def stalled_redis(redis_url: str) -> Iterator[CuttableProxy]:
-    proxy = CuttableProxy(free_port(), urlsplit(redis_url).port or 6379)
-    yield proxy
-    proxy.unstall()
-    proxy.close()
-
-
-@pytest.fixture
 def through_proxy(
-    database_url: str, redis_url: str, stalled_redis: CuttableProxy, tmp_path: Path
+    database_url: str, redis_url: str, redis_proxy: CuttableProxy, tmp_path: Path
 ) -> Iterator[TestClient]:
     db = urlsplit(redis_url).path or "/0"
     settings = prepared_settings(
-        database_url, f"redis://127.0.0.1:{stalled_redis.listen_port}{db}", tmp_path
+        database_url, f"redis://127.0.0.1:{redis_proxy.listen_port}{db}", tmp_path
     )
     settings = settings.model_copy(update={"health_timeout_seconds": HEALTH_TIMEOUT})
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
@@ -178,10 +162,10 @@ def through_proxy(
 
 @pytest.mark.parametrize("outage", ["stall", "cut"])
 def test_a_hanging_or_gone_dependency_is_down_in_bounded_time_and_named(
-    through_proxy: TestClient, stalled_redis: CuttableProxy, outage: str
+    through_proxy: TestClient, redis_proxy: CuttableProxy, outage: str
 ) -> None:
     assert through_proxy.get("/health/ready").status_code == 200
-    getattr(stalled_redis, outage)()
+    getattr(redis_proxy, outage)()
 
     started = time.monotonic()
     ready = through_proxy.get("/health/ready")
@@ -200,7 +184,7 @@ def test_a_hanging_or_gone_dependency_is_down_in_bounded_time_and_named(
     assert redis_alone.status_code == 503
     # Public: no address, port or error text of the dependency.
     for text in (ready.text, redis_alone.text):
-        assert "127.0.0.1" not in text and str(stalled_redis.listen_port) not in text
+        assert "127.0.0.1" not in text and str(redis_proxy.listen_port) not in text
     # Liveness does no I/O: still fine.
     assert through_proxy.get("/health").status_code == 200
 
