@@ -30,6 +30,7 @@ from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
 from infra.live.services import Live, live_services
+from infra.media.wiring import avatar_service, media_folder
 from infra.observability import metrics
 from infra.observability.exposition import readiness_body, render_metrics
 from infra.observability.health import Check, check, dependency_probes
@@ -67,6 +68,7 @@ from read_side.sync_cursor import CursorCodec
 from read_side.users import UserDirectory
 from streams.outbox import OutboxReader
 from streams.pacing import Pacer
+from write_side.avatars.service import Avatars
 from write_side.chat.service import Chat
 from write_side.event_store import EventStore
 from write_side.identity.accounts import Accounts
@@ -87,6 +89,7 @@ __all__ = [
     "configure_logging_once",
     "current_traceparent",
     "instrument_app",
+    "media_folder",
     "metrics",
     "readiness_body",
     "render_metrics",
@@ -158,6 +161,7 @@ class Container:
     _redis: redis.Redis | None
     _closing: list[Any] = field(default_factory=list)  # called (and awaited) in order
     _draft_runner: DraftRunner | None = None  # embedded mode: draft jobs run here
+    avatars: Avatars = field(init=False)  # set once the container is built
 
     def submit_draft(self, draft_id: UUID) -> None:
         """A draft was asked for: in embedded mode its job starts here now; in distributed
@@ -251,6 +255,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         _redis=redis_client,
         _closing=[changes.close, jobs.close],
     )
+    container.avatars = avatar_service(settings, events)
     sampled: dict[str, AsyncConnectionPool | ConnectionPool] = {"read": pool, "sync": sync_pool}
     sampling = asyncio.create_task(
         sample_forever(
@@ -280,7 +285,8 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         await projector.catch_up()
         await engine.report_parked()
         running = asyncio.create_task(projector.run(), name="embedded-projector")
-        container._closing.insert(0, partial(projector.stop, running, settings.shutdown_grace_seconds))
+        stopping = partial(projector.stop, running, settings.shutdown_grace_seconds)
+        container._closing.insert(0, stopping)
         reminding = asyncio.create_task(
             reminders(settings, pool, events, live).run(settings.reminder_check_seconds),
             name="activity-reminders",
