@@ -19,6 +19,7 @@ from infra.embeddings import embedder
 from infra.exchange_rates import ExchangeRates
 from infra.live.memory_feed import InProcessFeed, InProcessPresence
 from infra.live.services import Live
+from infra.mail.delivery import account_mail_effect
 from infra.notifier import Notifier
 from infra.observability.recorders import projection_applied
 from infra.postgres.event_log import PostgresEventLog
@@ -171,7 +172,8 @@ def projection_engine(
     units = []
     rates = ExchangeRates(settings.analytics_rates)
     embed = embedder(settings)
-    for declared, tables in catalogue(announcer, notifier, facts, rates, embed):
+    mail = account_mail_effect(settings, events, pool)
+    for declared, tables in catalogue(announcer, notifier, facts, rates, embed, mail):
         projection = _wrapped(settings, declared)
         schema = ProjectionSchema(pool, tables)
         units.append(

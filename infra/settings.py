@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -177,6 +178,41 @@ class Settings(BaseSettings):
         description="How far from a trip's destination activities are suggested (destinations: "
         "three times as far).",
     )
+    avatar_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest avatar upload; a larger file is refused with 413 payload_too_large.",
+    )
+    avatar_sizes: list[int] = Field(
+        default=[64, 256, 512],
+        min_length=1,
+        description="Square sizes (pixels) every avatar is stored in, as JSON (`[64, 256, 512]`); "
+        "the profile's avatar URL is the largest.",
+    )
+    storage: str = Field(
+        default="auto",
+        pattern=r"^(auto|folder|s3)$",
+        description="Where avatars are stored: `folder` (data_dir/media, served by the API at "
+        "/media/), `s3` (S3-compatible object storage), `auto` (s3 when s3_bucket is set).",
+    )
+    s3_bucket: str | None = Field(default=None, description="Bucket of the stored avatars.")
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3-compatible endpoint (MinIO, Ceph, R2, ...: e.g. http://minio:9000). "
+        "Unset: AWS S3.",
+    )
+    s3_region: str | None = Field(default=None, description="Region of the bucket.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="Unset: boto3's usual credentials (environment, role)."
+    )
+    s3_secret_access_key: str | None = Field(default=None, repr=False, description="Never logged.")
+    media_base_url: str | None = Field(
+        default=None,
+        description="Public URL under which stored avatars are read (a CDN, or the bucket's "
+        "public URL). Unset: `/media` on the API (folder), the endpoint's path-style URL of "
+        "the bucket (s3).",
+    )
     ws_ping_seconds: float = Field(
         default=20.0, gt=0, description="WebSocket ping interval (and pong timeout)."
     )
@@ -282,6 +318,71 @@ class Settings(BaseSettings):
     planner_group_id: str = Field(
         default="itinera-planner", description="The planner role's Kafka consumer group."
     )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server that account mails (password reset, email verification) "
+        "are handed to. Unset: each mail is written as an .eml file to mailbox_dir instead.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = Field(
+        default="starttls",
+        description="`starttls`: upgrade the connection (port 587); `tls`: TLS from the "
+        "start (port 465); `none`: plain text (a relay on the same host only).",
+    )
+    smtp_username: str | None = Field(default=None, description="Unset: no SMTP login.")
+    smtp_password: str | None = Field(default=None, repr=False, description="Never logged.")
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, description="Per SMTP exchange.")
+    mail_from: str = Field(
+        default="Itinera <no-reply@itinera.localhost>", description="Sender of account mails."
+    )
+    mailbox_dir: Path | None = Field(
+        default=None,
+        description="Where mails go when no SMTP server is set: one .eml file per message "
+        "(default: data_dir/mailbox).",
+    )
+    mail_attempts: int = Field(
+        default=4, ge=1, description="Tries to hand one mail over before the event is retried."
+    )
+    mail_retry_backoff_seconds: float = Field(
+        default=0.5, gt=0, description="Wait before the second try, doubling each time."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of the links in account mails (the web app's address): "
+        "`/reset-password#token=...`, `/verify-email#token=...`.",
+    )
+    password_reset_ttl_seconds: int = Field(
+        default=900, ge=1, le=86400, description="How long a password-reset link works."
+    )
+    email_verification_ttl_seconds: int = Field(
+        default=48 * 3600, ge=1, description="How long an email verification link works."
+    )
+    password_resets_per_address: int = Field(
+        default=10, ge=1, description="Password-reset requests per client address per window."
+    )
+    password_resets_per_account: int = Field(
+        default=3, ge=1, description="Password-reset requests per email address per window."
+    )
+    password_reset_window_seconds: int = Field(default=3600, ge=1)
+    account_token_attempts_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Uses of reset and verification tokens (and verification resends) per "
+        "client address per account_token_window_seconds.",
+    )
+    account_token_window_seconds: int = Field(default=300, ge=1)
+    password_reset_answer_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=5,
+        description="A password-reset request is answered no sooner than this after it "
+        "arrived, whether the address has an account or not (no timing oracle).",
+    )
+    unverified_found_by_email: bool = Field(
+        default=False,
+        description="Whether an account whose address is not verified can be found by that "
+        "address in user search. An unverified account may do everything else.",
+    )
     log_level: str = "INFO"
     log_format: str = Field(
         default="auto",
@@ -339,6 +440,10 @@ class Settings(BaseSettings):
         """Kafka named explicitly (ITINERA_KAFKA_BOOTSTRAP_SERVERS): the operator's commands
         then publish what they do (analytics facts of retried events, system notices)."""
         return "kafka_bootstrap_servers" in self.model_fields_set
+
+    @property
+    def mailbox_folder(self) -> Path:
+        return self.mailbox_dir or self.data_dir / "mailbox"
 
     @property
     def keys_folder(self) -> Path:

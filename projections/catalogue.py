@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.account_mail import ACCOUNT_MAIL
 from projections.activity_schedule import ACTIVITY_SCHEDULE
 from projections.analytics import ANALYTICS
 from projections.chat_announcements import CHAT_ANNOUNCEMENTS
@@ -32,6 +33,7 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
     RECOMMENDATION_CATALOGUE,
     ANALYTICS,
     ITINERARY_DRAFTS,
+    ACCOUNT_MAIL,
 )
 
 

@@ -14,9 +14,11 @@ from streams.contracts import EventEnvelope
 from streams.notification_contracts import INBOX_CONTRACTS
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
+    ACCOUNT_CONTRACTS,
     UserAdminGranted,
     UserDeactivated,
     UserPasswordChanged,
+    UserPasswordReset,
     UserProfileUpdated,
     UserRegistered,
 )
@@ -26,6 +28,8 @@ CREDENTIALS: Projection[CredentialsDocument] = Projection(
 )
 CREDENTIALS.ignores(UserRegistered, UserProfileUpdated, UserAdminGranted)  # tokens stay valid
 CREDENTIALS.ignores(*INBOX_CONTRACTS)  # notifications
+# Links asked for, mailed, an address verified or changed: sessions stay valid.
+CREDENTIALS.ignores(*(c for c in ACCOUNT_CONTRACTS if c is not UserPasswordReset))
 
 
 def _tokens_end(_: CredentialsDocument | None, event: EventEnvelope) -> CredentialsDocument:
@@ -38,3 +42,4 @@ def _tokens_end(_: CredentialsDocument | None, event: EventEnvelope) -> Credenti
 
 CREDENTIALS.applies(UserPasswordChanged)(_tokens_end)
 CREDENTIALS.applies(UserDeactivated)(_tokens_end)
+CREDENTIALS.applies(UserPasswordReset)(_tokens_end)

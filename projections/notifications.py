@@ -13,6 +13,7 @@ from streams import notification_contracts as n
 from streams.contracts import EventEnvelope
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
+    ACCOUNT_CONTRACTS,
     UserAdminGranted,
     UserDeactivated,
     UserPasswordChanged,
@@ -41,6 +42,7 @@ NOTIFICATIONS.ignores(
     UserPasswordChanged,
     UserDeactivated,
     UserAdminGranted,
+    *ACCOUNT_CONTRACTS,
     n.InboxOpened,
 )
 

@@ -8,6 +8,7 @@ from streams.contracts import EventEnvelope
 from streams.notification_contracts import INBOX_CONTRACTS
 from streams.topics import USER_EVENTS
 from streams.user_contracts import (
+    ACCOUNT_CONTRACTS,
     UserAdminGranted,
     UserDeactivated,
     UserPasswordChanged,
@@ -25,6 +26,7 @@ USER_DIRECTORY: Projection[UserDocument] = Projection(
 )
 USER_DIRECTORY.ignores(UserPasswordChanged, UserAdminGranted)  # nothing public changes
 USER_DIRECTORY.ignores(*INBOX_CONTRACTS)  # notifications
+USER_DIRECTORY.ignores(*ACCOUNT_CONTRACTS)  # passwords and addresses are not public
 
 
 def _existing(profile: UserDocument | None, event: EventEnvelope) -> UserDocument:

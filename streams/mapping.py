@@ -170,6 +170,37 @@ PUBLISHED: tuple[Published, ...] = (
     Published(event_of(User, "PasswordChanged"), USER_EVENTS, u.UserPasswordChanged, _nothing),
     Published(event_of(User, "Deactivated"), USER_EVENTS, u.UserDeactivated, _nothing),
     Published(event_of(User, "AdminGranted"), USER_EVENTS, u.UserAdminGranted, _nothing),
+    # Account tokens: their digests and the addresses stay in the event store.
+    Published(
+        event_of(User, "PasswordResetRequested"),
+        USER_EVENTS,
+        u.UserPasswordResetRequested,
+        _nothing,
+    ),
+    Published(
+        event_of(User, "PasswordResetIssued"),
+        USER_EVENTS,
+        u.UserPasswordResetIssued,
+        picked("expires_at"),
+    ),
+    Published(event_of(User, "PasswordReset"), USER_EVENTS, u.UserPasswordReset, _nothing),
+    Published(
+        event_of(User, "EmailChangeRequested"), USER_EVENTS, u.UserEmailChangeRequested, _nothing
+    ),
+    Published(
+        event_of(User, "EmailVerificationRequested"),
+        USER_EVENTS,
+        u.UserEmailVerificationRequested,
+        _nothing,
+    ),
+    Published(
+        event_of(User, "EmailVerificationIssued"),
+        USER_EVENTS,
+        u.UserEmailVerificationIssued,
+        picked("expires_at"),
+    ),
+    Published(event_of(User, "EmailVerified"), USER_EVENTS, u.UserEmailVerified, _nothing),
+    Published(event_of(User, "EmailChanged"), USER_EVENTS, u.UserEmailChanged, _nothing),
     Published(
         event_of(ChatMessage, "Posted"),
         CHAT_EVENTS,

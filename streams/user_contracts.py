@@ -1,8 +1,10 @@
 """Contracts of the `user-events` topic. Public profile data only: no email, no password or
-password hash ever leaves the event store."""
+password hash, no account token or its digest ever leaves the event store (the steps of a
+password reset or an email verification are published as bare facts)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
@@ -35,6 +37,10 @@ class NoPayload(Contract):
     pass
 
 
+class TokenIssuedPayload(Contract):
+    expires_at: datetime
+
+
 class UserRegistered(EventEnvelope):
     event_type: Literal["UserRegistered"] = "UserRegistered"
     schema_version: Literal[1] = 1
@@ -65,12 +71,79 @@ class UserAdminGranted(EventEnvelope):
     payload: NoPayload = NoPayload()
 
 
+class UserPasswordResetRequested(EventEnvelope):
+    event_type: Literal["UserPasswordResetRequested"] = "UserPasswordResetRequested"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
+class UserPasswordResetIssued(EventEnvelope):
+    """A reset link was mailed; it works once, until `expires_at`."""
+
+    event_type: Literal["UserPasswordResetIssued"] = "UserPasswordResetIssued"
+    schema_version: Literal[1] = 1
+    payload: TokenIssuedPayload
+
+
+class UserPasswordReset(EventEnvelope):
+    """The password was set with a reset link: every session of the user ended."""
+
+    event_type: Literal["UserPasswordReset"] = "UserPasswordReset"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
+class UserEmailChangeRequested(EventEnvelope):
+    event_type: Literal["UserEmailChangeRequested"] = "UserEmailChangeRequested"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
+class UserEmailVerificationRequested(EventEnvelope):
+    event_type: Literal["UserEmailVerificationRequested"] = "UserEmailVerificationRequested"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
+class UserEmailVerificationIssued(EventEnvelope):
+    event_type: Literal["UserEmailVerificationIssued"] = "UserEmailVerificationIssued"
+    schema_version: Literal[1] = 1
+    payload: TokenIssuedPayload
+
+
+class UserEmailVerified(EventEnvelope):
+    event_type: Literal["UserEmailVerified"] = "UserEmailVerified"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
+class UserEmailChanged(EventEnvelope):
+    """A new address, verified, replaced the old one."""
+
+    event_type: Literal["UserEmailChanged"] = "UserEmailChanged"
+    schema_version: Literal[1] = 1
+    payload: NoPayload = NoPayload()
+
+
+ACCOUNT_CONTRACTS: tuple[type[EventEnvelope], ...] = (
+    UserPasswordResetRequested,
+    UserPasswordResetIssued,
+    UserPasswordReset,
+    UserEmailChangeRequested,
+    UserEmailVerificationRequested,
+    UserEmailVerificationIssued,
+    UserEmailVerified,
+    UserEmailChanged,
+)
+
+
 USER_CONTRACTS: tuple[type[EventEnvelope], ...] = (
     UserRegistered,
     UserProfileUpdated,
     UserPasswordChanged,
     UserDeactivated,
     UserAdminGranted,
+    *ACCOUNT_CONTRACTS,
     InboxOpened,
     NotificationAdded,
     NotificationCoalesced,
@@ -86,6 +159,14 @@ UserEvent = Annotated[
     | UserPasswordChanged
     | UserDeactivated
     | UserAdminGranted
+    | UserPasswordResetRequested
+    | UserPasswordResetIssued
+    | UserPasswordReset
+    | UserEmailChangeRequested
+    | UserEmailVerificationRequested
+    | UserEmailVerificationIssued
+    | UserEmailVerified
+    | UserEmailChanged
     | InboxOpened
     | NotificationAdded
     | NotificationCoalesced

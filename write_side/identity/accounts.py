@@ -1,8 +1,12 @@
-"""The accounts application service: registration, login, sessions, profile, deactivation."""
+"""The accounts application service: registration, login, sessions, profile, deactivation,
+password reset and email verification (their mails are sent by `AccountMail`, reacting to
+the events recorded here)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
@@ -10,12 +14,15 @@ from eventsourcing.persistence import IntegrityError
 from write_side.context import CommandContext, acting_as
 from write_side.errors import (
     AuthenticationError,
+    ConcurrencyConflictError,
     EmailTakenError,
     InvalidCredentialsError,
     UsernameTakenError,
     UserNotFoundError,
 )
 from write_side.event_store import EventStore
+from write_side.identity.account_tokens import user_of
+from write_side.identity.errors import TokenInvalidError
 from write_side.identity.passwords import hash_password, verify_password
 from write_side.identity.tokens import Claims, TokenPair, TokenService
 from write_side.identity.user import (
@@ -50,10 +57,27 @@ class Session:
     tokens: TokenPair
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Accounts:
-    def __init__(self, events: EventStore, tokens: TokenService) -> None:
+    """`unverified_found_by_email`: whether an account whose address is not verified may be
+    found by that address in search (by default it may not: an address someone typed in is
+    not proof that its owner wants to be found by it)."""
+
+    def __init__(
+        self,
+        events: EventStore,
+        tokens: TokenService,
+        *,
+        unverified_found_by_email: bool = False,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
         self._events = events
         self._tokens = tokens
+        self._unverified_found = unverified_found_by_email
+        self._clock = clock
 
     @property
     def tokens(self) -> TokenService:
@@ -70,13 +94,13 @@ class Accounts:
                 first_name=command.first_name,
                 last_name=command.last_name,
             )
-            email = EmailIndex(email=command.email, user_id=user_id)
+            email = self._claim(command.email, user_id)
             username = UsernameIndex(username=command.username, user_id=user_id)
         try:
             self._events.save(user, email, username)
         except IntegrityError:
             # One of the two index aggregates already exists: say which.
-            if self._events.find(EmailIndex.create_id(command.email), EmailIndex):
+            if self._owner_of(command.email) is not None:
                 raise EmailTakenError() from None
             raise UsernameTakenError() from None
         return user_id
@@ -158,10 +182,122 @@ class Accounts:
         user = self._events.find(user_id, User)
         return user is not None and user.is_active and user.is_admin
 
+    def request_password_reset(self, email: str, correlation_id: UUID) -> None:
+        """Record the request when an active account holds this address; else nothing. The
+        caller answers alike either way (no account enumeration)."""
+        user = self._user_with_email(email)
+        if user is None or not user.is_active:
+            return
+        with acting_as(CommandContext(actor_id=user.id, correlation_id=correlation_id)):
+            user.request_password_reset()
+        self._events.save(user)
+
+    def holder_of_reset_token(self, token: str) -> User:
+        """The account a reset token may reset now (to check a new password against its
+        names); a token error otherwise."""
+        user = self._events.find(user_of(token), User)
+        if user is None:
+            raise TokenInvalidError()
+        user.check_reset_token(token, self._clock())
+        return user
+
+    def reset_password(self, token: str, new_password: str, correlation_id: UUID) -> UUID:
+        """Set a new password with a reset token, spend the token, end every session."""
+        user = self.holder_of_reset_token(token)
+        password_hash = hash_password(new_password)
+        with acting_as(CommandContext(actor_id=user.id, correlation_id=correlation_id)):
+            user.reset_password(token, password_hash, self._clock())
+        self._save_or_conflict(user)
+        self._tokens.revoke_everything_of(user.id)
+        return user.id
+
+    def verify_email(self, token: str, correlation_id: UUID) -> User:
+        """Prove an address with the token mailed to it. A new address replaces the old one
+        here, claimed in the same atomic write that releases the old one: if someone else
+        claimed it meanwhile, EmailTakenError and nothing changes."""
+        user = self._events.find(user_of(token), User)
+        if user is None:
+            raise TokenInvalidError()
+        with acting_as(CommandContext(actor_id=user.id, correlation_id=correlation_id)):
+            replaced = user.verify_email(token, self._clock())
+            if replaced is None:
+                self._save_or_conflict(user)
+                return user
+            claimed = self._claim(user.email, user.id)
+            old = self._events.find(EmailIndex.create_id(replaced), EmailIndex)
+            if old is not None and old.owner == user.id:
+                old.release()
+        try:
+            self._events.save(user, claimed, *([old] if old is not None else []))
+        except IntegrityError:
+            if self._owner_of(user.email) not in (None, user.id):
+                raise EmailTakenError() from None
+            raise ConcurrencyConflictError(user.id) from None
+        return user
+
+    def update_me(self, command: UpdateProfile, email: str | None, context: CommandContext) -> User:
+        """The profile, and, when `email` is another address, a request to change to it
+        (mailed a verification link; the address changes once verified). An address another
+        account holds is refused now (and again, atomically, at verification)."""
+        user = self.get_user(context.actor_id)
+        wanted = None if email is None else normalize_email(email)
+        if wanted is not None and self._owner_of(wanted) not in (None, user.id):
+            raise EmailTakenError()
+        with acting_as(context):
+            user.update_profile(
+                first_name=command.first_name,
+                last_name=command.last_name,
+                bio=command.bio,
+                avatar_url=command.avatar_url,
+            )
+            if wanted is not None:
+                user.request_email_change(wanted)
+        self._events.save(user)
+        return user
+
+    def resend_verification(self, context: CommandContext) -> bool:
+        """A new verification link for the address awaiting it; False: none awaits."""
+        user = self.get_user(context.actor_id)
+        with acting_as(context):
+            asked = user.request_email_verification()
+        if asked:
+            self._events.save(user)
+        return asked
+
+    def find_by_email(self, email: str) -> UUID | None:
+        """The active account holding exactly this address, if it may be found by it."""
+        user = self._user_with_email(email)
+        if user is None or not user.is_active:
+            return None
+        if not user.email_verified and not self._unverified_found:
+            return None
+        return user.id
+
+    def _owner_of(self, email: str) -> UUID | None:
+        index = self._events.find(EmailIndex.create_id(email), EmailIndex)
+        return None if index is None else index.owner
+
+    def _user_with_email(self, email: str) -> User | None:
+        owner = self._owner_of(email)
+        return None if owner is None else self._events.find(owner, User)
+
+    def _claim(self, email: str, user_id: UUID) -> EmailIndex:
+        """The index that gives `email` to `user_id`: new, or a released one taken again
+        (the store accepts one writer of either; call inside `acting_as`)."""
+        released = self._events.find(EmailIndex.create_id(email), EmailIndex)
+        if released is not None and released.released:
+            released.reclaim(user_id)
+            return released
+        return EmailIndex(email=email, user_id=user_id)
+
+    def _save_or_conflict(self, user: User) -> None:
+        try:
+            self._events.save(user)
+        except IntegrityError:
+            raise ConcurrencyConflictError(user.id) from None
+
     def _find_by_login(self, login: str) -> User | None:
-        index: EmailIndex | UsernameIndex | None
         if "@" in login:
-            index = self._events.find(EmailIndex.create_id(login), EmailIndex)
-        else:
-            index = self._events.find(UsernameIndex.create_id(login), UsernameIndex)
+            return self._user_with_email(login)
+        index = self._events.find(UsernameIndex.create_id(login), UsernameIndex)
         return None if index is None else self._events.find(index.user_id, User)

@@ -13,7 +13,8 @@ from write_side.identity.user import EmailIndex, User
 def grant_admin(events: EventStore, email: str, context: CommandContext) -> UUID | None:
     """Make the account with this email an operator; None: no account has it."""
     index = events.find(EmailIndex.create_id(email), EmailIndex)
-    user = None if index is None else events.find(index.user_id, User)
+    owner = None if index is None else index.owner
+    user = None if owner is None else events.find(owner, User)
     if user is None:
         return None
     with acting_as(context):

@@ -8,10 +8,14 @@ accepts exactly one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
+from write_side.identity import account_tokens
+from write_side.identity.account_tokens import PendingToken
+from write_side.identity.errors import TokenInvalidError
 from write_side.traced_aggregate import TracedAggregate
 
 
@@ -24,7 +28,17 @@ def normalize_username(username: str) -> str:
 
 
 class User(TracedAggregate):
+    """An account. Its tokens (password reset, email verification) are kept as digests: the
+    last one issued of each kind is the only one that works, once, until it expires."""
+
     is_admin = False  # until granted (users registered and snapshotted before it existed too)
+    # Accounts registered before verification existed were never sent a link: unverified.
+    email_verified = False
+    pending_email: str | None = None  # asked for, replaces `email` once verified
+    reset_token: PendingToken | None = None
+    reset_spent: str | None = None  # digest of the last reset token used
+    verification: PendingToken | None = None
+    verification_spent: str | None = None
 
     @event("Registered")
     def __init__(
@@ -61,6 +75,102 @@ class User(TracedAggregate):
     def change_password(self, password_hash: str) -> None:
         self.password_hash = password_hash
 
+    @event("PasswordResetRequested")
+    def request_password_reset(self) -> None:
+        """Someone asked for a reset link to this account's address (mailed by AccountMail)."""
+
+    @event("PasswordResetIssued")
+    def issue_password_reset(self, token_digest: str, expires_at: datetime) -> None:
+        self.reset_token = PendingToken(token_digest, expires_at)
+
+    def check_reset_token(self, token: str, now: datetime) -> str:
+        """The token's digest if it may reset the password now; else a token error."""
+        if not self.is_active:
+            raise TokenInvalidError()
+        return account_tokens.check(token, self.reset_token, self.reset_spent, now)
+
+    def reset_password(self, token: str, password_hash: str, now: datetime) -> None:
+        self._password_reset(self.check_reset_token(token, now), password_hash)
+
+    @event("PasswordReset")
+    def _password_reset(self, token_digest: str, password_hash: str) -> None:
+        self.password_hash = password_hash
+        self.reset_token = None
+        self.reset_spent = token_digest
+
+    def request_email_change(self, email: str) -> bool:
+        """Ask to replace the address by `email` (normalized) once it is verified; False when
+        there is nothing to ask (it is the address already, or the one already pending)."""
+        if email == self.email:
+            if self.pending_email is not None:
+                self._email_change_requested(email=email)  # back to the current address
+            return False
+        if email == self.pending_email:
+            return False
+        self._email_change_requested(email=email)
+        return True
+
+    @event("EmailChangeRequested")
+    def _email_change_requested(self, email: str) -> None:
+        self.pending_email = None if email == self.email else email
+        self.verification = None  # a link to another address stops working
+
+    def address_to_verify(self) -> str | None:
+        """The address a verification link would prove now: the pending one, else the
+        current one while unverified; None when there is none."""
+        if self.pending_email is not None:
+            return self.pending_email
+        return None if self.email_verified else self.email
+
+    def request_email_verification(self) -> bool:
+        """Ask for a new verification link; False when no address awaits verification."""
+        if self.address_to_verify() is None:
+            return False
+        self._email_verification_requested()
+        return True
+
+    @event("EmailVerificationRequested")
+    def _email_verification_requested(self) -> None:
+        pass
+
+    @event("EmailVerificationIssued")
+    def issue_email_verification(self, email: str, token_digest: str, expires_at: datetime) -> None:
+        self.verification = PendingToken(token_digest, expires_at, email)
+
+    def check_verification_token(self, token: str, now: datetime) -> PendingToken:
+        if not self.is_active:
+            raise TokenInvalidError()
+        account_tokens.check(token, self.verification, self.verification_spent, now)
+        assert self.verification is not None
+        if self.verification.email != self.address_to_verify():
+            raise TokenInvalidError()  # the address it proves is no longer asked for
+        return self.verification
+
+    def verify_email(self, token: str, now: datetime) -> str | None:
+        """Prove the address the token was sent to. Returns the address it replaced (an
+        email change, whose new address the caller must claim), or None."""
+        pending = self.check_verification_token(token, now)
+        if pending.email == self.email:
+            self._email_verified(pending.digest)
+            return None
+        replaced = self.email
+        self._email_changed(pending.email, pending.digest)
+        return replaced
+
+    @event("EmailVerified")
+    def _email_verified(self, token_digest: str) -> None:
+        self.email_verified = True
+        self.verification = None
+        self.verification_spent = token_digest
+
+    @event("EmailChanged")
+    def _email_changed(self, email: str, token_digest: str) -> None:
+        self.email = email
+        self.email_verified = True
+        self.pending_email = None
+        self.verification = None
+        self.verification_spent = token_digest
+
     def deactivate(self) -> None:
         if self.is_active:
             self._deactivated()
@@ -80,9 +190,27 @@ class User(TracedAggregate):
 
 
 class EmailIndex(TracedAggregate):
+    """Who holds an address. An address given up by an email change is released, and may
+    be claimed again (a new version of the same index: still one writer wins)."""
+
+    released = False
+
     @event("Claimed")
     def __init__(self, email: str, user_id: UUID) -> None:
         self.user_id = user_id
+
+    @property
+    def owner(self) -> UUID | None:
+        return None if self.released else self.user_id
+
+    @event("Released")
+    def release(self) -> None:
+        self.released = True
+
+    @event("Reclaimed")
+    def reclaim(self, user_id: UUID) -> None:
+        self.user_id = user_id
+        self.released = False
 
     @staticmethod
     def create_id(email: str) -> UUID:

@@ -17,6 +17,7 @@ from infra.postgres.projections.sync_tables import SyncFeedTables
 from infra.postgres.projections.tables import StateTables
 from infra.postgres.projections.trip_tables import TripViewTables
 from infra.postgres.projections.user_tables import UserDirectoryTables
+from projections.account_mail import ACCOUNT_MAIL, MailItem
 from projections.catalogue import PROJECTIONS
 from projections.chat_announcements import CHAT_ANNOUNCEMENTS, Announcement
 from projections.engine.projection import Projection
@@ -30,12 +31,14 @@ def catalogue(
     facts: FactPublisher | None = None,
     rates: ExchangeRates | None = None,
     embed: Embedder | None = None,
+    mail: Effect[MailItem] | None = None,
 ) -> list[tuple[Projection[Any], StateTables[Any]]]:
     """Each projection with its tables (a projection without an adapter fails loudly).
     `announce` posts chat announcements, `notify` delivers notices to inboxes, `facts`
     publishes analytics facts (live projections only: a rebuild does none of them again),
     whose costs `rates` converts into their trip's currency; `embed` embeds the
-    recommendation catalogue (None: the model the environment's settings choose)."""
+    recommendation catalogue (None: the model the environment's settings choose); `mail`
+    sends account mails."""
     every: list[StateTables[Any]] = [
         TripViewTables(),
         UserDirectoryTables(),
@@ -49,6 +52,7 @@ def catalogue(
         RecommendationTables(embed),
         AnalyticsTables(facts, rates),
         DraftTables(),
+        EffectTables(ACCOUNT_MAIL.name, mail),
     ]
     tables = {t.projection: t for t in every}
     return [(projection, tables[projection.name]) for projection in PROJECTIONS]

@@ -1,0 +1,1 @@
+"""Outgoing mail: the message value and the ports a process manager sends it through."""
