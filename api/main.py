@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.media import mount_media
 from api.middleware import (
     BodySizeLimitMiddleware,
     CorrelationIdMiddleware,
@@ -20,6 +21,7 @@ from api.routers import (
     activities,
     analytics,
     auth,
+    avatars,
     chat,
     chat_socket,
     destinations,
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         auth.router,
         users.router,
+        avatars.router,
         trips.router,
         members.router,
         destinations.router,
@@ -76,10 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notification_socket.router)
     app.include_router(health.router)
     app.include_router(well_known.router)
+    mount_media(app, settings)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        larger={"/api/v1/sync/push": settings.sync_max_body_bytes},
+        larger={
+            "/api/v1/sync/push": settings.sync_max_body_bytes,
+            "/api/v1/users/me/avatar": settings.avatar_max_bytes + avatars.MULTIPART_OVERHEAD,
+        },
     )
     app.add_middleware(CorrelationIdMiddleware)
     # Inside the trailing-slash middleware, which copies the scope: this one must see the

@@ -163,9 +163,15 @@ async def my_trips(
 
 
 async def with_usernames(directory: UserDirectory, view: TripView) -> TripView:
-    """The view with each member's username, from the user directory (one lookup)."""
-    names = await directory.usernames([member.user_id for member in view.members])
-    members = tuple(m.model_copy(update={"username": names.get(m.user_id)}) for m in view.members)
+    """The view with each member's username and avatar URL, from the user directory (one
+    lookup)."""
+    profiles = await directory.profiles([member.user_id for member in view.members])
+    members = tuple(
+        m.model_copy(update={"username": p.username, "avatar": p.avatar_url})
+        if (p := profiles.get(m.user_id))
+        else m
+        for m in view.members
+    )
     return view.model_copy(update={"members": members})
 
 

@@ -21,6 +21,7 @@ class MemberView(View):
     joined_at: datetime
     invited_by: UUID | None  # None: the trip's creator
     username: str | None = None  # filled from the user directory when served
+    avatar: str | None = None  # the member's avatar URL, filled alike
 
 
 class MomentView(View):

@@ -69,6 +69,7 @@ def test_commands_become_visible_to_a_query_that_names_their_version(client, use
             "joined_at": view["created_at"],
             "invited_by": None,
             "username": me["username"],
+            "avatar": "",
         }
     ]
 

@@ -1,0 +1,1 @@
+"""Stored media (avatars): the image re-encoder and the storage adapters behind its port."""
