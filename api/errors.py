@@ -28,6 +28,7 @@ from read_side.errors import (
     UserProfileNotFoundError,
     VersionAheadError,
 )
+from write_side.avatars.errors import UnsupportedImageError
 from write_side.errors import (
     ActivityNotFoundError,
     AlreadyMemberError,
@@ -72,6 +73,7 @@ from write_side.errors import (
     VersionAheadOfTripError,
     VersionMismatchError,
 )
+from write_side.identity.errors import TokenExpiredError, TokenInvalidError, TokenSpentError
 from write_side.planner.errors import (
     DraftNotFoundError,
     DraftNotReadyError,
@@ -152,6 +154,10 @@ ERROR_CODES: dict[type[Exception], tuple[int, str]] = {
     DraftNotReadyError: (409, "draft_not_ready"),
     UnknownDraftItemError: (422, "unknown_draft_item"),
     QuotaExceededError: (429, "quota_exceeded"),
+    TokenInvalidError: (400, "token_invalid"),
+    TokenExpiredError: (410, "token_expired"),
+    TokenSpentError: (410, "token_spent"),
+    UnsupportedImageError: (422, "unsupported_image"),
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

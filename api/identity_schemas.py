@@ -47,6 +47,27 @@ class LoginBody(Body):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
+class PasswordResetBody(Body):
+    email: Annotated[EmailStr, Field(max_length=254)]
+
+
+AccountToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PasswordResetConfirmBody(Body):
+    token: AccountToken = Field(description="The token from the reset mail")
+    new_password: Password
+
+    @model_validator(mode="after")
+    def _strong_password(self) -> PasswordResetConfirmBody:
+        check_strength(self.new_password)  # the account's own names: checked once known
+        return self
+
+
+class VerifyEmailBody(Body):
+    token: AccountToken = Field(description="The token from the verification mail")
+
+
 class RefreshBody(Body):
     refresh_token: Token
 
@@ -70,6 +91,11 @@ class ProfileBody(Body):
     bio: Annotated[Text, StringConstraints(max_length=2000)] = ""
     avatar_url: AvatarUrl = ""
     avatar: AvatarUrl | None = Field(default=None, description="The seed's name for avatar_url")
+    email: Annotated[EmailStr, Field(max_length=254)] | None = Field(
+        default=None,
+        description="A new address: a verification link is mailed to it, and it replaces "
+        "the current one once verified (`pending_email` until then).",
+    )
 
     @model_validator(mode="after")
     def _one_avatar(self) -> ProfileBody:

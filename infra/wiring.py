@@ -232,7 +232,9 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         settings=settings,
         events=events,
         planner=planner,
-        accounts=Accounts(events, tokens),
+        accounts=Accounts(
+            events, tokens, unverified_found_by_email=settings.unverified_found_by_email
+        ),
         trips=PostgresTripReadStore(pool),
         users=PostgresUserDirectory(pool),
         changes=changes,

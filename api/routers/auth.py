@@ -1,28 +1,44 @@
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.deps import AccountsService, AppContainer, CurrentClaims
+from api.deps import AccountsService, Acting, AppContainer, CurrentClaims
 from api.envelope import ok
-from api.identity_schemas import LoginBody, LogoutBody, RefreshBody, RegisterBody
+from api.identity_schemas import (
+    LoginBody,
+    LogoutBody,
+    PasswordResetBody,
+    PasswordResetConfirmBody,
+    RefreshBody,
+    RegisterBody,
+    VerifyEmailBody,
+    check_strength,
+)
 from api.openapi import errors
 from api.routers.commands import log_command
 from api.throttle import Limit, client_address, count, forgive
 from write_side.errors import RateLimitedError
 from write_side.identity.accounts import Register
 from write_side.identity.tokens import TokenPair
+from write_side.identity.user import normalize_email
 
 router = APIRouter(
     prefix="/auth",
     tags=["auth"],
     responses=errors(
         {
+            400: "token_invalid (password reset, email verification)",
             401: "invalid_credentials (login), unauthenticated (refresh, logout)",
             409: "email_taken, username_taken",
+            410: "token_expired, token_spent (password reset, email verification)",
             413: "payload_too_large",
             422: "validation_failed",
             429: "rate_limited (Retry-After)",
@@ -153,3 +169,108 @@ def logout(
 def public_keys(request: Request, accounts: AccountsService) -> JSONResponse:
     """The public keys that verify tokens, as a JWKS (public)."""
     return ok(request, accounts.tokens.jwks())
+
+
+RESET_ACCEPTED = {
+    "accepted": True,
+    "message": "If an active account has this address, a reset link is on its way.",
+}
+
+
+@router.post("/password-reset", status_code=202)
+async def request_password_reset(
+    request: Request, body: PasswordResetBody, accounts: AccountsService, container: AppContainer
+) -> JSONResponse:
+    """Mail a password-reset link (public). Always 202 with the same body, answered no sooner
+    than ITINERA_PASSWORD_RESET_ANSWER_SECONDS, whether the address has an account or not.
+    Throttled per client address and per email address: 429."""
+    settings, arrived = container.settings, time.monotonic()
+    limits = (
+        Limit(
+            f"password_reset:address:{client_address(request)}",
+            settings.password_resets_per_address,
+            settings.password_reset_window_seconds,
+        ),
+        Limit(
+            f"password_reset:account:{normalize_email(body.email)}",
+            settings.password_resets_per_account,
+            settings.password_reset_window_seconds,
+        ),
+    )
+    await run_in_threadpool(count, container.rate_limiter, *limits)
+    await run_in_threadpool(
+        accounts.request_password_reset, body.email, request.state.correlation_id
+    )
+    left = settings.password_reset_answer_seconds - (time.monotonic() - arrived)
+    if left > 0:
+        await asyncio.sleep(left)
+    elif settings.password_reset_answer_seconds > 0:
+        log.warning("a password-reset request took longer than its answer time")
+    return ok(request, RESET_ACCEPTED, status_code=202)
+
+
+def _token_attempt(request: Request, container: AppContainer) -> None:
+    settings = container.settings
+    count(
+        container.rate_limiter,
+        Limit(
+            f"account_token:address:{client_address(request)}",
+            settings.account_token_attempts_per_address,
+            settings.account_token_window_seconds,
+        ),
+    )
+
+
+@router.post("/password-reset/confirm")
+def confirm_password_reset(
+    request: Request,
+    body: PasswordResetConfirmBody,
+    accounts: AccountsService,
+    container: AppContainer,
+) -> JSONResponse:
+    """Set a new password with the mailed token (public): the token is spent and every
+    session of the account ends. Errors: 400 token_invalid, 410 token_expired / token_spent,
+    422 (a weak password), 429."""
+    _token_attempt(request, container)
+    holder = accounts.holder_of_reset_token(body.token)
+    try:
+        check_strength(body.new_password, holder.username, holder.email.split("@")[0])
+    except ValueError as weak:
+        raise RequestValidationError(
+            [{"loc": ("body", "new_password"), "msg": str(weak), "type": "value_error"}]
+        ) from None
+    user_id = accounts.reset_password(body.token, body.new_password, request.state.correlation_id)
+    log_command(
+        "reset_password",
+        "user",
+        user_id,
+        actor=user_id,
+        correlation_id=request.state.correlation_id,
+    )
+    return ok(request, {"password_reset": True})
+
+
+@router.post("/verify-email")
+def verify_email(
+    request: Request, body: VerifyEmailBody, accounts: AccountsService, container: AppContainer
+) -> JSONResponse:
+    """Prove an address with the mailed token (public). For an email change, the new address
+    replaces the old one now. Errors: 400 token_invalid, 409 email_taken (another account
+    took the new address meanwhile), 410 token_expired / token_spent, 429."""
+    _token_attempt(request, container)
+    user = accounts.verify_email(body.token, request.state.correlation_id)
+    log_command(
+        "verify_email", "user", user.id, actor=user.id, correlation_id=request.state.correlation_id
+    )
+    return ok(request, {"email": user.email, "email_verified": user.email_verified})
+
+
+@router.post("/verify-email/resend", status_code=202)
+def resend_verification(
+    request: Request, acting: Acting, accounts: AccountsService, container: AppContainer
+) -> JSONResponse:
+    """Mail a new verification link to the address awaiting verification (the pending new
+    one, else the current one while unverified); `sent: false` when none awaits."""
+    _token_attempt(request, container)
+    sent = accounts.resend_verification(acting)
+    return ok(request, {"sent": sent}, status_code=202)

@@ -4,6 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
@@ -27,6 +28,7 @@ router = APIRouter(
             400: "invalid_cursor",
             401: "unauthenticated, invalid_credentials (wrong current password)",
             404: "user_not_found",
+            409: "email_taken",
             422: "validation_failed",
         }
     ),
@@ -37,6 +39,8 @@ def _me(user: User) -> dict[str, object]:
     return {
         "id": user.id,
         "email": user.email,
+        "email_verified": user.email_verified,
+        "pending_email": user.pending_email,
         "username": user.username,
         "first_name": user.first_name,
         "last_name": user.last_name,
@@ -58,14 +62,17 @@ def get_me(request: Request, user_id: CurrentUser, accounts: AccountsService) ->
 def update_me(
     request: Request, body: ProfileBody, acting: Acting, accounts: AccountsService
 ) -> JSONResponse:
-    """Replace the caller's profile (first and last name, bio, avatar URL)."""
-    user = accounts.update_profile(
+    """Replace the caller's profile (first and last name, bio, avatar URL). A new `email` is
+    mailed a verification link and replaces the current one once verified (409 email_taken
+    if another account holds it)."""
+    user = accounts.update_me(
         UpdateProfile(
             first_name=body.first_name,
             last_name=body.last_name,
             bio=body.bio,
             avatar_url=body.avatar_url,
         ),
+        body.email,
         acting,
     )
     return ok(request, _me(user))
@@ -92,11 +99,17 @@ async def search_users(
     request: Request,
     _: CurrentUser,
     users: Users,
+    accounts: AccountsService,
     q: Annotated[str, Query(min_length=1, max_length=50), AfterValidator(one_line)],
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
     cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
 ) -> JSONResponse:
-    """People whose username or name starts with `q`, to invite to a trip."""
+    """People whose username or name starts with `q`, to invite to a trip; a whole email
+    address finds its account (only if verified, unless ITINERA_UNVERIFIED_FOUND_BY_EMAIL)."""
+    if "@" in q:
+        found = await run_in_threadpool(accounts.find_by_email, q)
+        profiles = [] if found is None else [await queries.user_profile(users, found)]
+        return ok(request, profiles, meta={"next_cursor": None, "limit": limit})
     page = await queries.find_users(users, q, limit=limit, after=cursor)
     return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})
 

@@ -30,6 +30,7 @@ def prepared_settings(database_url: str, redis_url: str, tmp_path: Path) -> Sett
         redis_url=redis_url,
         redis_namespace=f"itinera-test-{uuid.uuid4().hex[:8]}",
         keys_dir=tmp_path / "keys",
+        data_dir=tmp_path / "data",  # account mails land in its mailbox, not the checkout's
     )
     prepare_database(settings)
     return settings
