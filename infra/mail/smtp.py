@@ -34,5 +34,9 @@ class SmtpMailer:
                 start_tls=self._tls == "starttls",
                 timeout=self._timeout,
             )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+        except aiosmtplib.SMTPException as error:
+            # Its text may name the recipient: only the kind and the server's code are told.
+            code = getattr(error, "code", None)
+            raise MailNotSentError(f"{type(error).__name__} {code or ''}".strip()) from error
+        except (OSError, TimeoutError) as error:
             raise MailNotSentError(f"{type(error).__name__}: {error}") from error
