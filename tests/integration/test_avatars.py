@@ -5,28 +5,25 @@ every storage test runs against both."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import struct
 import time
-import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
 from PIL import Image, ImageDraw
 
 from api.main import create_app
 from infra.settings import Settings
 from tests.integration.conftest import Signup
-from tests.services import free_port
+from tests.s3 import CREDENTIALS, REGION, s3_bucket, s3_client
+from tests.s3 import s3_endpoint as s3_endpoint  # a fixture
 
 LIMIT = 200_000  # ITINERA_AVATAR_MAX_BYTES in these tests
 SIZES = {"64", "256", "512"}
@@ -45,18 +42,6 @@ class Storage:
     fetch: Callable[[TestClient, str], httpx.Response]  # a stored file by its public URL
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """A real S3-protocol server (moto in server mode) on a free port, for the session."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 def _folder(tmp_path: Path) -> Storage:
     root = tmp_path / "media"
 
@@ -73,29 +58,8 @@ def _folder(tmp_path: Path) -> Storage:
 
 
 def _s3(endpoint: str) -> Storage:
-    bucket = f"avatars-{uuid.uuid4().hex[:12]}"
-    credentials = {"s3_access_key_id": "testing", "s3_secret_access_key": "testing"}
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket=bucket)
-    # What the operator sets up: anyone may read the avatars (and nothing else).
-    public_read = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/avatars/*",
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read))
+    bucket = s3_bucket(endpoint)
+    s3 = s3_client(endpoint)
 
     def keys() -> set[str]:
         listed = s3.list_objects_v2(Bucket=bucket)
@@ -109,8 +73,9 @@ def _s3(endpoint: str) -> Storage:
         "storage": "auto",  # a bucket named: s3
         "s3_bucket": bucket,
         "s3_endpoint_url": endpoint,
-        "s3_region": "us-east-1",
-        **credentials,
+        "s3_region": REGION,
+        "s3_access_key_id": CREDENTIALS["aws_access_key_id"],
+        "s3_secret_access_key": CREDENTIALS["aws_secret_access_key"],
     }
     return Storage("s3", settings, keys, fetch)
 
