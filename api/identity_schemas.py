@@ -78,7 +78,9 @@ class LogoutBody(Body):
 
 AvatarUrl = Annotated[
     str,
-    StringConstraints(max_length=2048, pattern=r"^(https://\S+)?$"),
+    # An https URL, or the path of an avatar stored in the folder storage (/media/...): a
+    # profile read and sent back unchanged must pass.
+    StringConstraints(max_length=2048, pattern=r"^((https://|/media/)\S+)?$"),
     AfterValidator(one_line),
 ]
 

@@ -291,6 +291,12 @@ def test_the_avatar_url_is_shown_wherever_the_user_is(
 
     eventually(lambda: profile()["avatar_url"], url)
     assert profile()["avatar"] == url
+    # The profile as read, sent back with a new bio, keeps the stored avatar.
+    own = me(client, ada)
+    fields = {k: own[k] for k in ("first_name", "last_name", "avatar_url")}
+    kept = client.put("/api/v1/users/me", json={**fields, "bio": "Hi"}, headers=auth(ada))
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["data"]["avatar_url"] == url
 
     created = client.post(
         "/api/v1/trips/",
