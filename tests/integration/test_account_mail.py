@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import re
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from email.message import Message
@@ -16,7 +15,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -25,6 +23,7 @@ from infra.mail.delivery import mail_policy
 from infra.mail.smtp import SmtpMailer
 from infra.postgres.sent_mails import PostgresSentMails
 from infra.settings import Settings
+from tests.fake_smtp import Inbox, smtp_server
 from tests.integration.conftest import PASSWORD, prepared_settings
 from tests.services import free_port
 from write_side.identity.account_mail import AccountMail, MailDue
@@ -35,41 +34,10 @@ TOKEN = re.compile(r"token=([0-9a-f]{32}\.[A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a brand new passphrase 7"
 
 
-class Inbox:
-    """aiosmtpd's handler: keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self._lock:
-            self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[Message]:
-        with self._lock:
-            return [m for m in self.messages if m["To"] == address]
-
-    def wait_for(self, address: str, count: int = 1, timeout: float = 15.0) -> Message:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.to(address)
-            if len(found) >= count:
-                return found[count - 1]
-            time.sleep(0.05)
-        raise AssertionError(f"no mail #{count} to {address} within {timeout} s")
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as found:
+        yield found
 
 
 def mail_settings(settings: Settings, port: int, **overrides: Any) -> Settings:
