@@ -20,7 +20,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from infra.database import build_event_store
 from infra.settings import Settings
 from write_side.context import CommandContext
-from write_side.errors import EventStoreUnavailableError
+from write_side.errors import ConcurrencyConflictError, EventStoreUnavailableError
 from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
 from write_side.trips.planner import TripPlanner
 
@@ -95,6 +95,7 @@ class Burst:
         self.planner = TripPlanner(build_event_store(Settings(database_url=self.database_url)))
         self.sent = 0
         self.done = threading.Event()
+        self.failure: BaseException | None = None
         self._owners: dict[UUID, CommandContext] = {}
         self._lock = threading.Lock()
 
@@ -107,10 +108,15 @@ class Burst:
             self._owners[trip.trip_id] = owner
 
     def run(self) -> None:
-        with ThreadPoolExecutor(self.writers) as pool:
-            for _ in pool.map(self._write, range(self.writers)):
-                pass
-        self.done.set()
+        try:
+            with ThreadPoolExecutor(self.writers) as pool:
+                for _ in pool.map(self._write, range(self.writers)):
+                    pass
+        except BaseException as error:  # kept for a test running it in a thread
+            self.failure = error
+            raise
+        finally:
+            self.done.set()
 
     def _write(self, writer: int) -> None:
         rng = random.Random(writer)
@@ -133,12 +139,18 @@ class Burst:
 
     @staticmethod
     def _retrying(command: Callable[[], Any]) -> None:
-        """As a client would: again, after the event store said "not now"."""
+        """As a client would: again, after the event store said "not now" or other writers
+        kept the trip busy ("retry the command")."""
         for _ in range(300):
             try:
                 command()
                 return
-            except (EventStoreUnavailableError, OperationalError, InterfaceError):
+            except (
+                EventStoreUnavailableError,
+                ConcurrencyConflictError,
+                OperationalError,
+                InterfaceError,
+            ):
                 time.sleep(0.1)
         raise AssertionError("the event store never came back")
 
@@ -160,6 +172,8 @@ def kill_at_random_during(
         kill_and_restart()
         kills += 1
     writer.join()
+    if burst.failure is not None:
+        raise burst.failure
     return kills
 
 

@@ -118,11 +118,13 @@ def burst_with(fault, database_url: str, commands: int = 4_000) -> Burst:
     burst.plan()
     writer = threading.Thread(target=burst.run)
     writer.start()
-    while burst.sent < commands // 4:
+    while burst.sent < commands // 4 and not burst.done.is_set():
         time.sleep(0.01)
     fault()
-    assert not burst.done.is_set(), "the burst ended before the fault"
+    assert not burst.done.is_set(), f"the burst ended before the fault: {burst.failure!r}"
     writer.join()
+    if burst.failure is not None:
+        raise burst.failure
     return burst
 
 
