@@ -148,16 +148,8 @@ class Accounts:
         return user
 
     def update_profile(self, command: UpdateProfile, context: CommandContext) -> User:
-        user = self.get_user(context.actor_id)
-        with acting_as(context):
-            user.update_profile(
-                first_name=command.first_name,
-                last_name=command.last_name,
-                bio=command.bio,
-                avatar_url=command.avatar_url,
-            )
-        self._events.save(user)
-        return user
+        """The profile alone (the email kept)."""
+        return self.update_me(command, None, context)
 
     def change_password(self, current: str, new: str, context: CommandContext) -> TokenPair:
         """Every existing session ends; the caller gets a new one."""
