@@ -229,7 +229,17 @@ def _ranks_by_resemblance(client: TestClient, model: str) -> None:
         {"Lisbon": [("Seafood dinner", "restaurant", "Fish and clams")]},
         public=False,
     )
-    body = _until(client, me, mine["trip"], {"grilled sardines at a tasca", "laundromat"})
+    wanted = {"grilled sardines at a tasca", "laundromat"}
+    # Both candidates listed, and this trip's own profile embedded (the catalogue projects it
+    # apart from the candidates: until then every similarity is 0).
+    body = eventually(
+        lambda: _recommended(client, me, mine["trip"]),
+        lambda found: (
+            _titles(found, "activities") == wanted
+            and any(a["similarity"] > 0 for a in found["data"]["activities"])
+        ),
+        timeout=WAIT,
+    )
     assert body["meta"]["model"] == model
     sardines, laundromat = body["data"]["activities"]
     assert sardines["title"] == "Grilled sardines at a tasca"
