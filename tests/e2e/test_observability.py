@@ -5,10 +5,9 @@ move with the work; and each role's readiness over its dependencies."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -18,10 +17,10 @@ from tests.e2e.stack import Stack, distributed_stack
 from tests.fake_otlp import FakeCollector, ReceivedSpan, fake_collector
 from tests.scraped import Samples, parse, value
 from tests.services import free_port, tansu_broker
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
 CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 LIVENESS = {"route": "/health", "method": "GET", "status": "200"}
@@ -64,17 +63,6 @@ def client(stack: Stack) -> Iterator[httpx.Client]:
         yield http
 
 
-def eventually(check: Callable[[], T], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def new_trip(client: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
     body = {"title": "Bologna", "start_date": "2027-06-01", "end_date": "2027-06-04"}
     created = client.post("/api/v1/trips/", json=body, headers=headers)
@@ -106,7 +94,7 @@ def test_one_trace_runs_from_the_command_through_the_relay_to_the_projection(
         assert server and publish and project, sorted((s.service, s.name) for s in found)
         return {"server": server[0], "publish": publish[0], "project": project[0]}
 
-    trace = eventually(whole_trace)
+    trace = eventually(whole_trace, timeout=30)
     # The chain of parents: the client's span → the API's server span → ... → the publish
     # span → the projection's span, all in the client's trace.
     assert trace["server"].parent_span_id == "00f067aa0ba902b7"
@@ -132,7 +120,7 @@ def test_a_request_without_a_trace_starts_one_that_reaches_the_projection(
         projections = {s.trace_id for s in found if s.name == "project trip_views"}
         assert (requests & projections) - {CLIENT_TRACE}
 
-    eventually(projected)
+    eventually(projected, timeout=30)
 
 
 def scrape(url: str) -> Samples:

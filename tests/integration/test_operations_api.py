@@ -22,6 +22,7 @@ from tests.e2e.proxy import CuttableProxy
 from tests.integration.conftest import prepared_settings, signup_on
 from tests.scraped import Samples, parse, value
 from tests.services import free_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -35,17 +36,6 @@ def samples(client: TestClient) -> Samples:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return parse(response.text)
-
-
-def eventually(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def test_key_series_move_with_the_actions_and_carry_no_ids(client: TestClient) -> None:
