@@ -51,6 +51,11 @@ class PostgresChanges:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @property
+    def listening(self) -> bool:
+        """Whether notices arrive now (else waiters poll)."""
+        return self._listening
+
     def ticket(self, projection: str) -> int:
         return self._commits[projection]
 

@@ -1,0 +1,154 @@
+"""Read-your-writes without polling: a reader waiting for a projection to reach a version is
+woken by the NOTIFY the projection's batch sends when it commits (PostgreSQL delivers it on
+commit only), over a real LISTEN connection. While that connection is down, waiters poll, and
+the listener comes back by itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from infra.postgres.changes import PostgresChanges
+from infra.postgres.projections.store import CHANNEL
+from read_side import queries
+from read_side.queries import Reading
+from read_side.store import StoredTrip, TripReadStore
+from tests.builders import details_updated, trip_created
+from tests.projected import in_memory_projected
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+TRIP_VIEWS = queries.TRIP_VIEWS
+
+
+@pytest.fixture
+async def changes(database_url: str) -> AsyncIterator[PostgresChanges]:
+    listening = PostgresChanges(database_url)
+    await listening.start()
+    await _until_listening(database_url)
+    try:
+        yield listening
+    finally:
+        await listening.close()
+
+
+async def _until_listening(database_url: str) -> None:
+    async def listens() -> bool:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+                )
+            ).fetchone()
+        return row is not None and row[0] > 0
+
+    for _ in range(200):
+        if await listens():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the change listener never started listening")
+
+
+async def _until(check: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("never came true")
+
+
+async def _notify(database_url: str, projection: str, *, commit: bool = True) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, projection))
+        if commit:
+            await conn.commit()
+        else:
+            await conn.rollback()
+
+
+async def test_a_waiter_wakes_on_its_projections_commit_and_only_on_it(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    ticket = changes.ticket(TRIP_VIEWS)
+    waiting = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, timeout=30))
+    await _notify(database_url, "user_directory")  # another projection's commit
+    await _notify(database_url, TRIP_VIEWS, commit=False)  # rolled back: never delivered
+    await asyncio.sleep(0.3)
+    assert not waiting.done(), "woken by a notice that was not its projection's commit"
+    assert changes.ticket(TRIP_VIEWS) == ticket
+    await _notify(database_url, TRIP_VIEWS)
+    await asyncio.wait_for(waiting, timeout=10)
+    assert changes.ticket(TRIP_VIEWS) == ticket + 1
+
+
+class CountingStore:
+    """The read store, counting how often a reader looks at the trip."""
+
+    def __init__(self, store: TripReadStore) -> None:
+        self._store = store
+        self.reads = 0
+
+    async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
+        self.reads += 1
+        return await self._store.get_trip(trip_id)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+class EventStoreAt:
+    def __init__(self, version: int) -> None:
+        self._version = version
+
+    async def readable_by(self, trip_id: UUID, user_id: UUID) -> bool:
+        return True
+
+    async def version(self, trip_id: UUID) -> int | None:
+        return self._version
+
+
+async def test_a_read_your_writes_wait_reads_the_view_once_per_commit_not_per_tick(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    models = in_memory_projected()
+    trip_id, owner = uuid4(), uuid4()
+    await models.apply(trip_created(trip_id, owner))
+    store = CountingStore(models.trips)
+    reading = Reading(store, EventStoreAt(2), changes=changes, timeout=30)  # type: ignore[arg-type]
+
+    read = asyncio.create_task(queries.trip_detail(reading, trip_id, owner, min_version=2))
+    await _until(lambda: store.reads >= 1)
+    await asyncio.sleep(1.0)  # a poller at 10 ms would have looked ~100 times by now
+    assert (store.reads, read.done()) == (1, False)
+
+    await models.apply(details_updated(trip_id, 2, owner, "Renamed"))
+    await _notify(database_url, TRIP_VIEWS)  # what the projection's batch sends at commit
+    found = await asyncio.wait_for(read, timeout=10)
+    assert (found.view.version, found.view.title, found.stale) == (2, "Renamed", False)
+    assert store.reads == 2
+
+
+async def test_waiters_poll_while_the_listener_is_cut_and_it_comes_back(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+        )
+    # Cut: a wait returns after a short poll instead of hanging on a dead connection.
+    ticket = changes.ticket(TRIP_VIEWS)
+    await asyncio.wait_for(changes.wait(TRIP_VIEWS, ticket, timeout=30), timeout=5)
+    # Back: the listener reconnects by itself, and a commit wakes waiters again.
+    await _until_listening(database_url)
+    await _until(lambda: changes.listening)
+    ticket = changes.ticket(TRIP_VIEWS)
+    waiting = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, timeout=30))
+    await _notify(database_url, TRIP_VIEWS)
+    await asyncio.wait_for(waiting, timeout=10)
+    assert changes.ticket(TRIP_VIEWS) == ticket + 1
