@@ -152,3 +152,14 @@ def wait_for_http(url: str, running: Roles, timeout: float = 60) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer")
+
+
+def start_process(running: Roles, name: str, *argv: str) -> subprocess.Popen[bytes]:
+    """Any command as one of `running`'s processes (logged, checked, stopped with them)."""
+    running.log_dir.mkdir(parents=True, exist_ok=True)
+    with (running.log_dir / f"{name}.log").open("ab") as out:
+        process = subprocess.Popen(
+            list(argv), env=running.env, stdout=out, stderr=subprocess.STDOUT
+        )
+    running.processes[name] = process
+    return process
