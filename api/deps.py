@@ -30,36 +30,42 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
 
 
-def _container(request: Request) -> Container:
+def _app(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def _planner(request: Request) -> TripPlanner:
-    return _container(request).planner
+# Dependencies are coroutines where they do no blocking work: FastAPI runs a plain function
+# in a worker thread, a hop that costs more than what most of them do.
+async def _container(request: Request) -> Container:
+    return _app(request)
 
 
-def _accounts(request: Request) -> Accounts:
-    return _container(request).accounts
+async def _planner(request: Request) -> TripPlanner:
+    return _app(request).planner
 
 
-def _users(request: Request) -> UserDirectory:
-    return _container(request).users
+async def _accounts(request: Request) -> Accounts:
+    return _app(request).accounts
 
 
-def _claims(
+async def _users(request: Request) -> UserDirectory:
+    return _app(request).users
+
+
+async def _claims(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:
     """The verified access token of the request; every failure is the same 401."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("no bearer token")
-    claims = _accounts(request).authenticate(credentials.credentials)
+    claims = await _app(request).verified_tokens.claims(credentials.credentials)
     request.state.actor_id = claims.user_id
     return claims
 
 
-def _current_user(claims: Annotated[Claims, Depends(_claims)]) -> UUID:
+async def _current_user(claims: Annotated[Claims, Depends(_claims)]) -> UUID:
     return claims.user_id
 
 
@@ -67,9 +73,9 @@ def _command_context(
     request: Request, user_id: Annotated[UUID, Depends(_current_user)]
 ) -> CommandContext:
     """The actor of a write, within the per-user write quota."""
-    settings = _container(request).settings
+    settings = _app(request).settings
     count(
-        _container(request).rate_limiter,
+        _app(request).rate_limiter,
         Limit(f"writes:{user_id}", settings.writes_per_user, settings.writes_window_seconds),
     )
     return CommandContext(
@@ -87,7 +93,7 @@ IF_MATCH = (
 )
 
 
-def _expected_version(
+async def _expected_version(
     if_match: Annotated[str | None, Header(description=IF_MATCH)] = None,
 ) -> int | None:
     """The version named by `If-Match: "N"`; None without a precondition (or `*`)."""
@@ -99,7 +105,7 @@ def _expected_version(
     return int(match.group(1))
 
 
-def _idempotent(
+async def _idempotent(
     request: Request,
     idempotency_key: Annotated[
         str | None,
@@ -116,8 +122,8 @@ def _idempotent(
     return IdempotencyKey(idempotency_key, request.url.path.rstrip("/"))
 
 
-def _reading(request: Request) -> Reading:
-    container = _container(request)
+async def _reading(request: Request) -> Reading:
+    container = _app(request)
     return Reading(
         store=container.trips,
         authority=PlannerAuthority(container.planner),
@@ -137,8 +143,8 @@ def chat_reading(container: Container) -> ChatReading:
     )
 
 
-def _chat_reading(request: Request) -> ChatReading:
-    return chat_reading(_container(request))
+async def _chat_reading(request: Request) -> ChatReading:
+    return chat_reading(_app(request))
 
 
 def notification_reading(container: Container) -> NotificationReading:
@@ -150,16 +156,16 @@ def notification_reading(container: Container) -> NotificationReading:
     )
 
 
-def _notification_reading(request: Request) -> NotificationReading:
-    return notification_reading(_container(request))
+async def _notification_reading(request: Request) -> NotificationReading:
+    return notification_reading(_app(request))
 
 
-def _notifications(request: Request) -> Notifications:
-    return _container(request).notifications
+async def _notifications(request: Request) -> Notifications:
+    return _app(request).notifications
 
 
-def _chat(request: Request) -> Chat:
-    return _container(request).chat
+async def _chat(request: Request) -> Chat:
+    return _app(request).chat
 
 
 MIN_VERSION_DESCRIPTION = (

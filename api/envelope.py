@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.queries import Consistent, stale_meta
+from read_side.store import ServedTrip
 
 
 def _meta(request: Request, extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -66,6 +67,26 @@ def read_response(request: Request, data: Any, found: Consistent) -> JSONRespons
         meta=stale_meta(found),
         headers={"ETag": f'"{found.view.version}"'},
     )
+
+
+def served_response(request: Request, served: ServedTrip) -> Response:
+    """`read_response` for a trip served as stored: its JSON put in the envelope as it is,
+    nothing decoded, validated or encoded again but `meta`."""
+    meta = {
+        "correlation_id": str(getattr(request.state, "correlation_id", "")),
+        "stale": False,
+        "version": served.version,
+    }
+    body = b"".join(
+        (
+            b'{"data":',
+            served.data.encode(),
+            b',"error":null,"meta":',
+            orjson.dumps(meta),
+            b"}",
+        )
+    )
+    return Response(body, media_type="application/json", headers={"ETag": f'"{served.version}"'})
 
 
 def page(

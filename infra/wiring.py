@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import redis
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.database import (
@@ -27,8 +28,9 @@ from infra.embeddings import embedder
 from infra.engine_wiring import projection_engine, reminders
 from infra.identity.keys import KeyFolder, shared_secret
 from infra.identity.memory_stores import InMemoryRateLimiter
-from infra.identity.postgres_stores import PostgresRevocationStore
+from infra.identity.postgres_stores import AsyncPostgresRevocations, PostgresRevocationStore
 from infra.identity.redis_stores import RedisRateLimiter
+from infra.identity.verified_tokens import VerifiedTokens
 from infra.live.services import Live, live_services
 from infra.media.wiring import avatar_service, media_folder
 from infra.observability import metrics
@@ -122,6 +124,12 @@ def rate_limiter(settings: Settings) -> tuple[RateLimiter, redis.Redis | None]:
     return InMemoryRateLimiter(), None
 
 
+def events_table(events: EventStore) -> sql.Identifier:
+    """The event store's table, for reads that ask a trip's version in their own statement."""
+    recorder: Any = events.recorder
+    return sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+
+
 def token_policy(settings: Settings) -> TokenPolicy:
     return TokenPolicy(
         access_ttl_seconds=settings.access_token_ttl_seconds,
@@ -156,6 +164,7 @@ class Container:
     draft_jobs: DraftJobs
     draft_acceptance: DraftAcceptance
     live: Live
+    verified_tokens: VerifiedTokens
     pool: AsyncConnectionPool
     _sync_pool: ConnectionPool
     _redis: redis.Redis | None
@@ -235,7 +244,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         accounts=Accounts(
             events, tokens, unverified_found_by_email=settings.unverified_found_by_email
         ),
-        trips=PostgresTripReadStore(pool),
+        trips=PostgresTripReadStore(pool, events_table(events)),
         users=PostgresUserDirectory(pool),
         changes=changes,
         rate_limiter=limiter,
@@ -252,6 +261,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         sync_feed=PostgresSyncFeed(pool, timedelta(seconds=settings.sync_timestamp_margin_seconds)),
         sync_cursors=CursorCodec(cursor_key, settings.sync_cursor_ttl_days * 86400),
         live=live,
+        verified_tokens=VerifiedTokens(tokens, keys, AsyncPostgresRevocations(pool)),
         pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,

@@ -92,8 +92,9 @@ def _in_minor_units(amount: Decimal, currency: str) -> Decimal:
 
 TRIP_VIEWS: Projection[TripDocument] = Projection(
     name="trip_views",
-    version=3,  # 2: members' joined_at and invited_by; entities' parent ids and timestamps
+    version=4,  # 2: members' joined_at and invited_by; entities' parent ids and timestamps
     # 3: the trip's currency, destinations' time zones
+    # 4: beside each view, the trip as served, its members, visibility and archived flag
     topics=(TRIP_EVENTS,),
     begin=_working_copy,
     finish=_finished,

@@ -16,7 +16,14 @@ from read_side.errors import (
     UserProfileNotFoundError,
     VersionAheadError,
 )
-from read_side.store import ANY_TRIP, ProjectionChanges, StoredTrip, TripFilter, TripReadStore
+from read_side.store import (
+    ANY_TRIP,
+    ProjectionChanges,
+    ServedTrip,
+    StoredTrip,
+    TripFilter,
+    TripReadStore,
+)
 from read_side.users import UserDirectory, UserProfilePage, UserProfileView
 from read_side.views import ActivityView, DestinationView, TripSummaryPage, TripView
 
@@ -121,6 +128,27 @@ async def trip_detail(
     if stored.parked:
         return Consistent(stored.view, PARKED)
     return Consistent(stored.view, BEHIND if behind else None)
+
+
+async def served_trip_detail(
+    reading: Reading, trip_id: UUID, viewer_id: UUID, *, min_version: int | None = None
+) -> ServedTrip | None:
+    """`trip_detail` in one read, when that read settles it: the view is not parked, is at
+    least as new as `min_version` (else as the event store's version, read in the same
+    statement), and says whether the viewer may read it. None: `trip_detail` must answer
+    (it waits for the view, or asks the event store), as it would have from the start.
+
+    A view that is current is what `trip_detail` trusts too, so who may read it is decided
+    alike: a stale view never widens access, since a stale one is never served here."""
+    served = await reading.store.served_trip(trip_id, viewer_id)
+    if served is None or served.parked:
+        return None
+    wanted = min_version if min_version is not None else served.stream_version
+    if wanted is None or served.version < wanted:
+        return None
+    if not served.readable:
+        raise TripViewNotFoundError(trip_id)
+    return served
 
 
 async def _check_reachable(

@@ -36,8 +36,25 @@ class StoredTrip:
     parked: bool
 
 
+@dataclass(frozen=True)
+class ServedTrip:
+    """A trip's view as the API serves it (JSON text, members with their profiles), and what
+    decides whether it may be served as it is, all read in one statement."""
+
+    data: str
+    version: int
+    parked: bool
+    readable: bool  # by the viewer asked about, as `TripView.readable_by` says
+    stream_version: int | None  # the event store's, read at the same instant; None: unknown
+
+
 class TripReadStore(Protocol):
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None: ...
+
+    async def served_trip(self, trip_id: UUID, viewer_id: UUID) -> ServedTrip | None:
+        """The trip ready to serve; None when there is no view or it was stored before views
+        were kept ready to serve (then `get_trip` answers)."""
+        ...
 
     async def list_trips(
         self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP

@@ -82,7 +82,7 @@ def in_memory_projected(source: EventSource | None = None) -> Projected:
     trips: InMemoryProjectionStore[TripDocument] = InMemoryProjectionStore()
     users: InMemoryProjectionStore[UserDocument] = InMemoryProjectionStore()
     return Projected(
-        trips=InMemoryTripReadStore(trips),
+        trips=InMemoryTripReadStore(trips, users),
         users=InMemoryUserDirectory(users),
         trip_store=trips,
         user_store=users,

@@ -5,7 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import (
     Acting,
@@ -17,7 +17,7 @@ from api.deps import (
     TripReading,
     Users,
 )
-from api.envelope import ok, read_response
+from api.envelope import ok, read_response, served_response
 from api.openapi import COMMAND, CURSOR, CommandResultBody, HistoryEntryBody, errors, success
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
@@ -160,8 +160,11 @@ async def get_trip(
     users: Users,
     user_id: CurrentUser,
     min_version: MinVersion = None,
-) -> JSONResponse:
+) -> Response:
     """A trip with its members, destinations and activities; `min_version` waits for a write."""
+    served = await queries.served_trip_detail(reading, trip_id, user_id, min_version=min_version)
+    if served is not None:
+        return served_response(request, served)
     found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
     return read_response(request, await queries.with_usernames(users, found.view), found)
 

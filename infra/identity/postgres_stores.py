@@ -15,7 +15,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from infra.postgres.projections.credential_tables import TABLE as CREDENTIAL_CUTOFFS
 from write_side.errors import DependencyUnavailableError
@@ -37,6 +37,25 @@ def _user_id(subject: str) -> UUID | None:
         return UUID(subject)
     except ValueError:
         return None
+
+
+class AsyncPostgresRevocations:
+    """`PostgresRevocationStore.is_revoked` on the API's async pool: the check every request
+    makes, without a thread hop."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool:
+        params = {"jti": jti, "subject": subject, "issued_at": issued_at}
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(_IS_REVOKED, {**params, "user_id": _user_id(subject)})
+                row = await cursor.fetchone()
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise DependencyUnavailableError("postgresql") from error
+        assert row is not None
+        return bool(row[0])
 
 
 class PostgresRevocationStore:

@@ -7,12 +7,15 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import orjson
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
-from read_side.store import ANY_TRIP, StoredTrip, TripFilter
+from read_side.served import with_members
+from read_side.store import ANY_TRIP, ServedTrip, StoredTrip, TripFilter
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
 
@@ -34,13 +37,62 @@ _TRIP = (
 )
 
 
+# One statement, one round trip: the served trip with its members' current profiles, whether
+# the viewer may read it (from the columns beside the view), and the trip's version in the
+# event store at the same instant (read-your-writes without asking the event store again).
+_SERVED = (
+    "SELECT v.served, v.version, coalesce(t.parked, false),"
+    " NOT v.archived AND (v.visibility = 'public' OR v.members @> %(viewer)s::jsonb),"
+    " (SELECT coalesce(json_agg(m.member || jsonb_build_object("
+    "   'username', u.username, 'avatar', u.avatar_url) ORDER BY m.n), '[]')::text"
+    "  FROM jsonb_array_elements(v.members) WITH ORDINALITY AS m(member, n)"
+    "  LEFT JOIN user_directory u ON u.user_id = (m.member->>'user_id')::uuid),"
+    " {stream_version}"
+    " FROM trip_views v LEFT JOIN trip_views_tracking t ON t.aggregate_id = v.trip_id"
+    " WHERE v.trip_id = %(trip)s AND v.served IS NOT NULL"
+)
+
+
+def _served_query(events_table: sql.Identifier | None) -> sql.Composed:
+    stream_version = (
+        sql.SQL("NULL::integer")
+        if events_table is None
+        else sql.SQL(
+            "(SELECT max(originator_version) FROM {} WHERE originator_id = %(trip)s)"
+        ).format(events_table)
+    )
+    return sql.SQL(_SERVED).format(stream_version=stream_version)
+
+
 def _stored(row: tuple[Any, ...] | None) -> StoredTrip | None:
     return None if row is None else StoredTrip(TripView.model_validate(row[0]), bool(row[1]))
 
 
 class PostgresTripReadStore:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    """`events_table`: the event store's table, when it is in the same database (it is in
+    every mode), so a read learns the trip's version in the same statement."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, events_table: sql.Identifier | None = None
+    ) -> None:
         self._pool = pool
+        self._served = _served_query(events_table)
+
+    async def served_trip(self, trip_id: UUID, viewer_id: UUID) -> ServedTrip | None:
+        viewer = orjson.dumps([{"user_id": str(viewer_id)}]).decode()
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(self._served, {"trip": trip_id, "viewer": viewer})
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        served, version, parked, readable, members, stream_version = row
+        return ServedTrip(
+            data=with_members(served, members),
+            version=version,
+            parked=parked,
+            readable=bool(readable),
+            stream_version=stream_version,
+        )
 
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
         async with self._pool.connection() as conn:

@@ -4,15 +4,27 @@ models fed through the projection engine."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import uuid4
 
+import orjson
 import pytest
+from fastapi.encoders import jsonable_encoder
 
 from projections.engine.applier import Applier
 from projections.engine.ports import Delivery
 from projections.trip_views import TRIP_VIEWS
+from read_side import queries
 from read_side.errors import InvalidCursorError
-from streams.contracts import MemberRemoved, MemberRemovedPayload
+from streams.contracts import (
+    MemberRemoved,
+    MemberRemovedPayload,
+    Moment,
+    TripArchived,
+    TripVisibilityChanged,
+    TripVisibilityChangedPayload,
+)
 from tests.builders import (
     activity_added,
     destination_added,
@@ -20,6 +32,7 @@ from tests.builders import (
     envelope,
     member_added,
     trip_created,
+    user_registered,
 )
 from tests.projected import NO_WAIT, Projected
 
@@ -130,3 +143,89 @@ class TripReadStoreContract:
             cursor = page.next_cursor
         assert len(seen) == len(set(seen))  # nothing twice
         assert set(first_batch) <= set(seen)  # nothing that was there is skipped
+
+    async def test_a_trip_is_served_as_its_view_encodes(self, models: Projected) -> None:
+        """The trip as stored to serve is what the view encoded to before (every field, each
+        value): times in several zones, money, unicode, nulls, members with and without a
+        profile."""
+        trip_id, owner, guest, kyoto = uuid4(), uuid4(), uuid4(), uuid4()
+        temple = activity_added(trip_id, 3, owner, kyoto, uuid4())
+        kolkata = temple.model_copy(
+            update={
+                "aggregate_version": 4,
+                "event_id": uuid4(),
+                "payload": temple.payload.model_copy(
+                    update={
+                        "activity_id": uuid4(),
+                        "title": "Chai ☕ à Kolkata «вечер»",
+                        "start": Moment(
+                            local=datetime(2027, 4, 3, 14, 30, 0, 123),
+                            time_zone="Asia/Kolkata",
+                            utc=datetime(2027, 4, 3, 9, 0, 0, 123, tzinfo=UTC),
+                        ),
+                        "end": Moment(
+                            local=datetime(2027, 1, 3, 9),
+                            time_zone="Europe/London",
+                            utc=datetime(2027, 1, 3, 9, tzinfo=UTC),
+                        ),
+                        "cost": None,
+                        "currency": None,
+                    }
+                ),
+            }
+        )
+        bare = temple.model_copy(
+            update={
+                "aggregate_version": 5,
+                "event_id": uuid4(),
+                "payload": temple.payload.model_copy(
+                    update={"activity_id": uuid4(), "start": None, "cost": Decimal("0.10")}
+                ),
+            }
+        )
+        await models.apply(
+            user_registered(owner, "ada"),
+            trip_created(trip_id, owner, title="Japon 日本 — été"),
+            destination_added(trip_id, 2, owner, kyoto, name="Kyōto"),
+            temple,
+            kolkata,
+            bare,
+            member_added(trip_id, 6, owner, guest, "viewer"),
+        )
+        stored = await models.trips.get_trip(trip_id)
+        served = await models.trips.served_trip(trip_id, guest)
+        assert stored is not None and served is not None
+        before = jsonable_encoder(await queries.with_usernames(models.users, stored.view))
+        assert orjson.loads(served.data) == before
+        assert (
+            before["members"][0]["username"] == "ada" and before["members"][1]["username"] is None
+        )
+        activities = before["destinations"][0]["activities"]
+        assert {a["start_time"] for a in activities} == {
+            "2027-04-03T09:00:00+09:00",
+            "2027-04-03T14:30:00.000123+05:30",
+            None,
+        }
+        assert (served.version, served.parked, served.readable) == (6, False, True)
+
+    async def test_who_may_read_a_served_trip_comes_from_its_columns(
+        self, models: Projected
+    ) -> None:
+        trip_id, owner, stranger = uuid4(), uuid4(), uuid4()
+        await models.apply(trip_created(trip_id, owner))
+        assert await models.trips.served_trip(uuid4(), owner) is None
+        mine = await models.trips.served_trip(trip_id, owner)
+        theirs = await models.trips.served_trip(trip_id, stranger)
+        assert mine is not None and mine.readable
+        assert theirs is not None and not theirs.readable
+        public = TripVisibilityChanged(
+            **envelope(trip_id, 2, owner),  # type: ignore[arg-type]
+            payload=TripVisibilityChangedPayload(visibility="public"),
+        )
+        await models.apply(public)
+        theirs = await models.trips.served_trip(trip_id, stranger)
+        assert theirs is not None and theirs.readable
+        await models.apply(TripArchived(**envelope(trip_id, 3, owner)))  # type: ignore[arg-type]
+        for viewer in (owner, stranger):
+            archived = await models.trips.served_trip(trip_id, viewer)
+            assert archived is not None and not archived.readable

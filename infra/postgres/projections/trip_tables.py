@@ -1,6 +1,10 @@
 """The trip views projection's tables: one JSON document per trip, its members' trip-list
 rows, and which trip holds each destination and activity. List and item rows are written
-only when they changed."""
+only when they changed.
+
+Beside each document: the trip as the API serves it (`served`, rendered once here rather
+than on every read), its members, visibility and whether it is archived, so a read decides
+who may see it from a few columns."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from infra.postgres.projections.names import Generation
 from projections.engine.ports import Change
 from projections.trip_views import TRIP_VIEWS, trip_list_entries
 from read_side.documents import TripDocument, TripListEntry
+from read_side.served import served_trip
 
 _LIST_FIELDS = ("role", "title", "start_date", "end_date", "status")
 
@@ -26,7 +31,8 @@ class TripViewTables:
         return [
             sql.SQL(
                 "CREATE TABLE {} (trip_id uuid PRIMARY KEY, version integer NOT NULL,"
-                " view jsonb NOT NULL, updated_at timestamptz NOT NULL)"
+                " view jsonb NOT NULL, updated_at timestamptz NOT NULL, served text,"
+                " members jsonb, visibility text, archived boolean)"
             ).format(gen.table("trip_views")),
             sql.SQL(
                 "CREATE TABLE {} (user_id uuid NOT NULL, trip_id uuid NOT NULL, role text NOT NULL,"
@@ -83,18 +89,27 @@ class TripViewTables:
         if stored:
             await conn.execute(
                 sql.SQL(
-                    "INSERT INTO {} (trip_id, version, view, updated_at)"
-                    " SELECT id, v, doc::jsonb, at::timestamptz"
-                    " FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::text[])"
-                    " AS t(id, v, doc, at)"
+                    "INSERT INTO {} (trip_id, version, view, updated_at, served, members,"
+                    " visibility, archived)"
+                    " SELECT id, v, doc::jsonb, at::timestamptz, served, members::jsonb,"
+                    " visibility, archived"
+                    " FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::text[], %b::text[],"
+                    " %b::text[], %b::text[], %b::boolean[])"
+                    " AS t(id, v, doc, at, served, members, visibility, archived)"
                     " ON CONFLICT (trip_id) DO UPDATE SET version = excluded.version,"
-                    " view = excluded.view, updated_at = excluded.updated_at"
+                    " view = excluded.view, updated_at = excluded.updated_at,"
+                    " served = excluded.served, members = excluded.members,"
+                    " visibility = excluded.visibility, archived = excluded.archived"
                 ).format(views),
                 (
                     [trip_id for trip_id, _ in stored],
                     [doc["version"] for _, doc in stored],
                     [orjson.dumps(doc).decode() for _, doc in stored],
                     [doc["updated_at"] for _, doc in stored],
+                    [served_trip(doc) for _, doc in stored],
+                    [orjson.dumps(doc["members"]).decode() for _, doc in stored],
+                    [doc["visibility"] for _, doc in stored],
+                    [doc["archived"] for _, doc in stored],
                 ),
             )
         if gone:
