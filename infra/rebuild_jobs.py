@@ -21,6 +21,7 @@ from uuid import UUID
 from infra.settings import Settings
 from projections.engine.applier import Outcome
 from projections.engine.rebuild import KeyRange, ParallelScan, Progress, key_ranges
+from streams.position import LogPosition
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def jobs_for(settings: Settings, events: int) -> int:
 
 
 def parallel_scan(settings: Settings, projection: str, jobs: int) -> ParallelScan:
-    async def run(head: int, progress: Progress) -> Outcome:
+    async def run(head: LogPosition, progress: Progress) -> Outcome:
         context = multiprocessing.get_context("spawn")
         reports: Queue[tuple[str, Any]] = context.Queue()
         children = [
@@ -122,7 +123,7 @@ def _scan_range(
     settings_json: str,
     projection: str,
     bounds: tuple[str | None, str | None],
-    head: int,
+    head: LogPosition,
     reports: Queue[tuple[str, Any]],
 ) -> None:
     """A job's process: scan one key range into the shadow tables."""
@@ -145,7 +146,7 @@ async def _scan_async(
     settings: Settings,
     projection: str,
     bounds: tuple[str | None, str | None],
-    head: int,
+    head: LogPosition,
     reports: Queue[tuple[str, Any]],
 ) -> Outcome:
     from infra.database import build_event_store, open_read_pool

@@ -1,9 +1,10 @@
 """Embedded mode's driver: reads the event store's log in-process and applies it to every
 projection through the same engine as the Faust worker, with no Kafka in between.
 
-Each projection resumes from its own position (its lane `log`), stored in the same
-transaction as the batch it applied, so a crash at any point re-applies nothing and loses
-nothing. A failing event parks its aggregate; it never stops the loop.
+Each projection resumes from its own position (its lane `log`: a (transaction id,
+notification id) pair, see streams/position.py), stored in the same transaction as the batch
+it applied, so a crash at any point re-applies nothing and loses nothing. A failing event
+parks its aggregate; it never stops the loop.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from projections.engine.applier import Applier
 from projections.engine.ports import Delivery, LaneMark
 from streams.outbox import OutboxBatch
 from streams.pacing import Pacer
+from streams.position import START, LogPosition
 
 log = logging.getLogger(__name__)
 
 LANE = "log"
 RETRY_SECONDS = 1.0
 HEAD_REPORT_SECONDS = 1.0
+CATCH_UP_PATIENCE_SECONDS = 10.0
+CATCH_UP_POLL_SECONDS = 0.01
 
 
 class NewEvents(Protocol):
@@ -37,9 +41,17 @@ class NewEvents(Protocol):
 
 
 class LogSource(Protocol):
-    def read_after(self, position: int, limit: int) -> OutboxBatch: ...
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch: ...
 
-    def head(self) -> int: ...
+    def head(self) -> LogPosition: ...
+
+    def recorded_head(self) -> LogPosition:
+        """The newest committed position, readable or not yet."""
+        ...
+
+    def backlog(self, position: LogPosition) -> int:
+        """How many events are recorded after `position` (for lag)."""
+        ...
 
 
 class EmbeddedProjector:
@@ -57,20 +69,31 @@ class EmbeddedProjector:
         self._batch_size = batch_size
         self._pacer = pacer or Pacer()
         self._new_events = new_events
-        self._positions: dict[str, int] = {}
+        self._positions: dict[str, LogPosition] = {}
         self._reported = 0.0
         self._stopping = asyncio.Event()
 
-    async def catch_up(self) -> int:
-        """Apply everything recorded so far (not what writers keep adding meanwhile: the
-        running loop takes that on); returns how many notifications were read."""
-        head = await asyncio.to_thread(self._source.head)
+    async def catch_up(self, patience: float = CATCH_UP_PATIENCE_SECONDS) -> int:
+        """Apply everything committed so far (not what writers keep adding meanwhile: the
+        running loop takes that on); returns how many notifications were read. Events of a
+        transaction that committed after an older one still open become readable when that
+        one ends: waited for, up to `patience` seconds (then the running loop goes on)."""
+        head = await asyncio.to_thread(self._source.recorded_head)
         total = 0
-        while (read := await self.project_once()) > 0:
+        waited_since: float | None = None
+        while True:
+            read = await self.project_once()
             total += read
-            if min(self._positions.values()) >= head:
-                break
-        return total
+            if min(self._positions.values(), default=head) >= head:
+                return total
+            if read:
+                waited_since = None
+                continue
+            waited_since = waited_since or time.monotonic()
+            if time.monotonic() - waited_since > patience:
+                log.warning("catch-up stops short of %s: an older transaction is still open", head)
+                return total
+            await asyncio.sleep(CATCH_UP_POLL_SECONDS)
 
     async def project_once(self) -> int:
         """Read the next batch and apply it to every projection behind it; returns how many
@@ -78,7 +101,9 @@ class EmbeddedProjector:
         if not self._positions:
             for applier in self._appliers:
                 offsets = await applier.store.offsets()
-                self._positions[applier.projection.name] = max(offsets.get(LANE, 0), 0)
+                found = offsets.get(LANE)
+                at = START if found is None else LogPosition(found.transaction, found.offset)
+                self._positions[applier.projection.name] = max(at, START)
         start = min(self._positions.values())
         batch = await asyncio.to_thread(self._source.read_after, start, self._batch_size)
         # Side by side: a projection whose batch waits on I/O (the notifier delivering to
@@ -87,7 +112,7 @@ class EmbeddedProjector:
             for applier in self._appliers:
                 projecting.create_task(self._apply(applier, batch))
         await self._report_head()
-        return batch.last_position - start
+        return batch.read
 
     async def _apply(self, applier: Applier[Any], batch: OutboxBatch) -> None:
         name = applier.projection.name
@@ -98,7 +123,9 @@ class EmbeddedProjector:
             for m in batch.messages
             if m.position > self._positions[name] and m.topic in applier.projection.topics
         ]
-        mark = LaneMark(LANE, batch.last_position, mine[-1].event.occurred_at if mine else None)
+        last = batch.last_position
+        event_at = mine[-1].event.occurred_at if mine else None
+        mark = LaneMark(LANE, last.notification, event_at, transaction=last.transaction)
         await applier.apply(
             [
                 Delivery(
@@ -114,14 +141,20 @@ class EmbeddedProjector:
         self._positions[name] = batch.last_position
 
     async def _report_head(self) -> None:
-        """Tell each projection how far the log goes (for its lag), once a second."""
+        """Tell each projection how far the log goes (for its lag), once a second: its
+        notification id plus the events recorded after its position, so that its lag is
+        the count of events it has still to read (positions are pairs: a difference of
+        notification ids is not a count)."""
         now = time.monotonic()
         if now - self._reported < HEAD_REPORT_SECONDS:
             return
         self._reported = now
-        head = await asyncio.to_thread(self._source.head)
+        backlogs: dict[LogPosition, int] = {}
         for applier in self._appliers:
-            await applier.store.report_heads({LANE: head})
+            at = self._positions[applier.projection.name]
+            if at not in backlogs:
+                backlogs[at] = await asyncio.to_thread(self._source.backlog, at)
+            await applier.store.report_heads({LANE: at.notification + backlogs[at]})
 
     async def run(self) -> None:
         log.info("embedded projector running: %s", ", ".join(self._positions) or "starting")

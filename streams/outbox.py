@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
+
+from eventsourcing.persistence import Notification
 
 from streams.contracts import EventEnvelope
 from streams.headers import Cause
 from streams.mapping import stored_topics_of
+from streams.position import LogPosition, PositionedLog
 from streams.stored import contract_of_stored
+
+# Counting a backlog goes no further than this many events (then notification ids estimate).
+BACKLOG_COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    position: int
+    position: LogPosition
     topic: str
     key: bytes
     event: EventEnvelope
@@ -28,10 +34,12 @@ class OutboxMessage:
 
 @dataclass(frozen=True)
 class OutboxBatch:
-    """Messages after a position; `last_position` also covers unpublished notifications."""
+    """Messages after a position; `last_position` also covers unpublished notifications, and
+    `read` counts every notification the batch covered."""
 
     messages: list[OutboxMessage]
-    last_position: int
+    last_position: LogPosition
+    read: int
 
 
 class OutboxReader:
@@ -40,13 +48,15 @@ class OutboxReader:
         self._recorder = application.recorder
         self._mapper = application.mapper
 
-    def read_after(self, position: int, limit: int) -> OutboxBatch:
-        notifications = self._recorder.select_notifications(start=position + 1, limit=limit)
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch:
+        """The next notifications after `position` that are safe to pass: a reader that
+        moves past them will never find an event committing behind it."""
+        found = self._after(position, limit)
         messages = []
-        for notification in notifications:
+        for at, notification in found:
             mapped = contract_of_stored(
                 notification.topic,
-                notification.originator_id,
+                cast(UUID, notification.originator_id),  # the store's ids are UUIDs
                 notification.originator_version,
                 notification.state,
                 partial(self._mapper.to_domain_event, notification),
@@ -55,19 +65,49 @@ class OutboxReader:
                 continue
             messages.append(
                 OutboxMessage(
-                    position=notification.id,
+                    position=at,
                     topic=mapped.topic,
                     key=str(mapped.event.partition_key()).encode(),
                     event=mapped.event,
                     cause=mapped.cause,
                 )
             )
-        last = notifications[-1].id if notifications else position
-        return OutboxBatch(messages=messages, last_position=last)
+        last = found[-1][0] if found else position
+        return OutboxBatch(messages=messages, last_position=last, read=len(found))
 
-    def head(self) -> int:
-        """The position of the newest notification (0 when the log is empty)."""
-        return int(self._recorder.max_notification_id() or 0)
+    def _after(self, position: LogPosition, limit: int) -> list[tuple[LogPosition, Notification]]:
+        if isinstance(self._recorder, PositionedLog):
+            return self._recorder.notifications_after(position, limit)
+        # A recorder that commits in id order (in memory): the transaction part is 0.
+        notifications = self._recorder.select_notifications(
+            start=position.notification + 1, limit=limit
+        )
+        return [(LogPosition(0, n.id), n) for n in notifications]
+
+    def head(self) -> LogPosition:
+        """The newest readable position (START when the log is empty)."""
+        if isinstance(self._recorder, PositionedLog):
+            return self._recorder.readable_head()
+        return LogPosition(0, int(self._recorder.max_notification_id() or 0))
+
+    def recorded_head(self) -> LogPosition:
+        """The newest committed position: readable once the transactions older than it end
+        (what a reader reaches if it waits for them)."""
+        if isinstance(self._recorder, PositionedLog):
+            return self._recorder.recorded_head()
+        return self.head()
+
+    def backlog(self, position: LogPosition) -> int:
+        """How many events are recorded after `position` (readable or waiting behind a
+        transaction still open): counted up to BACKLOG_COUNT_LIMIT, estimated from
+        notification ids beyond."""
+        newest = int(self._recorder.max_notification_id() or 0)
+        if not isinstance(self._recorder, PositionedLog):
+            return max(newest - position.notification, 0)
+        counted = self._recorder.count_after(position, BACKLOG_COUNT_LIMIT)
+        if counted < BACKLOG_COUNT_LIMIT:
+            return counted
+        return max(newest - position.notification, counted)
 
     def events_of(
         self, aggregate_id: UUID, after_version: int, *topics: str

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from streams.outbox import OutboxBatch, OutboxMessage
 from streams.pacing import Pacer
+from streams.position import LogPosition
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,11 @@ class BatchPublisher(Protocol):
 
 
 class PositionStore(Protocol):
-    def load(self, name: str) -> int: ...
+    def load(self, name: str) -> LogPosition:
+        """The saved position (START when none is)."""
+        ...
 
-    def save(self, name: str, position: int) -> None:
+    def save(self, name: str, position: LogPosition) -> None:
         """Record the position; raises LockLostError unless this relay holds the lock."""
         ...
 
@@ -50,7 +53,7 @@ class PositionStore(Protocol):
 
 
 class NotificationSource(Protocol):
-    def read_after(self, position: int, limit: int) -> OutboxBatch: ...
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch: ...
 
 
 class NewEvents(Protocol):
@@ -71,8 +74,9 @@ class Relay:
         new_events: NewEvents | None = None,
         took_over: Callable[[int], None] | None = None,
     ) -> None:
-        """`took_over` is told the position this relay resumes from each time it becomes the
-        active one (at start, and after it lost the lock and won it again)."""
+        """`took_over` is told the notification id of the position this relay resumes from
+        each time it becomes the active one (at start, and after it lost the lock and won it
+        again)."""
         self._source = source
         self._publisher = publisher
         self._positions = positions
@@ -80,7 +84,7 @@ class Relay:
         self._pacer = pacer or Pacer()
         self._new_events = new_events
         self._took_over = took_over or (lambda position: None)
-        self._position: int | None = None
+        self._position: LogPosition | None = None
 
     def relay_once(self) -> int:
         """Publish the next batch; returns how many notifications it covered."""
@@ -94,16 +98,16 @@ class Relay:
             self._publisher.publish(batch.messages)
         self._positions.save(RELAY_POSITION, batch.last_position)
         self._position = batch.last_position
-        log.debug("relayed up to %d (%d messages)", batch.last_position, len(batch.messages))
-        return batch.last_position - position
+        log.debug("relayed up to %s (%d messages)", batch.last_position, len(batch.messages))
+        return batch.read
 
     def run(self, stop: threading.Event) -> None:
         """Relay until `stop` is set. It is looked at between batches only: a batch read is
         published and its position saved before `run` returns (a stop while idle is seen
         within STOP_CHECK_SECONDS)."""
         start = self._positions.load(RELAY_POSITION)
-        log.info("relay starting from position %d", start)
-        self._took_over(start)
+        log.info("relay starting from position %s", start)
+        self._took_over(start.notification)
         backoff = 0.05
         while not stop.is_set():
             try:
@@ -113,7 +117,7 @@ class Relay:
                 self._position = None
                 self._positions.reacquire(stop)
                 if not stop.is_set():
-                    self._took_over(self._positions.load(RELAY_POSITION))
+                    self._took_over(self._positions.load(RELAY_POSITION).notification)
                 continue
             except Exception:
                 # Broker or database unreachable: nothing moved, so retry the same batch.

@@ -10,21 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-import orjson
-
 from projections.engine.ports import (
     Change,
     Current,
     DeadLetter,
     LaneMark,
+    LaneOffset,
     StoreRefusedError,
     TransientStoreError,
 )
 from projections.trip_views import trip_list_entries
 from read_side.documents import TripDocument, UserDocument
 from read_side.errors import InvalidCursorError
-from read_side.served import served_trip, with_members
-from read_side.store import ANY_TRIP, ServedTrip, StoredTrip, TripFilter
+from read_side.store import ANY_TRIP, StoredTrip, TripFilter
 from read_side.users import UserProfilePage, UserProfileView
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
@@ -41,7 +39,7 @@ class _Tables(Generic[S]):
     states: dict[UUID, S] = field(default_factory=dict)
     tracking: dict[UUID, tuple[int, bool]] = field(default_factory=dict)
     letters: dict[tuple[UUID, int | None, int], DeadLetter] = field(default_factory=dict)
-    lanes: dict[str, int] = field(default_factory=dict)
+    lanes: dict[str, LaneOffset] = field(default_factory=dict)
     heads: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,7 +71,7 @@ class InMemoryProjectionStore(Generic[S]):
             self.tables = staged
             self.commits += 1
 
-    async def offsets(self) -> dict[str, int]:
+    async def offsets(self) -> dict[str, LaneOffset]:
         return dict(self.tables.lanes)
 
     async def report_heads(self, heads: Mapping[str, int]) -> None:
@@ -131,39 +129,15 @@ class _MemoryBatch(Generic[S]):
 
     async def mark(self, marks: Sequence[LaneMark]) -> None:
         for mark in marks:
-            self._t.lanes[mark.lane] = max(self._t.lanes.get(mark.lane, -1), mark.offset)
+            known = self._t.lanes.get(mark.lane, LaneOffset(0, -1))
+            self._t.lanes[mark.lane] = max(known, LaneOffset(mark.transaction, mark.offset))
 
 
 class InMemoryTripReadStore:
-    """Reads what the trip views projection stored in an InMemoryProjectionStore (members'
-    profiles from `users`, when given)."""
+    """Reads what the trip views projection stored in an InMemoryProjectionStore."""
 
-    def __init__(
-        self,
-        source: InMemoryProjectionStore[TripDocument],
-        users: InMemoryProjectionStore[UserDocument] | None = None,
-    ) -> None:
+    def __init__(self, source: InMemoryProjectionStore[TripDocument]) -> None:
         self._source = source
-        self._users = users
-
-    async def served_trip(self, trip_id: UUID, viewer_id: UUID) -> ServedTrip | None:
-        document = self._source.tables.states.get(trip_id)
-        if document is None:
-            return None
-        profiles = self._users.tables.states if self._users is not None else {}
-        members = []
-        for member in document["members"]:
-            profile = profiles.get(UUID(member["user_id"]))
-            username = profile["username"] if profile else None
-            avatar = profile["avatar_url"] if profile else None
-            members.append({**member, "username": username, "avatar": avatar})
-        return ServedTrip(
-            data=with_members(served_trip(document), orjson.dumps(members).decode()),
-            version=document["version"],
-            parked=self._source.tables.tracking.get(trip_id, (0, False))[1],
-            readable=TripView.model_validate(document).readable_by(viewer_id),
-            stream_version=None,  # the event store is not here
-        )
 
     def _stored(self, trip_id: UUID) -> StoredTrip | None:
         document = self._source.tables.states.get(trip_id)

@@ -142,7 +142,8 @@ def status(data_dir: DataDir = None) -> None:
             head = f"head {relay.head:,}"
             table.add_row("relay", "none has run here", head, "", "", "", "")
         else:
-            position = f"{relay.position:,} of {relay.head:,}"
+            # A position is (transaction id, notification id): see docs/design.md.
+            position = f"{relay.position} (newest id {relay.head:,})"
             table.add_row("relay", "ok", position, f"{relay.backlog:,}", "", "", "")
         for health in found:
             table.add_row(

@@ -34,7 +34,7 @@ def observe_role(settings: Settings, role: str) -> RoleEndpoint | None:
 
 
 class RelayLagSampler:
-    """The relay's backlog (the log's head minus its position) into `itinera_relay_lag_events`
+    """The relay's backlog (events recorded after its position) into `itinera_relay_lag_events`
     every few seconds, on a connection of its own, in a daemon thread."""
 
     def __init__(self, database_url: str, events_table: str) -> None:

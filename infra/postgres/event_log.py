@@ -1,6 +1,7 @@
 """The event store's table read directly, for rebuilds: counted and scanned in aggregate
 order (each aggregate's events together, so a rebuild writes each state once), as far as a
-given position of the notification log. Log-order reads go through the outbox reader."""
+given position of the notification log (a readable one, see streams/position.py: no event
+can commit at or below it later). Log-order reads go through the outbox reader."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from psycopg import sql
 from streams.contracts import EventEnvelope
 from streams.mapping import stored_topics_of
 from streams.outbox import OutboxBatch, OutboxReader
+from streams.position import LogPosition
 from streams.stored import contract_of_stored
 
 SCAN_TIMEOUT = "10min"
@@ -35,22 +37,23 @@ class PostgresEventLog:
     def close(self) -> None:
         self._conn.close()
 
-    def head(self) -> int:
+    def head(self) -> LogPosition:
         return self._outbox.head()
 
-    def count(self, topics: tuple[str, ...], up_to: int) -> int:
+    def count(self, topics: tuple[str, ...], up_to: LogPosition) -> int:
         row = self._conn.execute(
             sql.SQL(
-                "SELECT count(*) FROM {} WHERE notification_id <= %s AND topic = ANY(%s)"
+                "SELECT count(*) FROM {} WHERE (transaction_id, notification_id)"
+                " <= (%s::text::xid8, %s) AND topic = ANY(%s)"
             ).format(self._table),
-            (up_to, stored_topics_of(*topics)),
+            (*up_to, stored_topics_of(*topics)),
         ).fetchone()
         return int(row[0]) if row else 0
 
     def by_aggregate(
         self,
         topics: tuple[str, ...],
-        up_to: int,
+        up_to: LogPosition,
         after: tuple[UUID, int] | None,
         limit: int,
         before: UUID | None = None,
@@ -63,10 +66,11 @@ class PostgresEventLog:
                 "SELECT originator_id, originator_version, topic, state FROM {}"
                 " WHERE (originator_id, originator_version) > (%s, %s)"
                 " AND (%s::uuid IS NULL OR originator_id < %s::uuid)"
-                " AND notification_id <= %s AND topic = ANY(%s)"
+                " AND (transaction_id, notification_id) <= (%s::text::xid8, %s)"
+                " AND topic = ANY(%s)"
                 " ORDER BY originator_id, originator_version LIMIT %s"
             ).format(self._table),
-            (*start, before, before, up_to, stored_topics_of(*topics), limit),
+            (*start, before, before, *up_to, stored_topics_of(*topics), limit),
             binary=True,
         ).fetchall()
         events = []
@@ -85,7 +89,7 @@ class PostgresEventLog:
                 events.append(mapped.event)
         return events
 
-    def read_after(self, position: int, limit: int) -> OutboxBatch:
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch:
         return self._outbox.read_after(position, limit)
 
     def events_of(self, aggregate_id: UUID, after_version: int) -> list[EventEnvelope]:

@@ -1,11 +1,12 @@
 """eventsourcing's Postgres recorder with its one-statement insert function, made safe to
-tail by notification id.
+tail: each event records the id of the transaction that wrote it, and the log is read in
+(transaction id, notification id) order, only below the oldest transaction still in progress.
 
-eventsourcing's plain insert path takes `LOCK TABLE ... IN EXCLUSIVE MODE` so that
-transactions commit in notification-id order; its faster database-function path does not, so
-a reader that has moved past id N can later find a committed id below N, and the relay would
-never publish that event. This recorder's function takes the same lock: one round trip per
-save, and commit order equal to id order. The lock is held until the save commits.
+Writers insert in parallel (no table lock): notification ids may commit out of order, but a
+transaction that has not committed yet is in progress, so readers stop before it, and every
+transaction that writes later gets a higher id than the oldest one in progress. A reader
+that has passed a position therefore never finds an event committing behind it. See
+streams/position.py for the position, and docs/design.md ("Reading the log in order").
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
+
+from streams.position import START, LogPosition
 
 TOPIC = "infra.postgres.ordered_recorder:OrderedPostgresApplicationRecorder"
 
@@ -28,32 +36,34 @@ _insert_once = PostgresApplicationRecorder.insert_events.__wrapped__  # without 
 
 
 class EventStoreBusyError(OperationalError):
-    """The insert lock could not be had within the lock timeout: a stuck writer or an
-    anti-wraparound VACUUM holds it. Retrying at once would only queue behind it again."""
+    """A lock the insert needs could not be had within the lock timeout: a schema change
+    holds the table, or a stuck transaction is writing the same aggregate version. Retrying
+    at once would only queue behind it again."""
 
 
 class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A name of its own, so a plain eventsourcing process cannot replace it unlocked.
         self.pg_function_name_insert_events = (
             f"itinera_insert_events_in_order_{self.datastore.originator_id_type}"
         )
         schema = Identifier(self.datastore.schema)
         function = Identifier(self.pg_function_name_insert_events)
-        table = Identifier(self.events_table_name)
+        self._table = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
         self.sql_invoke_pg_function_insert_events = SQL("SELECT * FROM {}.{}((%s))").format(
             schema, function
         )
+        # No table lock: the events' transaction id (the column's default) orders the log.
+        # The lock timeout still bounds a wait for a lock the insert needs (see
+        # EventStoreBusyError). The NOTIFY goes out at commit.
         self.sql_create_statements[self.create_insert_function_statement_index] = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event_type}[]) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
             "BEGIN "
             "  SET LOCAL lock_timeout = '{lock_timeout}s'; "
-            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
             "  NOTIFY {channel}; "
             "  RETURN QUERY "
-            "  INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
+            "  INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
             "  SELECT originator_id, originator_version, topic, state FROM unnest(events) "
             "  RETURNING notification_id; "
             "END; $BODY$"
@@ -62,16 +72,99 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
             function=function,
             event_type=Identifier(self.stored_event_type_name),
             lock_timeout=self.datastore.lock_timeout,
-            table=table,
+            table=self._table,
             channel=Identifier(self.channel_name),
         )
+        self.sql_create_statements.append(self._transaction_column_statement())
+        readable = SQL("transaction_id < pg_snapshot_xmin(pg_current_snapshot())")
+        self._select_after = SQL(
+            "SELECT transaction_id::text::bigint AS transaction, notification_id,"
+            " originator_id, originator_version, topic, state FROM {table}"
+            " WHERE (transaction_id, notification_id) > (%s::text::xid8, %s) AND {readable}"
+            " ORDER BY transaction_id, notification_id LIMIT %s"
+        ).format(table=self._table, readable=readable)
+        self._select_head = SQL(
+            "SELECT transaction_id::text::bigint AS transaction, notification_id FROM {table}"
+            " WHERE {readable} ORDER BY transaction_id DESC, notification_id DESC LIMIT 1"
+        ).format(table=self._table, readable=readable)
+        self._select_recorded_head = SQL(
+            "SELECT transaction_id::text::bigint AS transaction, notification_id FROM {table}"
+            " ORDER BY transaction_id DESC, notification_id DESC LIMIT 1"
+        ).format(table=self._table)
+        self._count_after = SQL(
+            "SELECT count(*) AS n FROM (SELECT FROM {table}"
+            " WHERE (transaction_id, notification_id) > (%s::text::xid8, %s) LIMIT %s) AS a"
+        ).format(table=self._table)
+
+    def _transaction_column_statement(self) -> Composed:
+        """The transaction id column and its index, on a new table and on one that predates
+        them. Existing rows get 0 (a constant default rewrites nothing), so they are read
+        first, in their old order; then the default becomes the writing transaction's id.
+        Looked up first, so a start takes no lock on the table when they exist."""
+        index = f"{self.events_table_name}_position_idx"
+        return SQL(
+            "DO $DO$ BEGIN "
+            "IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = {s}"
+            "  AND table_name = {t} AND column_name = 'transaction_id') THEN "
+            "  ALTER TABLE {table} ADD COLUMN transaction_id xid8 NOT NULL DEFAULT '0'; "
+            "  ALTER TABLE {table} ALTER COLUMN transaction_id SET DEFAULT pg_current_xact_id(); "
+            "END IF; "
+            "IF NOT EXISTS (SELECT FROM pg_indexes WHERE schemaname = {s} AND indexname = {i})"
+            " THEN CREATE INDEX {index} ON {table} (transaction_id, notification_id); "
+            "END IF; "
+            "END $DO$"
+        ).format(
+            s=Literal(self.datastore.schema),
+            t=Literal(self.events_table_name),
+            i=Literal(index),
+            index=Identifier(index),
+            table=self._table,
+        )
+
+    def notifications_after(
+        self, position: LogPosition, limit: int
+    ) -> list[tuple[LogPosition, Notification]]:
+        """The next notifications after `position` in (transaction id, notification id)
+        order, of transactions older than every one still in progress (whose events may
+        still commit, and would sort after what is returned)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_after, (*position, limit), prepare=True)
+            return [
+                (
+                    LogPosition(int(row["transaction"]), int(row["notification_id"])),
+                    Notification(
+                        id=row["notification_id"],
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    ),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def readable_head(self) -> LogPosition:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_head, prepare=True)
+            row = curs.fetchone()
+        return (
+            START
+            if row is None
+            else LogPosition(int(row["transaction"]), int(row["notification_id"]))
+        )
+
+    def count_after(self, position: LogPosition, at_most: int) -> int:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._count_after, (*position, at_most), prepare=True)
+            row = curs.fetchone()
+        return 0 if row is None else int(row["n"])
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Insert, retrying a lost connection as eventsourcing does, but:
 
-        - not when the insert lock timed out: that fails at once, with its own error;
+        - not when a lock the insert needs timed out: that fails at once, with its own error;
         - not when the lost reply was the commit's: a connection can drop after the server
           committed and before the client heard. Before retrying, look: if these very events
           are stored (same state, byte for byte), the insert happened, and it is not made a
@@ -101,9 +194,9 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 rows = conn.execute(
                     SQL(
                         "SELECT originator_id, originator_version, state, notification_id"
-                        " FROM {}.{} WHERE (originator_id, originator_version) IN"
+                        " FROM {} WHERE (originator_id, originator_version) IN"
                         " (SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
-                    ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                    ).format(self._table),
                     ([k[0] for k in keys], [k[1] for k in keys]),
                 ).fetchall()
         except psycopg.Error:

@@ -1,5 +1,8 @@
 """The relay's position in the notification log, and the lock that keeps one relay active.
 
+A position is a (transaction id, notification id) pair (streams/position.py), saved in
+`stream_positions` as `transaction_id` and `position`.
+
 The lock is a session-level advisory lock on this store's own connection (TCP keepalives on,
 so a silent network loss is noticed). A position is saved by one statement that also checks
 the lock is still held by this session; any error on the connection means the lock may be
@@ -13,6 +16,7 @@ import threading
 
 import psycopg
 
+from streams.position import START, LogPosition
 from streams.relay import LockLostError
 
 log = logging.getLogger(__name__)
@@ -42,22 +46,23 @@ class PostgresPositionStore:
             keepalives_count=3,
         )
 
-    def load(self, name: str) -> int:
+    def load(self, name: str) -> LogPosition:
         try:
             row = self._conn.execute(
-                "SELECT position FROM stream_positions WHERE name = %s", (name,)
+                "SELECT transaction_id, position FROM stream_positions WHERE name = %s", (name,)
             ).fetchone()
         except psycopg.Error as error:
             raise LockLostError(f"lock connection failed: {error}") from error
-        return 0 if row is None else int(row[0])
+        return START if row is None else LogPosition(int(row[0]), int(row[1]))
 
-    def save(self, name: str, position: int) -> None:
+    def save(self, name: str, position: LogPosition) -> None:
         try:
             saved = self._conn.execute(
-                "INSERT INTO stream_positions (name, position) SELECT %s, %s"
-                f" WHERE {_HOLDS_LOCK}"
-                " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (name, position),
+                "INSERT INTO stream_positions (name, transaction_id, position)"
+                f" SELECT %s, %s, %s WHERE {_HOLDS_LOCK}"
+                " ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,"
+                " position = excluded.position",
+                (name, position.transaction, position.notification),
             ).rowcount
         except psycopg.Error as error:
             raise LockLostError(f"lock connection failed: {error}") from error

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from streams.contracts import EventEnvelope
@@ -69,11 +69,22 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class LaneMark:
-    """How far a driver got on one lane (a topic partition, or the event store's log)."""
+    """How far a driver got on one lane (a topic partition, or the event store's log).
+    On the log a position is a pair (streams/position.py): `transaction` is its transaction
+    id and `offset` its notification id. On a topic partition `transaction` stays 0."""
 
     lane: str
     offset: int
     event_at: datetime | None
+    transaction: int = 0
+
+
+class LaneOffset(NamedTuple):
+    """How far a lane got, ordered as its driver reads it: (0, offset) on a topic partition,
+    (transaction id, notification id) on the event store's log."""
+
+    transaction: int
+    offset: int
 
 
 class StoreBatch(Protocol[S]):
@@ -104,12 +115,13 @@ class StoreBatch(Protocol[S]):
 class ProjectionStore(Protocol[S]):
     def batch(self) -> AbstractAsyncContextManager[StoreBatch[S]]: ...
 
-    async def offsets(self) -> dict[str, int]:
-        """The last offset applied on each lane."""
+    async def offsets(self) -> dict[str, LaneOffset]:
+        """The last offset applied on each lane (offset -1: none yet, only a head reported)."""
         ...
 
     async def report_heads(self, heads: Mapping[str, int]) -> None:
-        """The newest offset on each lane, for lag: how far behind the projection is."""
+        """The newest offset on each lane, for lag: how far behind the projection is (on the
+        log: the applied notification id plus the events recorded after it)."""
         ...
 
 

@@ -32,6 +32,7 @@ from projections.engine.ports import (
 from projections.engine.projection import Projection
 from streams.contracts import EventEnvelope
 from streams.outbox import OutboxBatch
+from streams.position import LogPosition
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +44,22 @@ AT_ONCE = RetryPolicy(attempts=1)
 
 
 class EventLog(EventSource, Protocol):
-    def head(self) -> int: ...
+    def head(self) -> LogPosition:
+        """The newest readable position: nothing can commit at or below it any more."""
+        ...
 
-    def count(self, topics: tuple[str, ...], up_to: int) -> int: ...
+    def count(self, topics: tuple[str, ...], up_to: LogPosition) -> int: ...
 
     def by_aggregate(
         self,
         topics: tuple[str, ...],
-        up_to: int,
+        up_to: LogPosition,
         after: tuple[UUID, int] | None,
         limit: int,
         before: UUID | None = None,
     ) -> list[EventEnvelope]: ...
 
-    def read_after(self, position: int, limit: int) -> OutboxBatch: ...
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch: ...
 
 
 class RebuildTarget(Protocol[S]):
@@ -86,7 +89,7 @@ async def _swap(
     projection: Projection[S],
     target: RebuildTarget[S],
     events: EventLog,
-    position: int,
+    position: LogPosition,
     shown: Progress,
     outcome: Outcome,
     seconds: float,
@@ -121,7 +124,7 @@ class Progress(Protocol):
 
 
 # Scans the events up to a head into the shadow tables, in several processes at once.
-ParallelScan = Callable[[int, Progress], Awaitable[Outcome]]
+ParallelScan = Callable[[LogPosition, Progress], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -195,11 +198,11 @@ async def rebuild(
                 await scan(projection, shadow, events, head, scan_batch, shown, outcome)
             else:
                 _add(outcome, await parallel(head, shown))
-            log.debug("%s: scanned to %d at %.1f s", projection.name, head, _since(started))
+            log.debug("%s: scanned to %s at %.1f s", projection.name, head, _since(started))
             position = await _catch_up(projection, shadow, events, head, shown, outcome)
             await target.index_shadow()
             position = await _catch_up(projection, shadow, events, position, shown, outcome)
-            log.debug("%s: caught up to %d at %.1f s", projection.name, position, _since(started))
+            log.debug("%s: caught up to %s at %.1f s", projection.name, position, _since(started))
             seconds = time.monotonic() - started
             await _swap(projection, target, events, position, shown, outcome, seconds, skipped)
             log.debug("%s: swapped at %.1f s", projection.name, _since(started))
@@ -227,7 +230,7 @@ async def scan(
     projection: Projection[S],
     shadow: Applier[S],
     events: EventLog,
-    head: int,
+    head: LogPosition,
     batch: int,
     progress: Progress,
     outcome: Outcome,
@@ -257,10 +260,10 @@ async def _catch_up(
     projection: Projection[S],
     applier: Applier[S],
     events: EventLog,
-    position: int,
+    position: LogPosition,
     progress: Progress,
     outcome: Outcome,
-) -> int:
+) -> LogPosition:
     """Apply the projection's events after `position`, in log order, up to the log's head as
     it is now (what arrives meanwhile is the next catch-up's, or the live drivers' after the
     swap); returns the position reached."""

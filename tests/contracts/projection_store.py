@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from projections.engine.ports import Change, DeadLetter, LaneMark
+from projections.engine.ports import Change, DeadLetter, LaneMark, LaneOffset
 from projections.trip_views import TRIP_VIEWS
 from tests.builders import trip_created
 
@@ -88,7 +88,22 @@ class ProjectionStoreContract:
             await batch.mark([LaneMark("trip-events/0", 10, None), LaneMark("log", 3, None)])
         async with store.batch() as batch:
             await batch.mark([LaneMark("trip-events/0", 4, None)])
-        assert await store.offsets() == {"trip-events/0": 10, "log": 3}
+        assert await store.offsets() == {
+            "trip-events/0": LaneOffset(0, 10),
+            "log": LaneOffset(0, 3),
+        }
+
+    async def test_a_log_offset_moves_as_a_pair_of_transaction_and_notification(
+        self, store
+    ) -> None:
+        async with store.batch() as batch:
+            await batch.mark([LaneMark("log", 9, None, transaction=500)])
+        async with store.batch() as batch:  # a later transaction, a lower notification id
+            await batch.mark([LaneMark("log", 4, None, transaction=501)])
+        assert await store.offsets() == {"log": LaneOffset(501, 4)}
+        async with store.batch() as batch:  # an older pair never moves it back
+            await batch.mark([LaneMark("log", 12, None, transaction=500)])
+        assert await store.offsets() == {"log": LaneOffset(501, 4)}
 
     async def test_writers_of_one_aggregate_take_turns(self, store) -> None:
         trip_id, state = document()

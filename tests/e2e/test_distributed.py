@@ -13,6 +13,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.contracts import parse_trip_event
+from streams.position import START, LogPosition
 from streams.topics import TRIP_EVENTS, USER_EVENTS
 from streams.user_contracts import parse_user_event
 from tests.e2e.processes import signup
@@ -140,10 +141,12 @@ def test_a_plain_consumer_finds_each_trips_events_in_one_partition_in_order(stac
     assert len(used) > 1, "all trips landed on one partition: keys are not spreading"
 
 
-def relay_position(database_url: str) -> int:
+def relay_position(database_url: str) -> LogPosition:
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT position FROM stream_positions WHERE name = 'relay'").fetchone()
-    return 0 if row is None else int(row[0])
+        row = conn.execute(
+            "SELECT transaction_id, position FROM stream_positions WHERE name = 'relay'"
+        ).fetchone()
+    return START if row is None else LogPosition(*row)
 
 
 def test_a_relay_killed_mid_burst_loses_nothing_and_applies_nothing_twice(stack: Stack) -> None:

@@ -30,6 +30,7 @@ from infra.cli.roles import GRACE_EXCEEDED_EXIT_CODE, TEARDOWN_SECONDS
 from projections.catalogue import PROJECTIONS
 from streams.contracts import parse_trip_event
 from streams.planner_contracts import ItineraryDraftRequested, parse_planner_event
+from streams.position import START, LogPosition
 from streams.topics import PLANNER_EVENTS, TRIP_EVENTS
 from tests.draft_trips import llm_draft
 from tests.e2e.chat_client import chat_url, close_code, next_of, open_socket, subscribe, trip_with
@@ -282,25 +283,34 @@ def test_an_api_whose_request_outlasts_the_grace_cuts_it_short_and_exits_75(
 # --- the relay ----------------------------------------------------------------------------
 
 
-def relay_position(database_url: str) -> tuple[int, int]:
-    """Where the relay's saved position is, and the event store's newest notification."""
+def relay_position(database_url: str) -> tuple[LogPosition, LogPosition]:
+    """Where the relay's saved position is, and the position of the event store's newest
+    event (positions are (transaction id, notification id) pairs)."""
     with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT position FROM stream_positions WHERE name = 'relay'),"
-            " (SELECT max(notification_id) FROM itinera_events)"
+        saved = conn.execute(
+            "SELECT transaction_id, position FROM stream_positions WHERE name = 'relay'"
         ).fetchone()
-    assert row is not None
-    return int(row[0] or 0), int(row[1] or 0)
+        newest = conn.execute(
+            "SELECT transaction_id::text::bigint, notification_id FROM itinera_events"
+            " ORDER BY transaction_id DESC, notification_id DESC LIMIT 1"
+        ).fetchone()
+    return (
+        START if saved is None else LogPosition(*saved),
+        START if newest is None else LogPosition(*newest),
+    )
 
 
-def stored_trip_events(database_url: str, up_to: int | None = None) -> Counter[tuple[str, int]]:
-    """(trip, version) of every trip event in the event store (up to a notification id)."""
+def stored_trip_events(
+    database_url: str, up_to: LogPosition | None = None
+) -> Counter[tuple[str, int]]:
+    """(trip, version) of every trip event in the event store (up to a log position)."""
+    last = up_to or LogPosition(2**62, 2**62)
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT originator_id, originator_version FROM itinera_events"
             " WHERE topic LIKE 'write_side.trips.trip:Trip.%%'"
-            " AND (%(up_to)s::bigint IS NULL OR notification_id <= %(up_to)s)",
-            {"up_to": up_to},
+            " AND (transaction_id, notification_id) <= (%s::text::xid8, %s)",
+            last,
         ).fetchall()
     return Counter((str(trip), int(version)) for trip, version in rows)
 

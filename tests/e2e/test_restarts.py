@@ -67,11 +67,14 @@ def relayed_everything(database_url: str, relay: Role, timeout: float = 90) -> N
     with psycopg.connect(database_url, autocommit=True) as conn:
         while True:
             relay.check_alive()
+            # Relayed: no event after its (transaction id, notification id) position.
             row = conn.execute(
                 "SELECT (SELECT position FROM stream_positions WHERE name = 'relay'),"
-                " (SELECT max(notification_id) FROM itinera_events)"
+                " (SELECT count(*) FROM itinera_events e, stream_positions p"
+                "  WHERE p.name = 'relay' AND (e.transaction_id, e.notification_id)"
+                "  > (p.transaction_id::text::xid8, p.position))"
             ).fetchone()
-            if row and row[0] == row[1]:
+            if row and row[0] is not None and row[1] == 0:
                 return
             assert time.monotonic() < deadline, f"relay stuck at {row}\n{relay.tail()}"
             time.sleep(0.2)

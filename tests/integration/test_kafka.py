@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from infra.kafka import KafkaBatchPublisher, create_topics, partition_counts
 from streams.contracts import parse_trip_event
 from streams.outbox import OutboxReader
+from streams.position import START
 from streams.topics import (
     ALL_TOPICS,
     ANALYTICS_EVENTS,
@@ -28,6 +29,7 @@ from streams.topics import (
     check_partition_counts,
 )
 from tests.services import tansu_broker
+from tests.waiting import eventually
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
 from write_side.trips.commands import PlanTrip, UpdateTripDetails
@@ -90,7 +92,10 @@ def test_published_batches_are_acknowledged_keyed_by_trip_and_in_order(broker: s
         trips.append(trip.trip_id)
     publisher = KafkaBatchPublisher(broker)
     try:
-        publisher.publish(OutboxReader(planner.events).read_after(0, 100).messages)
+        reader = OutboxReader(planner.events)
+        # Readable once no older transaction on the server is open.
+        eventually(lambda: _assert(reader.backlog(reader.head()) == 0))
+        publisher.publish(reader.read_after(START, 100).messages)
     finally:
         publisher.close()
 
@@ -119,3 +124,7 @@ def test_published_batches_are_acknowledged_keyed_by_trip_and_in_order(broker: s
     for records in seen.values():
         assert len({partition for partition, _ in records}) == 1
         assert [version for _, version in records] == [1, 2, 3, 4]
+
+
+def _assert(condition: bool) -> None:
+    assert condition

@@ -10,6 +10,8 @@ import pytest
 from infra.database import build_event_store, prepare_database
 from infra.settings import Settings
 from streams.outbox import OutboxReader
+from streams.position import START
+from tests.waiting import eventually
 from write_side.context import CommandContext
 from write_side.errors import VersionMismatchError
 from write_side.trips.commands import AddDestination, PlanTrip, UpdateTripDetails
@@ -134,11 +136,16 @@ def test_the_notification_log_keeps_each_trips_events_in_version_order(
             for n in range(3)
         )
     )
-    batch = OutboxReader(planner.events).read_after(0, 100)
-    per_trip: dict[object, list[int]] = {}
-    for message in batch.messages:
-        per_trip.setdefault(message.event.aggregate_id, []).append(message.event.aggregate_version)
-    assert per_trip == {t.trip_id: [1, 2, 3, 4] for t in trips}
+
+    def read() -> None:  # readable once no older transaction on the server is open
+        batch = OutboxReader(planner.events).read_after(START, 100)
+        per_trip: dict[object, list[int]] = {}
+        for message in batch.messages:
+            event = message.event
+            per_trip.setdefault(event.aggregate_id, []).append(event.aggregate_version)
+        assert per_trip == {t.trip_id: [1, 2, 3, 4] for t in trips}
+
+    eventually(read)
 
 
 def test_a_long_trip_is_snapshotted_in_postgres_and_loads_the_same(planner: TripPlanner) -> None:

@@ -9,6 +9,7 @@ import pytest
 from infra.identity.keys import KeyFolder, rotate_key
 from infra.identity.memory_stores import InMemoryRevocationStore
 from streams.outbox import OutboxReader
+from streams.position import START
 from tests import forgery
 from write_side.context import CommandContext
 from write_side.errors import (
@@ -68,7 +69,7 @@ def test_no_password_or_hash_leaves_the_event_store(accounts: Accounts) -> None:
     context = CommandContext(actor_id=user_id, correlation_id=uuid4())  # type: ignore[arg-type]
     accounts.update_profile(UpdateProfile("Ada", "Lovelace", "Maths", ""), context)
     accounts.change_password(PASSWORD, "another good password", context)
-    published = OutboxReader(accounts._events).read_after(0, 100).messages
+    published = OutboxReader(accounts._events).read_after(START, 100).messages
     assert [m.event.event_type for m in published] == [
         "UserRegistered",
         "UserProfileUpdated",

@@ -12,6 +12,7 @@ from projections.analytics_state import Analytics
 from streams import analytics_contracts as a
 from streams.contracts import EventEnvelope
 from streams.outbox import OutboxReader
+from streams.position import START
 from write_side.chat.commands import PostMessage
 from write_side.chat.service import Chat
 from write_side.context import CommandContext, acting_as
@@ -73,7 +74,7 @@ def _history() -> tuple[EventStore, CommandContext, list[EventEnvelope]]:
     planner.remove_destination(RemoveDestination(kyoto.id), owner)
     for status in (TripStatus.PLANNED, TripStatus.ACTIVE, TripStatus.COMPLETED):
         planner.update_trip_details(UpdateTripDetails(trip.trip_id, status=status), owner)
-    published = [m.event for m in OutboxReader(events).read_after(0, 1000).messages]
+    published = [m.event for m in OutboxReader(events).read_after(START, 1000).messages]
     return events, owner, published
 
 
@@ -170,7 +171,7 @@ def test_a_zone_chosen_for_a_destination_outlives_its_edits_and_else_follows_its
     )
     for destination in (chosen, derived):
         planner.add_activity(AddActivity(destination.id, "x", "", ActivityType.OTHER), owner)
-    published = [m.event for m in OutboxReader(events).read_after(0, 1000).messages]
+    published = [m.event for m in OutboxReader(events).read_after(START, 1000).messages]
     planned = [f for f in _facts(published) if isinstance(f, a.ActivityPlannedFact)]
 
     assert [f.payload.place.country for f in planned] == ["KR", "PT"]

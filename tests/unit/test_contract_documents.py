@@ -36,6 +36,7 @@ from streams.contract_documents import (
 from streams.contracts import Contract, EventEnvelope, serialize_event, upgrade
 from streams.headers import HEADERS, OPTIONAL_HEADERS
 from streams.outbox import OutboxReader
+from streams.position import START
 from streams.published import PUBLISHED_TOPICS, PublishedTopic
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
@@ -273,7 +274,7 @@ def planned_trip_messages() -> list[EventEnvelope]:
         UpdateActivity(activity.id, {"title": "Kiyomizu", "cost": Decimal("12.50")}), context
     )
     planner.archive_trip(ArchiveTrip(trip.trip_id), context)
-    return [m.event for m in OutboxReader(planner.events).read_after(0, 100).messages]
+    return [m.event for m in OutboxReader(planner.events).read_after(START, 100).messages]
 
 
 def test_real_messages_validate_against_their_published_schema() -> None:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from streams.contracts import ActivityAdded, TripCreated, parse_trip_event, serialize_event
 from streams.headers import headers_of
 from streams.outbox import OutboxReader
+from streams.position import START, LogPosition
 from streams.published_event import event_id_of
 from streams.topics import TRIP_EVENTS
 from write_side.context import CommandContext
@@ -48,11 +49,11 @@ def test_stored_events_map_to_versioned_contracts_and_internal_ones_stay_inside(
         context,
     )
 
-    batch = OutboxReader(planner.events).read_after(0, 100)
+    batch = OutboxReader(planner.events).read_after(START, 100)
 
     # Five notifications: three trip events and the destination and activity indexes, which
     # are not published.
-    assert batch.last_position == 5
+    assert batch.last_position == LogPosition(0, 5)
     assert [m.event.event_type for m in batch.messages] == [
         "TripCreated",
         "DestinationAdded",
@@ -78,7 +79,7 @@ def test_a_contract_survives_the_wire_unchanged() -> None:
     planner = TripPlanner(EventStore())
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
-    (message,) = OutboxReader(planner.events).read_after(0, 10).messages
+    (message,) = OutboxReader(planner.events).read_after(START, 10).messages
     parsed = parse_trip_event(serialize_event(message.event))
     assert isinstance(parsed, TripCreated)
     assert parsed == message.event
@@ -109,7 +110,7 @@ def test_readers_ignore_fields_a_newer_producer_added_but_what_we_produce_is_str
     planner = TripPlanner(EventStore())
     context = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), context)
-    (message,) = OutboxReader(planner.events).read_after(0, 10).messages
+    (message,) = OutboxReader(planner.events).read_after(START, 10).messages
     newer = message.event.model_dump(mode="json")
     newer["region"] = "eu"
     newer["payload"]["cover_photo"] = {"url": "https://example.org/a.jpg"}
@@ -128,7 +129,7 @@ def test_an_event_caused_by_another_carries_its_cause_and_the_requests_trace() -
         PlanTrip("Peru", "", date(2027, 4, 1), date(2027, 4, 20)),
         CommandContext(uuid4(), uuid4()),
     )
-    caused, requested = OutboxReader(planner.events).read_after(0, 10).messages
+    caused, requested = OutboxReader(planner.events).read_after(START, 10).messages
 
     assert dict(headers_of(caused.event, caused.cause))["causation_id"] == str(cause).encode()
     assert dict(headers_of(caused.event, caused.cause))["traceparent"] == trace.encode()

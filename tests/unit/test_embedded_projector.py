@@ -6,6 +6,7 @@ from uuid import uuid4
 import pytest
 
 from projections.embedded import LANE, EmbeddedProjector
+from projections.engine.ports import LaneOffset
 from read_side import queries
 from streams.outbox import OutboxReader
 from tests.projected import in_memory_projected
@@ -49,7 +50,7 @@ async def test_the_embedded_projector_brings_views_up_to_the_event_store() -> No
     assert not found.stale
     assert [d.name for d in found.view.destinations] == ["Zermatt"]
     for store in (models.trip_store, models.user_store):
-        assert await store.offsets() == {LANE: 3}
+        assert await store.offsets() == {LANE: LaneOffset(0, 3)}
 
     # A new projector (a restart) resumes from the recorded positions: nothing is re-read.
     restarted = EmbeddedProjector(OutboxReader(planner.events), models.appliers())

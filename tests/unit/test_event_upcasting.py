@@ -15,6 +15,7 @@ from projections.embedded import EmbeddedProjector
 from read_side import queries
 from streams.contracts import ActivityAdded, parse_trip_event
 from streams.outbox import OutboxReader
+from streams.position import START
 from tests.projected import in_memory_projected
 from write_side.context import CommandContext, acting_as
 from write_side.event_store import EventStore
@@ -98,7 +99,7 @@ async def test_old_and_new_events_load_publish_and_project_together() -> None:
     assert old.currency == NO_CURRENCY and old.cost == Decimal("12.50")
     assert trip.destinations[kyoto].rank  # ranked on replay
 
-    published = OutboxReader(planner.events).read_after(0, 100).messages
+    published = OutboxReader(planner.events).read_after(START, 100).messages
     added = [m.event for m in published if isinstance(m.event, ActivityAdded)]
     assert [a.schema_version for a in added] == [2, 2]  # old events leave in the new shape
 

@@ -7,8 +7,9 @@ from uuid import uuid4
 
 import pytest
 
-from streams.outbox import OutboxMessage, OutboxReader
+from streams.outbox import OutboxBatch, OutboxMessage, OutboxReader
 from streams.pacing import Pacer
+from streams.position import START, LogPosition
 from streams.relay import RELAY_POSITION, LockLostError, Relay
 from write_side.context import CommandContext
 from write_side.event_store import EventStore
@@ -29,14 +30,14 @@ class RecordingPublisher:
 
 class MemoryPositions:
     def __init__(self) -> None:
-        self.positions: dict[str, int] = {}
+        self.positions: dict[str, LogPosition] = {}
         self.holds_lock = True
         self.reacquired = 0
 
-    def load(self, name: str) -> int:
-        return self.positions.get(name, 0)
+    def load(self, name: str) -> LogPosition:
+        return self.positions.get(name, START)
 
-    def save(self, name: str, position: int) -> None:
+    def save(self, name: str, position: LogPosition) -> None:
         if not self.holds_lock:
             raise LockLostError("lost the relay lock")
         self.positions[name] = position
@@ -76,7 +77,7 @@ def test_the_relay_publishes_everything_in_log_order_and_records_where_it_got_to
         covered.append(n)
 
     assert covered == [5, 5, 2]
-    assert positions.load(RELAY_POSITION) == 12
+    assert positions.load(RELAY_POSITION) == LogPosition(0, 12)
     assert [m.position for m in publisher.published] == sorted(
         m.position for m in publisher.published
     )
@@ -91,12 +92,12 @@ def test_the_position_does_not_move_unless_the_broker_acknowledged() -> None:
     positions = MemoryPositions()
     with pytest.raises(ConnectionError):
         Relay(OutboxReader(planner.events), RecordingPublisher(fail=True), positions).relay_once()
-    assert positions.load(RELAY_POSITION) == 0
+    assert positions.load(RELAY_POSITION) == START
 
     publisher = RecordingPublisher()
     Relay(OutboxReader(planner.events), publisher, positions).relay_once()
     assert [m.event.aggregate_version for m in publisher.published] == [1, 2, 3]
-    assert positions.load(RELAY_POSITION) == 4
+    assert positions.load(RELAY_POSITION) == LogPosition(0, 4)
 
 
 def test_a_restarted_relay_resumes_after_its_recorded_position() -> None:
@@ -133,13 +134,13 @@ def test_a_running_relay_retries_a_failed_batch_until_the_broker_is_back() -> No
     runner.start()
     try:
         deadline = time.monotonic() + 10
-        while positions.load(RELAY_POSITION) < 8 and time.monotonic() < deadline:
+        while positions.load(RELAY_POSITION) < LogPosition(0, 8) and time.monotonic() < deadline:
             time.sleep(0.005)
     finally:
         stop.set()
         runner.join(timeout=10)
     assert publisher.failures == 0
-    assert positions.load(RELAY_POSITION) == 8
+    assert positions.load(RELAY_POSITION) == LogPosition(0, 8)
     assert [m.event.aggregate_version for m in publisher.published] == [1, 2, 3] * 2
 
 
@@ -150,17 +151,46 @@ def test_a_relay_that_lost_its_lock_records_nothing_until_it_has_it_again() -> N
     relay = Relay(OutboxReader(planner.events), publisher, positions, pacer=Pacer(0.001, 0.001))
     with pytest.raises(LockLostError):
         relay.relay_once()
-    assert positions.load(RELAY_POSITION) == 0  # published, but the position did not move
+    assert positions.load(RELAY_POSITION) == START  # published, but the position did not move
 
     stop = threading.Event()
     runner = threading.Thread(target=relay.run, args=(stop,))
     runner.start()
     try:
         deadline = time.monotonic() + 10
-        while positions.load(RELAY_POSITION) < 8 and time.monotonic() < deadline:
+        while positions.load(RELAY_POSITION) < LogPosition(0, 8) and time.monotonic() < deadline:
             time.sleep(0.005)
     finally:
         stop.set()
         runner.join(timeout=10)
     assert positions.reacquired == 1
-    assert positions.load(RELAY_POSITION) == 8
+    assert positions.load(RELAY_POSITION) == LogPosition(0, 8)
+
+
+class PairedLog:
+    """A log whose positions are (transaction id, notification id) pairs, as PostgreSQL's:
+    one batch, of a transaction that committed after a higher id was read."""
+
+    def __init__(self, message: OutboxMessage) -> None:
+        self.message = message
+        self.reads: list[LogPosition] = []
+
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch:
+        self.reads.append(position)
+        if position < self.message.position:
+            return OutboxBatch([self.message], self.message.position, read=2)
+        return OutboxBatch([], position, read=0)
+
+
+def test_the_relay_counts_what_it_read_and_records_the_pair_even_when_ids_go_down() -> None:
+    (message, *_) = OutboxReader(planner_with_history(trips=1).events).read_after(START, 1).messages
+    late = OutboxMessage(LogPosition(7, 2), message.topic, message.key, message.event)
+    source, publisher, positions = PairedLog(late), RecordingPublisher(), MemoryPositions()
+    positions.save(RELAY_POSITION, LogPosition(5, 9))
+    relay = Relay(source, publisher, positions)
+
+    assert relay.relay_once() == 2  # a count, not 2 - 9
+    assert positions.load(RELAY_POSITION) == LogPosition(7, 2)
+    assert relay.relay_once() == 0
+    assert source.reads == [LogPosition(5, 9), LogPosition(7, 2)]
+    assert publisher.published == [late]

@@ -13,16 +13,26 @@ from psycopg_pool import AsyncConnectionPool
 from infra.postgres.projections.names import LIVE, dead_letters_table, tracking_table
 from projections.engine.lag import Lane, ProjectionHealth, projection_health
 from projections.engine.projection import Projection
+from streams.outbox import BACKLOG_COUNT_LIMIT
+from streams.position import LogPosition
 
 
 @dataclass(frozen=True)
 class RelayHealth:
-    position: int | None  # None: no relay ever ran on this event store (embedded mode)
-    head: int
+    position: LogPosition | None  # None: no relay ever ran on this event store (embedded mode)
+    head: int  # the newest notification id
+    counted: int  # events recorded after the position, counted up to BACKLOG_COUNT_LIMIT
 
     @property
     def backlog(self) -> int:
-        return max(self.head - (self.position or 0), 0)
+        """Events recorded after the relay's position (readable or waiting behind a
+        transaction still open): exact up to BACKLOG_COUNT_LIMIT, estimated from notification
+        ids beyond (positions are pairs: their ids alone are no count)."""
+        if self.position is None:
+            return self.head
+        if self.counted < BACKLOG_COUNT_LIMIT:
+            return self.counted
+        return max(self.head - self.position.notification, self.counted)
 
 
 async def projections_health(
@@ -37,16 +47,22 @@ async def projections_health(
 
 
 def relay_health_query(events_table: str) -> sql.Composed:
-    """The relay's position and the log's head, in one row (parameter: the relay's name)."""
+    """The relay's position, the log's newest id and the events after the position, in one
+    row (parameter: the relay's name)."""
     return sql.SQL(
-        "SELECT (SELECT position FROM stream_positions WHERE name = %s),"
-        " (SELECT max(notification_id) FROM {})"
-    ).format(sql.Identifier(events_table))
+        "WITH p AS (SELECT transaction_id, position FROM stream_positions WHERE name = %s)"
+        " SELECT (SELECT transaction_id FROM p), (SELECT position FROM p),"
+        " (SELECT max(notification_id) FROM {events}),"
+        " (SELECT count(*) FROM (SELECT FROM {events} AS e, p"
+        "   WHERE (e.transaction_id, e.notification_id) > (p.transaction_id::text::xid8,"
+        "   p.position) LIMIT {limit}) AS after)"
+    ).format(events=sql.Identifier(events_table), limit=sql.Literal(BACKLOG_COUNT_LIMIT))
 
 
 def relay_health_of(row: tuple[Any, ...] | None) -> RelayHealth:
-    position, head = row if row else (None, 0)
-    return RelayHealth(None if position is None else int(position), int(head or 0))
+    transaction, position, head, counted = row if row else (None, None, 0, 0)
+    at = None if position is None else LogPosition(int(transaction), int(position))
+    return RelayHealth(at, int(head or 0), int(counted or 0))
 
 
 async def relay_health(

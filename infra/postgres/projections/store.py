@@ -33,6 +33,7 @@ from projections.engine.ports import (
     Current,
     DeadLetter,
     LaneMark,
+    LaneOffset,
     StoreRefusedError,
     TransientStoreError,
 )
@@ -40,6 +41,11 @@ from projections.engine.ports import (
 S = TypeVar("S")
 
 CHANNEL = "itinera_projections"
+# A lane mark is ahead of the stored one: (transaction, offset) pairs, compared in order.
+_AHEAD = (
+    "(excluded.applied_transaction, excluded.applied_offset)"
+    " > (l.applied_transaction, l.applied_offset)"
+)
 
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
@@ -83,14 +89,18 @@ class PostgresProjectionStore(Generic[S]):
             if self._notify:
                 await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.tables.projection))
 
-    async def offsets(self) -> dict[str, int]:
+    async def offsets(self) -> dict[str, LaneOffset]:
         """How far this projection got on each lane."""
         async with transient_errors(), self._connect() as conn:
             cursor = await conn.execute(
-                "SELECT lane, applied_offset FROM projection_lanes WHERE projection = %s",
+                "SELECT lane, applied_transaction, applied_offset FROM projection_lanes"
+                " WHERE projection = %s",
                 (self.tables.projection,),
             )
-            return {lane: int(offset) for lane, offset in await cursor.fetchall()}
+            return {
+                lane: LaneOffset(int(transaction), int(offset))
+                for lane, transaction, offset in await cursor.fetchall()
+            }
 
     async def report_heads(self, heads: Mapping[str, int]) -> None:
         if not heads:
@@ -207,20 +217,24 @@ class PostgresBatch(Generic[S]):
         if not marks:
             return
         await self._conn.execute(
-            "INSERT INTO projection_lanes AS l (projection, lane, applied_offset,"
-            " applied_event_at, progressed_at)"
-            " SELECT %s, lane, applied, event_at, now()"
-            " FROM unnest(%b::text[], %b::bigint[], %b::timestamptz[])"
-            " AS m(lane, applied, event_at)"
+            # A lane's (transaction, offset) only moves forward, as a pair.
+            "INSERT INTO projection_lanes AS l (projection, lane, applied_transaction,"
+            " applied_offset, applied_event_at, progressed_at)"
+            " SELECT %s, lane, transaction, applied, event_at, now()"
+            " FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::timestamptz[])"
+            " AS m(lane, transaction, applied, event_at)"
             " ORDER BY lane"  # locks in lane order, as `report_heads` takes them
             " ON CONFLICT (projection, lane) DO UPDATE SET"
-            " applied_offset = greatest(l.applied_offset, excluded.applied_offset),"
-            " applied_event_at = coalesce(excluded.applied_event_at, l.applied_event_at),"
-            " progressed_at = CASE WHEN excluded.applied_offset > l.applied_offset"
-            "   THEN now() ELSE l.progressed_at END",
+            f" applied_transaction = CASE WHEN {_AHEAD} THEN excluded.applied_transaction"
+            "   ELSE l.applied_transaction END,"
+            f" applied_offset = CASE WHEN {_AHEAD} THEN excluded.applied_offset"
+            "   ELSE l.applied_offset END,"
+            f" progressed_at = CASE WHEN {_AHEAD} THEN now() ELSE l.progressed_at END,"
+            " applied_event_at = coalesce(excluded.applied_event_at, l.applied_event_at)",
             (
                 self._projection,
                 [m.lane for m in marks],
+                [m.transaction for m in marks],
                 [m.offset for m in marks],
                 [m.event_at for m in marks],
             ),
