@@ -12,6 +12,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from eventsourcing.popo import POPOApplicationRecorder
 
 from streams.contracts import EventEnvelope
 from streams.headers import Cause
@@ -47,6 +48,10 @@ class OutboxReader:
         """`application` is an eventsourcing Application (it owns the recorder and mapper)."""
         self._recorder = application.recorder
         self._mapper = application.mapper
+        if not isinstance(self._recorder, (PositionedLog, POPOApplicationRecorder)):
+            # Read by notification id alone, a recorder whose writers commit out of id order
+            # would lose events: only the in-memory one (one writer at a time) may.
+            raise TypeError(f"{type(self._recorder).__name__} cannot be read in position order")
 
     def read_after(self, position: LogPosition, limit: int) -> OutboxBatch:
         """The next notifications after `position` that are safe to pass: a reader that

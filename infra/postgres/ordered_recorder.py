@@ -144,14 +144,18 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
             ]
 
     def readable_head(self) -> LogPosition:
+        return self._position(self._select_head)
+
+    def recorded_head(self) -> LogPosition:
+        return self._position(self._select_recorded_head)
+
+    def _position(self, statement: Composed) -> LogPosition:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_head, prepare=True)
+            curs.execute(statement, prepare=True)
             row = curs.fetchone()
-        return (
-            START
-            if row is None
-            else LogPosition(int(row["transaction"]), int(row["notification_id"]))
-        )
+        if row is None:
+            return START
+        return LogPosition(int(row["transaction"]), int(row["notification_id"]))
 
     def count_after(self, position: LogPosition, at_most: int) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

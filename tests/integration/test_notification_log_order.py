@@ -57,5 +57,6 @@ def test_a_tailing_reader_never_passes_over_an_event_that_commits_late(database_
     planner.events.close()
     assert len(recorded) == WRITERS * TRIPS_PER_WRITER
     assert seen == sorted(seen), "the reader went back"
+    assert all(p.transaction > 0 for p in seen), "not read in transaction order"
     ids = sorted(p.notification for p in seen)
     assert ids == recorded, f"{len(set(recorded) - set(ids))} events passed over"
