@@ -4,14 +4,16 @@ docs/benchmarks.md (each script owns the section between its two markers)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
 import re
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,3 +165,113 @@ def start_process(running: Roles, name: str, *argv: str) -> subprocess.Popen[byt
         )
     running.processes[name] = process
     return process
+
+
+# --- throughput in rounds, for figures measured beside a baseline (appends, snapshots) ---
+
+
+def fine_ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.2f} ms"
+
+
+def machine_line(admin_url: str) -> str:
+    """When and where, for a section that runs PostgreSQL only (no broker)."""
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Measured {now} on {os.cpu_count()} cores ({platform.platform()}), Python "
+        f"{platform.python_version()}, PostgreSQL {row[0] if row else '?'} on 127.0.0.1. "
+        "Everything ran on this one machine."
+    )
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Operations finished inside one measuring window by `threads` loops."""
+
+    name: str
+    threads: int
+    ops: int
+    errors: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The same measurement repeated; reported as the median round and the range."""
+
+    rounds: list[Throughput]
+
+    @property
+    def threads(self) -> int:
+        return self.rounds[0].threads
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.rounds)
+
+    @property
+    def rate(self) -> float:
+        return sorted(r.rate for r in self.rounds)[len(self.rounds) // 2]
+
+    def describe(self) -> str:
+        rates = [r.rate for r in self.rounds]
+        errors = f", {self.errors} errors" if self.errors else ""
+        return f"{self.rate:,.0f} ({min(rates):,.0f} to {max(rates):,.0f}{errors})"
+
+
+Operation = Callable[[], None]
+# Called once per thread: the thread's operation and what closes it.
+OperationFactory = Callable[[], tuple[Operation, Callable[[], None]]]
+
+
+def measure_threads(
+    name: str, threads: int, make_operation: OperationFactory, *, warmup: float, seconds: float
+) -> Throughput:
+    """Run `threads` loops of the operation; count those finished inside the window (an
+    operation that raises is counted as an error and the loop goes on)."""
+    counts = [0] * threads
+    errors = [0] * threads
+    ready = threading.Barrier(threads + 1)
+    window: dict[str, float] = {}
+
+    def loop(index: int) -> None:
+        operation, close = make_operation()
+        try:
+            ready.wait()
+            start, end = window["start"], window["end"]
+            while time.perf_counter() < end:
+                try:
+                    operation()
+                except Exception:
+                    errors[index] += 1
+                    continue
+                now = time.perf_counter()
+                if start <= now < end:
+                    counts[index] += 1
+        finally:
+            close()
+
+    workers = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    window["start"] = time.perf_counter() + warmup
+    window["end"] = window["start"] + seconds
+    ready.wait()
+    for worker in workers:
+        worker.join()
+    return Throughput(name, threads, sum(counts), sum(errors), seconds)
+
+
+def docs_flag(description: str, section: str) -> bool:
+    """Parse a benchmark module's command line: whether to write its section of the docs."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"write the {section!r} section of {DOCS.name}"
+    )
+    return bool(parser.parse_args().write_docs)
