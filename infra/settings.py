@@ -390,6 +390,11 @@ class Settings(BaseSettings):
         description="`json`: one JSON object per line; `console`: lines for a person; `auto`: "
         "console when standard error is a terminal, else JSON.",
     )
+    access_log: bool = Field(
+        default=True,
+        description="Whether the API logs a line per HTTP request (uvicorn's access log). "
+        "Off where a proxy in front keeps one, or to spare its cost per request.",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=1,

@@ -119,6 +119,7 @@ def serve_api(host: str, port: int, workers: int = 1) -> None:
         workers=workers,
         log_level="info",
         log_config=None,  # uvicorn's loggers propagate to ours (infra.observability.logs)
+        access_log=settings.access_log,
         ws_ping_interval=settings.ws_ping_seconds,  # a peer that stops answering is dropped
         ws_ping_timeout=settings.ws_ping_seconds,
         ws_per_message_deflate=False,  # chat messages are small: not worth the CPU
