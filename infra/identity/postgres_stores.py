@@ -23,13 +23,17 @@ from write_side.identity.ports import Issue
 
 _PURGE_BATCH = 100
 
-_IS_REVOKED = sql.SQL(
-    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = %(jti)s AND expires_at > now())"
-    " OR EXISTS (SELECT 1 FROM revoked_subjects WHERE subject = %(subject)s"
-    "            AND %(issued_at)s < issued_before AND expires_at > now())"
-    " OR EXISTS (SELECT 1 FROM {} WHERE user_id = %(user_id)s"
-    "            AND %(issued_at)s < revoked_before)"
-).format(sql.Identifier(CREDENTIAL_CUTOFFS))
+_IS_REVOKED = (
+    sql.SQL(
+        "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = %(jti)s AND expires_at > now())"
+        " OR EXISTS (SELECT 1 FROM revoked_subjects WHERE subject = %(subject)s"
+        "            AND %(issued_at)s < issued_before AND expires_at > now())"
+        " OR EXISTS (SELECT 1 FROM {} WHERE user_id = %(user_id)s"
+        "            AND %(issued_at)s < revoked_before)"
+    )
+    .format(sql.Identifier(CREDENTIAL_CUTOFFS))
+    .as_bytes(None)
+)  # rendered once, not per request
 
 
 def _user_id(subject: str) -> UUID | None:
