@@ -72,6 +72,7 @@ class EmbeddedProjector:
         self._positions: dict[str, LogPosition] = {}
         self._reported = 0.0
         self._stopping = asyncio.Event()
+        self._waiting = False  # the last read found events committed behind an open one
 
     async def catch_up(self, patience: float = CATCH_UP_PATIENCE_SECONDS) -> int:
         """Apply everything committed so far (not what writers keep adding meanwhile: the
@@ -112,6 +113,7 @@ class EmbeddedProjector:
             for applier in self._appliers:
                 projecting.create_task(self._apply(applier, batch))
         await self._report_head()
+        self._waiting = batch.waiting
         return batch.read
 
     async def _apply(self, applier: Applier[Any], batch: OutboxBatch) -> None:
@@ -172,6 +174,10 @@ class EmbeddedProjector:
                 continue
             if read:
                 self._pacer.found()
+            elif self._waiting:
+                # Committed events wait behind an older transaction: its end sends no
+                # notice, so look again soon (backing off from a millisecond).
+                await asyncio.sleep(self._pacer.idle())
             elif self._new_events is not None:
                 await self._new_events.wait(ticket, self._pacer.slowest)
             else:

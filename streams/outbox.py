@@ -36,11 +36,14 @@ class OutboxMessage:
 @dataclass(frozen=True)
 class OutboxBatch:
     """Messages after a position; `last_position` also covers unpublished notifications, and
-    `read` counts every notification the batch covered."""
+    `read` counts every notification the batch covered. `waiting`: nothing was readable, but
+    events are committed after the position, behind a transaction still open (they become
+    readable when it ends, which sends no notice: look again soon)."""
 
     messages: list[OutboxMessage]
     last_position: LogPosition
     read: int
+    waiting: bool = False
 
 
 class OutboxReader:
@@ -77,8 +80,12 @@ class OutboxReader:
                     cause=mapped.cause,
                 )
             )
-        last = found[-1][0] if found else position
-        return OutboxBatch(messages=messages, last_position=last, read=len(found))
+        if not found:
+            waiting = isinstance(self._recorder, PositionedLog) and (
+                self._recorder.count_after(position, 1) > 0
+            )
+            return OutboxBatch(messages=[], last_position=position, read=0, waiting=waiting)
+        return OutboxBatch(messages=messages, last_position=found[-1][0], read=len(found))
 
     def _after(self, position: LogPosition, limit: int) -> list[tuple[LogPosition, Notification]]:
         if isinstance(self._recorder, PositionedLog):

@@ -85,6 +85,7 @@ class Relay:
         self._new_events = new_events
         self._took_over = took_over or (lambda position: None)
         self._position: LogPosition | None = None
+        self._waiting = False  # the last read found events committed behind an open one
 
     def relay_once(self) -> int:
         """Publish the next batch; returns how many notifications it covered."""
@@ -92,7 +93,8 @@ class Relay:
             self._position = self._positions.load(RELAY_POSITION)
         position = self._position
         batch = self._source.read_after(position, self._batch_size)
-        if batch.last_position == position:
+        self._waiting = batch.waiting
+        if batch.read == 0:
             return 0
         if batch.messages:
             self._publisher.publish(batch.messages)
@@ -129,6 +131,10 @@ class Relay:
             backoff = 0.05
             if covered:
                 self._pacer.found()
+            elif self._waiting:
+                # Committed events wait behind an older transaction: its end sends no
+                # notice, so look again soon (backing off from a millisecond).
+                stop.wait(self._pacer.idle())
             elif self._new_events is not None:
                 self._new_events.wait(min(self._pacer.slowest, STOP_CHECK_SECONDS))
             else:

@@ -138,8 +138,10 @@ def test_an_event_committed_after_later_ones_were_read_is_delivered_once(
             assert tail.delivered == [first, early_trip]
             assert tail.position < held_at
             assert tail.reader.head() < held_at
-            # The backlog counts what is committed behind it (the held event is not, yet).
+            # The backlog counts what is committed behind it (the held event is not, yet), and
+            # the reader is told events wait there (their readiness sends no notice).
             assert tail.reader.backlog(tail.position) == len(later)
+            assert tail.reader.read_after(tail.position, 100).waiting
             held.commit()
 
         assert tail.until(held_trip, *later) == [first, early_trip, held_trip, *later]
@@ -148,6 +150,7 @@ def test_an_event_committed_after_later_ones_were_read_is_delivered_once(
         tail.read()
         assert len(tail.delivered) == 2 + 1 + len(later)  # each exactly once
         assert tail.reader.backlog(tail.position) == 0
+        assert not tail.reader.read_after(tail.position, 100).waiting
         assert eventually(lambda: _equal(tail.reader.head(), tail.position))
     finally:
         events.close()

@@ -194,3 +194,60 @@ def test_the_relay_counts_what_it_read_and_records_the_pair_even_when_ids_go_dow
     assert relay.relay_once() == 0
     assert source.reads == [LogPosition(5, 9), LogPosition(7, 2)]
     assert publisher.published == [late]
+
+
+class HeldBackLog:
+    """A log whose next event is committed but not readable for a few reads (an older
+    transaction is still open), then readable."""
+
+    def __init__(self, message: OutboxMessage, held_for: int) -> None:
+        self.message = message
+        self.held_for = held_for
+
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch:
+        if position >= self.message.position:
+            return OutboxBatch([], position, read=0)
+        if self.held_for > 0:
+            self.held_for -= 1
+            return OutboxBatch([], position, read=0, waiting=True)
+        return OutboxBatch([self.message], self.message.position, read=1)
+
+
+class NoNotices:
+    """New-event notices that never come: a relay waiting on them would sleep its longest.
+    Records how much had been published at each wait."""
+
+    def __init__(self, publisher: RecordingPublisher) -> None:
+        self.publisher = publisher
+        self.published_at_waits: list[int] = []
+
+    def wait(self, timeout: float) -> None:
+        self.published_at_waits.append(len(self.publisher.published))
+        time.sleep(timeout)
+
+
+def test_a_relay_held_back_by_an_open_transaction_looks_again_without_a_notice() -> None:
+    (message, *_) = OutboxReader(planner_with_history(trips=1).events).read_after(START, 1).messages
+    late = OutboxMessage(LogPosition(9, 1), message.topic, message.key, message.event)
+    publisher, positions = RecordingPublisher(), MemoryPositions()
+    notices = NoNotices(publisher)
+    relay = Relay(
+        HeldBackLog(late, held_for=3),
+        publisher,
+        positions,
+        new_events=notices,
+        pacer=Pacer(0.001, 60.0),
+    )
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not publisher.published and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert publisher.published == [late]
+    # It polled while the event waited, instead of sleeping until a notice.
+    assert 0 not in notices.published_at_waits

@@ -153,6 +153,10 @@ class PostgresBatch(Generic[S]):
     async def save(self, changes: Mapping[UUID, Change[S]]) -> None:
         if not changes:
             return
+        # The tables first: what they compute before writing (embeddings) then runs before
+        # this transaction's first write, so without a transaction id, which would hold back
+        # every reader of the event store's log meanwhile (see docs/design.md).
+        await self._tables.save(self._conn, self._gen, changes)
         await self._conn.execute(
             sql.SQL(
                 "INSERT INTO {} AS t (aggregate_id, version)"
@@ -161,7 +165,6 @@ class PostgresBatch(Generic[S]):
             ).format(self._tracking),
             (list(changes), [change.version for change in changes.values()]),
         )
-        await self._tables.save(self._conn, self._gen, changes)
 
     async def park(self, aggregate_id: UUID, version: int, letters: Sequence[DeadLetter]) -> None:
         await self._conn.execute(
