@@ -1,10 +1,20 @@
-"""Request bodies of the auth and users endpoints: every field bounded, unknown ones refused."""
+"""Request bodies of the auth and users endpoints: every field bounded, unknown ones refused;
+and what those endpoints answer, for the OpenAPI document only (never validated: the
+handlers build their bodies themselves)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from uuid import UUID
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from api.schemas import Body
 from api.text import Name, Text, one_line
@@ -116,3 +126,87 @@ class ChangePasswordBody(Body):
     def _strong_password(self) -> ChangePasswordBody:
         check_strength(self.new_password)
         return self
+
+
+# --- Responses (the `data` of each success) ---------------------------------------------------
+
+
+class AccountBody(BaseModel):
+    """The caller's own account, email included."""
+
+    id: UUID
+    email: str
+    email_verified: bool
+    pending_email: str | None = Field(description="A new address awaiting verification")
+    username: str
+    first_name: str
+    last_name: str
+    bio: str
+    avatar_url: str
+    avatar: str = Field(description="The seed's name for avatar_url")
+    is_active: bool
+    version: int
+
+
+class AvatarAccountBody(AccountBody):
+    avatar_urls: dict[str, str] = Field(description="Each stored size (pixels) → its URL")
+
+
+class TokensBody(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class SessionBody(TokensBody):
+    user_id: UUID
+
+
+class RegisteredBody(BaseModel):
+    id: UUID
+    username: str
+
+
+class LoggedOutBody(BaseModel):
+    logged_out: Literal[True]
+
+
+class DeactivatedBody(BaseModel):
+    deactivated: Literal[True]
+
+
+class ResetRequestedBody(BaseModel):
+    """The same whether the address has an account or not."""
+
+    accepted: Literal[True]
+    message: str
+
+
+class PasswordResetDoneBody(BaseModel):
+    password_reset: Literal[True]
+
+
+class EmailVerifiedBody(BaseModel):
+    email: str
+    email_verified: bool
+
+
+class VerificationSentBody(BaseModel):
+    sent: bool = Field(description="false when no address awaits verification")
+
+
+class JsonWebKey(BaseModel):
+    """An RSA public key (RFC 7517) that verifies the tokens signed with `kid`."""
+
+    kty: Literal["RSA"]
+    key_ops: list[str]
+    n: str
+    e: str
+    kid: str
+    use: Literal["sig"]
+    alg: Literal["RS256"]
+
+
+class JsonWebKeySet(BaseModel):
+    keys: list[JsonWebKey]

@@ -13,16 +13,24 @@ from fastapi.responses import JSONResponse
 from api.deps import AccountsService, Acting, AppContainer, CurrentClaims
 from api.envelope import ok
 from api.identity_schemas import (
+    EmailVerifiedBody,
+    JsonWebKeySet,
+    LoggedOutBody,
     LoginBody,
     LogoutBody,
     PasswordResetBody,
     PasswordResetConfirmBody,
+    PasswordResetDoneBody,
     RefreshBody,
     RegisterBody,
+    RegisteredBody,
+    ResetRequestedBody,
+    SessionBody,
+    VerificationSentBody,
     VerifyEmailBody,
     check_strength,
 )
-from api.openapi import errors
+from api.openapi import errors, success
 from api.routers.commands import log_command
 from api.throttle import Limit, client_address, count, forgive
 from write_side.errors import RateLimitedError
@@ -58,7 +66,7 @@ def token_body(pair: TokenPair) -> dict[str, Any]:
     }
 
 
-@router.post("/register", status_code=201)
+@router.post("/register", status_code=201, responses=success(RegisteredBody, status=201))
 def register(
     request: Request, body: RegisterBody, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:
@@ -89,7 +97,7 @@ def register(
     return ok(request, {"id": user_id, "username": body.username}, status_code=201)
 
 
-@router.post("/login")
+@router.post("/login", responses=success(SessionBody))
 def login(
     request: Request, body: LoginBody, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:
@@ -126,7 +134,7 @@ def login(
     return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 
 
-@router.post("/refresh")
+@router.post("/refresh", responses=success(SessionBody))
 def refresh(
     request: Request, body: RefreshBody, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:
@@ -146,7 +154,7 @@ def refresh(
     return ok(request, {"user_id": session.user_id, **token_body(session.tokens)})
 
 
-@router.post("/logout")
+@router.post("/logout", responses=success(LoggedOutBody))
 def logout(
     request: Request,
     claims: CurrentClaims,
@@ -165,7 +173,7 @@ def logout(
     return ok(request, {"logged_out": True})
 
 
-@router.get("/keys/public")
+@router.get("/keys/public", responses=success(JsonWebKeySet, "data: a JWKS"))
 def public_keys(request: Request, accounts: AccountsService) -> JSONResponse:
     """The public keys that verify tokens, as a JWKS (public)."""
     return ok(request, accounts.tokens.jwks())
@@ -177,7 +185,7 @@ RESET_ACCEPTED = {
 }
 
 
-@router.post("/password-reset", status_code=202)
+@router.post("/password-reset", status_code=202, responses=success(ResetRequestedBody, status=202))
 async def request_password_reset(
     request: Request, body: PasswordResetBody, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:
@@ -221,7 +229,7 @@ def _token_attempt(request: Request, container: AppContainer) -> None:
     )
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", responses=success(PasswordResetDoneBody))
 def confirm_password_reset(
     request: Request,
     body: PasswordResetConfirmBody,
@@ -250,7 +258,7 @@ def confirm_password_reset(
     return ok(request, {"password_reset": True})
 
 
-@router.post("/verify-email")
+@router.post("/verify-email", responses=success(EmailVerifiedBody))
 def verify_email(
     request: Request, body: VerifyEmailBody, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:
@@ -265,7 +273,9 @@ def verify_email(
     return ok(request, {"email": user.email, "email_verified": user.email_verified})
 
 
-@router.post("/verify-email/resend", status_code=202)
+@router.post(
+    "/verify-email/resend", status_code=202, responses=success(VerificationSentBody, status=202)
+)
 def resend_verification(
     request: Request, acting: Acting, accounts: AccountsService, container: AppContainer
 ) -> JSONResponse:

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Acting, AppContainer
 from api.envelope import ok
 from api.errors import ApiError
-from api.openapi import AUTHENTICATED, errors
+from api.identity_schemas import AccountBody, AvatarAccountBody
+from api.openapi import AUTHENTICATED, errors, success
 from api.routers.users import _me
 from write_side.avatars.service import StoredAvatar
 
@@ -54,7 +55,7 @@ def _with_urls(stored: StoredAvatar) -> dict[str, object]:
     return {**_me(stored.user), "avatar_urls": {str(s): u for s, u in stored.urls.items()}}
 
 
-@router.put("")
+@router.put("", responses=success(AvatarAccountBody))
 async def upload_avatar(
     request: Request,
     file: Annotated[UploadFile, FILE],
@@ -69,7 +70,7 @@ async def upload_avatar(
     return ok(request, _with_urls(stored))
 
 
-@router.delete("")
+@router.delete("", responses=success(AccountBody))
 async def delete_avatar(request: Request, acting: Acting, container: AppContainer) -> JSONResponse:
     """Remove the caller's avatar: its stored files are deleted and `avatar_url` is empty."""
     user = await run_in_threadpool(container.avatars.remove, acting)

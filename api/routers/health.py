@@ -10,19 +10,27 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import AppContainer
 from api.envelope import error, ok
+from api.health_schemas import LiveBody, ProjectionsHealthBody, ReadinessBody
+from api.openapi import errors, success
 from infra.wiring import readiness_body, render_metrics
 
 router = APIRouter(tags=["health"])
 
+READY = success(ReadinessBody, "data: each dependency's check")
+# 503 answers the same envelope (not an error): data.status `unavailable` names who is down.
 DOWN: dict[int | str, dict[str, Any]] = {
-    503: {"description": "The dependency is down or did not answer in time (same body)"}
+    **READY,
+    503: {
+        **READY[200],
+        "description": "The dependency is down or did not answer in time "
+        "(same body, data.status: unavailable)",
+    },
 }
-NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
-    404: {"description": "This deployment does not use the dependency"}
-}
+NOT_CONFIGURED = errors({404: "not_configured: this deployment does not use the dependency"})
+PROJECTIONS = success(ProjectionsHealthBody, "data: each read model's lag and status")
 
 
-@router.get("/health")
+@router.get("/health", responses=success(LiveBody))
 async def health(request: Request) -> JSONResponse:
     """Liveness: the process answers (no I/O)."""
     return ok(request, {"status": "ok"})
@@ -65,7 +73,10 @@ async def kafka(request: Request, container: AppContainer) -> JSONResponse:
 
 @router.get(
     "/health/projections",
-    responses={503: {"description": "A projection is stalled (same body)"}},
+    responses={
+        **PROJECTIONS,
+        503: {**PROJECTIONS[200], "description": "A projection is stalled (same body)"},
+    },
 )
 async def projections(request: Request, container: AppContainer) -> JSONResponse:
     """Each read model's lag (events, seconds), parked aggregates and status (public: no

@@ -10,7 +10,13 @@ from pydantic import AfterValidator
 
 from api.deps import AccountsService, Acting, CurrentUser, Users
 from api.envelope import ok
-from api.identity_schemas import ChangePasswordBody, ProfileBody
+from api.identity_schemas import (
+    AccountBody,
+    ChangePasswordBody,
+    DeactivatedBody,
+    ProfileBody,
+    TokensBody,
+)
 from api.openapi import AUTHENTICATED, CURSOR, errors, success
 from api.routers.auth import token_body
 from api.text import one_line
@@ -52,13 +58,13 @@ def _me(user: User) -> dict[str, object]:
     }
 
 
-@router.get("/me")
+@router.get("/me", responses=success(AccountBody))
 def get_me(request: Request, user_id: CurrentUser, accounts: AccountsService) -> JSONResponse:
     """The caller's own account, email included."""
     return ok(request, _me(accounts.get_user(user_id)))
 
 
-@router.put("/me")
+@router.put("/me", responses=success(AccountBody))
 def update_me(
     request: Request, body: ProfileBody, acting: Acting, accounts: AccountsService
 ) -> JSONResponse:
@@ -78,7 +84,7 @@ def update_me(
     return ok(request, _me(user))
 
 
-@router.post("/me/password")
+@router.post("/me/password", responses=success(TokensBody))
 def change_password(
     request: Request, body: ChangePasswordBody, acting: Acting, accounts: AccountsService
 ) -> JSONResponse:
@@ -87,7 +93,7 @@ def change_password(
     return ok(request, token_body(pair))
 
 
-@router.delete("/me")
+@router.delete("/me", responses=success(DeactivatedBody))
 def deactivate_me(request: Request, acting: Acting, accounts: AccountsService) -> JSONResponse:
     """Deactivate the caller's account; its tokens stop working at once."""
     accounts.deactivate(acting)
