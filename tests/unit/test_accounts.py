@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -11,9 +13,10 @@ from infra.identity.memory_stores import InMemoryRevocationStore
 from streams.outbox import OutboxReader
 from streams.position import START
 from tests import forgery
-from write_side.context import CommandContext
+from write_side.context import CommandContext, acting_as
 from write_side.errors import (
     AuthenticationError,
+    ConcurrencyConflictError,
     EmailTakenError,
     InvalidCredentialsError,
     UsernameTakenError,
@@ -21,6 +24,7 @@ from write_side.errors import (
 from write_side.event_store import EventStore
 from write_side.identity.accounts import Accounts, Register, UpdateProfile
 from write_side.identity.tokens import TokenPolicy, TokenService
+from write_side.identity.user import User
 
 PASSWORD = "correct horse battery"
 
@@ -37,7 +41,7 @@ def accounts(keys: KeyFolder) -> Accounts:
     return Accounts(EventStore(), TokenService(keys, InMemoryRevocationStore(), TokenPolicy()))
 
 
-def register(accounts: Accounts, name: str = "ada") -> object:
+def register(accounts: Accounts, name: str = "ada") -> UUID:
     return accounts.register(Register(f"{name}@example.org", name, PASSWORD, "Ada", "L"), uuid4())
 
 
@@ -66,7 +70,7 @@ def test_a_wrong_login_or_password_is_one_error(accounts: Accounts, login: str) 
 
 def test_no_password_or_hash_leaves_the_event_store(accounts: Accounts) -> None:
     user_id = register(accounts)
-    context = CommandContext(actor_id=user_id, correlation_id=uuid4())  # type: ignore[arg-type]
+    context = CommandContext(actor_id=user_id, correlation_id=uuid4())
     accounts.update_profile(UpdateProfile("Ada", "Lovelace", "Maths", ""), context)
     accounts.change_password(PASSWORD, "another good password", context)
     published = OutboxReader(accounts._events).read_after(START, 100).messages
@@ -121,7 +125,7 @@ def test_logout_revokes_the_access_token_and_the_refresh_family(accounts: Accoun
 def test_a_password_change_ends_every_other_session(accounts: Accounts) -> None:
     user_id = register(accounts)
     old = accounts.login("ada", PASSWORD).tokens
-    context = CommandContext(actor_id=user_id, correlation_id=uuid4())  # type: ignore[arg-type]
+    context = CommandContext(actor_id=user_id, correlation_id=uuid4())
     new = accounts.change_password(PASSWORD, "another good password", context)
     with pytest.raises(AuthenticationError):
         accounts.authenticate(old.access_token)
@@ -134,7 +138,7 @@ def test_a_password_change_ends_every_other_session(accounts: Accounts) -> None:
 def test_a_deactivated_user_can_neither_use_tokens_nor_log_in(accounts: Accounts) -> None:
     user_id = register(accounts)
     tokens = accounts.login("ada", PASSWORD).tokens
-    accounts.deactivate(CommandContext(actor_id=user_id, correlation_id=uuid4()))  # type: ignore[arg-type]
+    accounts.deactivate(CommandContext(actor_id=user_id, correlation_id=uuid4()))
     with pytest.raises(AuthenticationError):
         accounts.authenticate(tokens.access_token)
     with pytest.raises(AuthenticationError):
@@ -173,3 +177,63 @@ def test_tampered_tokens_and_a_refresh_token_used_as_access_are_refused(
     ):
         with pytest.raises(AuthenticationError):
             accounts.authenticate(token)
+
+
+class RacingStore(EventStore):
+    """An event store in which another writer of the account (the account mail process
+    manager recording a mailed token) saves it just before the next `races` saves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.races = 0
+        self.racer: Callable[[EventStore], None] = lambda store: None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if self.races > 0:
+            self.races -= 1
+            self.racer(self)
+        return super().save(*objs, **kwargs)
+
+
+@pytest.mark.parametrize("racing_saves", [1, 4])
+def test_an_account_change_racing_another_writer_runs_again_on_the_fresh_account(
+    keys: KeyFolder, racing_saves: int
+) -> None:
+    store = RacingStore()
+    accounts = Accounts(store, TokenService(keys, InMemoryRevocationStore(), TokenPolicy()))
+    user_id = register(accounts)
+    context = CommandContext(actor_id=user_id, correlation_id=uuid4())
+
+    def resend_meanwhile(store: EventStore) -> None:
+        user = store.find(user_id, User)
+        assert user is not None
+        with acting_as(context):
+            user.request_email_verification()
+        EventStore.save(store, user)
+
+    store.racer, store.races = resend_meanwhile, racing_saves
+    version = accounts.get_user(user_id).version
+    accounts.update_profile(UpdateProfile("Augusta", "King", "", ""), context)
+    accounts.change_password(PASSWORD, "another good password", context)
+    user = accounts.get_user(user_id)
+    assert (user.first_name, user.version) == ("Augusta", version + racing_saves + 2)
+    assert accounts.login("ada", "another good password").user_id == user_id
+
+
+def test_an_account_change_that_keeps_racing_is_a_conflict_not_an_error(keys: KeyFolder) -> None:
+    store = RacingStore()
+    accounts = Accounts(store, TokenService(keys, InMemoryRevocationStore(), TokenPolicy()))
+    user_id = register(accounts)
+    context = CommandContext(actor_id=user_id, correlation_id=uuid4())
+
+    def resend_meanwhile(store: EventStore) -> None:
+        user = store.find(user_id, User)
+        assert user is not None
+        with acting_as(context):
+            user.request_email_verification()
+        EventStore.save(store, user)
+
+    store.racer, store.races = resend_meanwhile, 100
+    with pytest.raises(ConcurrencyConflictError):
+        accounts.deactivate(context)
+    assert accounts.get_user(user_id).is_active

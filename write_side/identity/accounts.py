@@ -57,6 +57,9 @@ class Session:
     tokens: TokenPair
 
 
+MAX_CONFLICT_RETRIES = 5  # saves of one account racing another writer of it
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -153,21 +156,25 @@ class Accounts:
 
     def change_password(self, current: str, new: str, context: CommandContext) -> TokenPair:
         """Every existing session ends; the caller gets a new one."""
-        user = self.get_user(context.actor_id)
-        if not verify_password(user.password_hash, current):
-            raise InvalidCredentialsError()
-        with acting_as(context):
-            user.change_password(hash_password(new))
-        self._events.save(user)
-        self._tokens.revoke_everything_of(user.id)
-        return self._tokens.issue(user.id)
+        password_hash = hash_password(new)
+
+        def change(user: User) -> bool:
+            if not verify_password(user.password_hash, current):
+                raise InvalidCredentialsError()
+            user.change_password(password_hash)
+            return True
+
+        self._change(context.actor_id, context, change)
+        self._tokens.revoke_everything_of(context.actor_id)
+        return self._tokens.issue(context.actor_id)
 
     def deactivate(self, context: CommandContext) -> None:
-        user = self.get_user(context.actor_id)
-        with acting_as(context):
+        def change(user: User) -> bool:
             user.deactivate()
-        self._events.save(user)
-        self._tokens.revoke_everything_of(user.id)
+            return True
+
+        self._change(context.actor_id, context, change)
+        self._tokens.revoke_everything_of(context.actor_id)
 
     def is_admin(self, user_id: UUID) -> bool:
         """Asked of the event store, not a read model: a grant is seen at once."""
@@ -180,9 +187,13 @@ class Accounts:
         user = self._user_with_email(email)
         if user is None or not user.is_active:
             return
-        with acting_as(CommandContext(actor_id=user.id, correlation_id=correlation_id)):
+        context = CommandContext(actor_id=user.id, correlation_id=correlation_id)
+
+        def change(user: User) -> bool:
             user.request_password_reset()
-        self._events.save(user)
+            return True
+
+        self._change(user.id, context, change)
 
     def holder_of_reset_token(self, token: str) -> User:
         """The account a reset token may reset now (to check a new password against its
@@ -231,11 +242,11 @@ class Accounts:
         """The profile, and, when `email` is another address, a request to change to it
         (mailed a verification link; the address changes once verified). An address another
         account holds is refused now (and again, atomically, at verification)."""
-        user = self.get_user(context.actor_id)
         wanted = None if email is None else normalize_email(email)
-        if wanted is not None and self._owner_of(wanted) not in (None, user.id):
+        if wanted is not None and self._owner_of(wanted) not in (None, context.actor_id):
             raise EmailTakenError()
-        with acting_as(context):
+
+        def change(user: User) -> bool:
             user.update_profile(
                 first_name=command.first_name,
                 last_name=command.last_name,
@@ -244,16 +255,20 @@ class Accounts:
             )
             if wanted is not None:
                 user.request_email_change(wanted)
-        self._events.save(user)
-        return user
+            return True
+
+        return self._change(context.actor_id, context, change)
 
     def resend_verification(self, context: CommandContext) -> bool:
         """A new verification link for the address awaiting it; False: none awaits."""
-        user = self.get_user(context.actor_id)
-        with acting_as(context):
+        asked = False
+
+        def change(user: User) -> bool:
+            nonlocal asked
             asked = user.request_email_verification()
-        if asked:
-            self._events.save(user)
+            return asked
+
+        self._change(context.actor_id, context, change)
         return asked
 
     def find_by_email(self, email: str) -> UUID | None:
@@ -281,6 +296,26 @@ class Accounts:
             released.reclaim(user_id)
             return released
         return EmailIndex(email=email, user_id=user_id)
+
+    def _change(
+        self, user_id: UUID, context: CommandContext, change: Callable[[User], bool]
+    ) -> User:
+        """Load the account, apply `change` as the caller (False: nothing to save) and save
+        it. A concurrent writer of the account (the account mail process manager records a
+        mailed token meanwhile) makes the save fail: the change runs again on the fresh
+        state, its guards too, as a trip command does; ConcurrencyConflictError (409) if it
+        keeps failing."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            user = self.get_user(user_id)
+            with acting_as(context):
+                if not change(user):
+                    return user
+            try:
+                self._events.save(user)
+            except IntegrityError:
+                continue
+            return user
+        raise ConcurrencyConflictError(user_id)
 
     def _save_or_conflict(self, user: User) -> None:
         try:
