@@ -40,12 +40,15 @@ PARTITIONS = 4
 
 
 def relayed(url: str) -> bool:
+    """No event after the relay's (transaction id, notification id) position."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT (SELECT position FROM stream_positions WHERE name = 'relay'),"
-            " (SELECT max(notification_id) FROM itinera_events)"
+            " (SELECT count(*) FROM itinera_events e, stream_positions p"
+            "  WHERE p.name = 'relay' AND (e.transaction_id, e.notification_id)"
+            "  > (p.transaction_id::text::xid8, p.position))"
         ).fetchone()
-    return bool(row and row[0] == row[1])
+    return bool(row and row[0] is not None and row[1] == 0)
 
 
 def applied(url: str) -> int:
