@@ -1,5 +1,7 @@
-"""A save that cannot get the event store's insert lock in time fails fast and clearly (503)
-instead of queueing behind a stuck writer or an anti-wraparound VACUUM."""
+"""A save that cannot get a lock it needs in time fails fast and clearly (503) instead of
+queueing behind a stuck schema change; and, with no table lock of its own, it does not wait
+for VACUUM (autovacuum is not cancelled by writers, nor do writers stall behind an
+anti-wraparound VACUUM)."""
 
 from __future__ import annotations
 
@@ -59,3 +61,25 @@ def test_the_api_answers_503_while_the_event_store_is_locked(api_settings, signu
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "event_store_unavailable"
     assert response.headers["retry-after"] == "1"
+
+
+def test_saves_go_on_beside_a_vacuum_of_the_events_table(database_url: str) -> None:
+    """VACUUM holds SHARE UPDATE EXCLUSIVE on the table for its whole run; the table lock
+    saves used to take (EXCLUSIVE) conflicts with it, an insert (ROW EXCLUSIVE) does not."""
+    settings = Settings(database_url=database_url, event_store_lock_timeout=1)
+    prepare_database(settings)
+    planner = TripPlanner(build_event_store(settings))
+    try:
+        with psycopg.connect(database_url) as vacuum:
+            vacuum.execute("LOCK TABLE itinera_events IN SHARE UPDATE EXCLUSIVE MODE")
+            saved = [
+                planner.plan_trip(
+                    PlanTrip(f"During VACUUM {n}", "", date(2027, 1, 1), date(2027, 1, 2)),
+                    someone(),
+                )
+                for n in range(3)
+            ]
+            vacuum.rollback()
+        assert [result.version for result in saved] == [1, 1, 1]
+    finally:
+        planner.events.close()
