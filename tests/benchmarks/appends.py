@@ -11,10 +11,12 @@ Exits with status 1 if the tail reader passed over an event (after printing and 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -46,6 +48,7 @@ from write_side.trips.planner import TripPlanner
 SECTION = "appends"
 REPRODUCE = ".venv/bin/python -m tests.benchmarks.appends --write-docs"
 THREADS = (1, 16)
+PROCESSES = 4  # 16 writers also as 4 processes of 4 threads: no one interpreter lock caps them
 ROUNDS = 3  # event store and baseline alternate, so drift hits both alike
 SECONDS = 2.0  # per round
 WARMUP = 0.5
@@ -111,10 +114,10 @@ LOCKED = InsertPath(
 )
 
 
-def planner_on(url: str, path: InsertPath) -> TripPlanner:
+def planner_on(url: str, path: InsertPath, *, create_tables: bool = True) -> TripPlanner:
     """A planner saving through `path`, after checking the recorder class it got and whether
     the insert function the database will run takes the lock."""
-    env = event_store_env(url, max(THREADS), create_tables=True)
+    env = event_store_env(url, max(THREADS), create_tables=create_tables)
     env["APPLICATION_RECORDER_TOPIC"] = path.recorder_topic
     planner = TripPlanner(EventStore(env=env))
     recorder = planner.events.recorder
@@ -163,6 +166,14 @@ class Row:
     path: InsertPath
     store: Rounds
     raw: Rounds  # raw INSERT + commit, same threads, rounds interleaved with the store's
+    processes: int = 1
+
+    @property
+    def writers(self) -> str:
+        if self.processes == 1:
+            return str(self.store.threads)
+        each = self.store.threads // self.processes
+        return f"{self.store.threads} ({self.processes} processes of {each})"
 
 
 def compare(url: str, path: InsertPath, threads: int, raw: OperationFactory) -> Row:
@@ -180,6 +191,61 @@ def compare(url: str, path: InsertPath, threads: int, raw: OperationFactory) -> 
     finally:
         planner.events.close()
     return Row(path, Rounds(stores), Rounds(raws))
+
+
+def _writer_process(
+    url: str, path_name: str | None, threads: int, start: Any, results: Any
+) -> None:
+    """One writer process: `threads` loops of appends through `path_name` (None: raw
+    inserts), started with the other processes (`start`, a barrier); puts (ops, errors)."""
+    close: Callable[[], None] = _nothing
+    if path_name is None:
+        factory = raw_inserts(url)
+    else:
+        path = PROJECT if path_name == PROJECT.name else LOCKED
+        planner = planner_on(url, path, create_tables=False)  # the parent created them
+        factory, close = plan_trips(planner), planner.events.close
+    try:
+        start.wait()
+        done = measure_threads("process", threads, factory, warmup=WARMUP, seconds=SECONDS)
+        results.put((done.ops, done.errors))
+    finally:
+        close()
+
+
+def _nothing() -> None:
+    return None
+
+
+def measure_processes(url: str, path: InsertPath | None, writers: int) -> Throughput:
+    """`writers` loops spread over PROCESSES processes, timed over the same window."""
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(PROCESSES, timeout=60), spawn.Queue()
+    each = writers // PROCESSES
+    workers = [
+        spawn.Process(target=_writer_process, args=(url, path and path.name, each, start, results))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    done = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise RuntimeError(f"a writer process exited with {worker.exitcode}")
+    name = "raw" if path is None else path.name
+    ops, errors = sum(d[0] for d in done), sum(d[1] for d in done)
+    return Throughput(name, each * PROCESSES, ops, errors, SECONDS)
+
+
+def compare_processes(url: str, path: InsertPath) -> Row:
+    writers = max(THREADS)
+    stores = []
+    raws = []
+    for _ in range(ROUNDS):
+        raws.append(measure_processes(url, None, writers))
+        stores.append(measure_processes(url, path, writers))
+    return Row(path, Rounds(stores), Rounds(raws), processes=PROCESSES)
 
 
 @dataclass(frozen=True)
@@ -234,6 +300,7 @@ def measure(admin_url: str) -> tuple[list[Row], TailCheck]:
         raw = raw_inserts(conninfo)
         rows = [compare(url, PROJECT, n, raw) for n in THREADS]
         rows.append(compare(url, LOCKED, max(THREADS), raw))
+        rows.extend(compare_processes(url, path) for path in (PROJECT, LOCKED))
         return rows, tail_check(url)
 
 
@@ -244,7 +311,7 @@ TAIL_HEADER = ["writers", "events appended", "passed over", "read twice"]
 def table_rows(rows: list[Row]) -> list[list[str]]:
     return [
         [
-            str(r.store.threads),
+            r.writers,
             r.path.name,
             r.store.describe(),
             r.raw.describe(),
@@ -260,13 +327,14 @@ def tail_rows(check: TailCheck) -> list[list[str]]:
 
 def verdict(rows: list[Row], check: TailCheck) -> str:
     many = max(THREADS)
-    project = next(r for r in rows if r.path is PROJECT and r.store.threads == many)
-    locked = next(r for r in rows if r.path is LOCKED)
+    project = next(r for r in rows if r.path is PROJECT and r.processes == PROCESSES)
+    locked = next(r for r in rows if r.path is LOCKED and r.processes == PROCESSES)
     of_raw = project.store.rate / project.raw.rate
     of_locked = project.store.rate / locked.store.rate
     errors = sum(r.store.errors + r.raw.errors for r in rows)
     text = (
-        f"At {many} writers the project setting appends {project.store.rate:,.0f}/s: "
+        f"At {many} writers in {PROCESSES} processes the project setting appends "
+        f"{project.store.rate:,.0f}/s: "
         f"{of_raw:.0%} of a raw INSERT + commit (target {TARGET_OF_RAW:.0%}: "
         f"{'met' if of_raw >= TARGET_OF_RAW else 'NOT met'}) and {of_locked:.2f} times the "
         f"table-locked function (target {TARGET_OF_LOCKED}: "
