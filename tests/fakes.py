@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+import orjson
+
 from projections.engine.ports import (
     Change,
     Current,
@@ -22,7 +24,8 @@ from projections.engine.ports import (
 from projections.trip_views import trip_list_entries
 from read_side.documents import TripDocument, UserDocument
 from read_side.errors import InvalidCursorError
-from read_side.store import ANY_TRIP, StoredTrip, TripFilter
+from read_side.served import served_trip, with_members
+from read_side.store import ANY_TRIP, ServedTrip, StoredTrip, TripFilter
 from read_side.users import UserProfilePage, UserProfileView
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
@@ -134,10 +137,35 @@ class _MemoryBatch(Generic[S]):
 
 
 class InMemoryTripReadStore:
-    """Reads what the trip views projection stored in an InMemoryProjectionStore."""
+    """Reads what the trip views projection stored in an InMemoryProjectionStore (members'
+    profiles from `users`, when given)."""
 
-    def __init__(self, source: InMemoryProjectionStore[TripDocument]) -> None:
+    def __init__(
+        self,
+        source: InMemoryProjectionStore[TripDocument],
+        users: InMemoryProjectionStore[UserDocument] | None = None,
+    ) -> None:
         self._source = source
+        self._users = users
+
+    async def served_trip(self, trip_id: UUID, viewer_id: UUID) -> ServedTrip | None:
+        document = self._source.tables.states.get(trip_id)
+        if document is None:
+            return None
+        profiles = self._users.tables.states if self._users is not None else {}
+        members = []
+        for member in document["members"]:
+            profile = profiles.get(UUID(member["user_id"]))
+            username = profile["username"] if profile else None
+            avatar = profile["avatar_url"] if profile else None
+            members.append({**member, "username": username, "avatar": avatar})
+        return ServedTrip(
+            data=with_members(served_trip(document), orjson.dumps(members).decode()),
+            version=document["version"],
+            parked=self._source.tables.tracking.get(trip_id, (0, False))[1],
+            readable=TripView.model_validate(document).readable_by(viewer_id),
+            stream_version=None,  # the event store is not here
+        )
 
     def _stored(self, trip_id: UUID) -> StoredTrip | None:
         document = self._source.tables.states.get(trip_id)
