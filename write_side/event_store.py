@@ -147,6 +147,14 @@ class EventStore(Application[UUID]):
         self._keep(aggregate)
         return aggregate
 
+    def drop_kept_copies(self) -> None:
+        """Forget every copy kept by `find`, `save` and `current`: the next load reads the
+        store, as one in another process would (for measurements)."""
+        with self._kept_lock:
+            self._kept.clear()
+        with self._reading_lock:
+            self._reading.clear()
+
     def _keep(self, aggregate: Aggregate) -> None:
         kept = deepcopy(aggregate)
         with self._kept_lock:
