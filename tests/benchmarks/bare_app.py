@@ -2,7 +2,8 @@
 the bytes of `{name}.json` in a folder, as `application/json`: no middleware, no auth, no
 database, nothing encoded per request. Run by uvicorn as its own process, with the settings
 `itinera serve` gives uvicorn (infra/cli/roles.py: one worker, log level info, uvicorn's
-loggers unconfigured, and its default event loop and HTTP parser).
+loggers unconfigured, no access log as the benchmark sets it, and its default event loop and
+HTTP parser).
 
     .venv/bin/python -m tests.benchmarks.bare_app --port 18301 --bodies DIR
 """
@@ -43,6 +44,7 @@ def main() -> None:
         workers=1,
         log_level="info",
         log_config=None,
+        access_log=False,  # as Itinera is measured (ITINERA_ACCESS_LOG=false)
     )
 
 

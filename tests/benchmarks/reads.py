@@ -372,6 +372,7 @@ def main() -> None:
             "ITINERA_DATABASE_URL": as_url(db),
             "ITINERA_DATA_DIR": str(work / "data"),
             "ITINERA_ACCESS_TOKEN_TTL_SECONDS": "7200",
+            "ITINERA_ACCESS_LOG": "false",  # the bare app logs no line per request either
             **LIMITS,
         }
         with roles(env, work) as running:

@@ -271,7 +271,9 @@ Reproduce (about 6 minutes): `.venv/bin/python -m tests.benchmarks.reads --write
 `itinera serve` (one uvicorn worker, projections in the same process) over a fresh database,
 beside a bare FastAPI app (`tests/benchmarks/bare_app.py`, its own uvicorn process with the
 same settings) that answers each request with the very bytes Itinera answered for it, prebuilt:
-no middleware, token, database or encoding. Users, trips, destinations, activities and edits
+no middleware, token, database or encoding. Neither writes an access log line per request
+(`ITINERA_ACCESS_LOG=false`, as behind a proxy that keeps one); Itinera keeps its metrics,
+correlation ids and every check. Users, trips, destinations, activities and edits
 are made through the API first (timed, costed activities; the rate limits raised). Closed
 loop is `wrk` (C, one thread, {f.wrk_connections} kept-alive connections, fetched by the
 script from Debian's package into `.cache/wrk`); each figure is the median of {n} rounds of
