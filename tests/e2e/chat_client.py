@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -69,12 +70,28 @@ def trip_with(client: httpx.Client, owner: dict[str, str], *members: str) -> str
     return trip_id
 
 
+def announced(client: httpx.Client, user: dict[str, str], trip_id: str, count: int) -> None:
+    """Wait until the room holds `count` system messages (joins and leaves)."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        found = client.get(f"/api/v1/chat/rooms/{trip_id}/messages", headers=user)
+        assert found.status_code == 200, found.text
+        system = [m for m in found.json()["data"] if m["message_type"] == "system"]
+        if len(system) >= count:
+            return
+        assert time.monotonic() < deadline, f"{len(system)} of {count} announcements"
+        time.sleep(0.1)
+
+
 def the_seeds_flow(
     base_url: str, client: httpx.Client, ada: dict[str, str], bob: dict[str, str]
 ) -> None:
     """Refusals with their close codes, then subscribe, broadcast (the sender included),
     typing to the others only, an edit, and an error that leaves the socket open."""
     trip_id = trip_with(client, ada, me(client, bob))
+    # Bob's joining is announced in the room by a process manager, after the fact: wait for
+    # it, so that it does not arrive in the middle of the live exchange below.
+    announced(client, ada, trip_id, count=1)
     with open_socket(chat_url(base_url, trip_id)) as refused:
         assert close_code(refused) == 4001
     with open_socket(chat_url(base_url, trip_id, token="forged")) as refused:
