@@ -195,6 +195,19 @@ class RacingStore(EventStore):
         return super().save(*objs, **kwargs)
 
 
+def resend_meanwhile(user_id: UUID, context: CommandContext) -> Callable[[EventStore], None]:
+    """The other writer: it asks for a new verification link, as a resend would."""
+
+    def race(store: EventStore) -> None:
+        user = store.find(user_id, User)
+        assert user is not None
+        with acting_as(context):
+            user.request_email_verification()
+        EventStore.save(store, user)
+
+    return race
+
+
 @pytest.mark.parametrize("racing_saves", [1, 4])
 def test_an_account_change_racing_another_writer_runs_again_on_the_fresh_account(
     keys: KeyFolder, racing_saves: int
@@ -204,14 +217,7 @@ def test_an_account_change_racing_another_writer_runs_again_on_the_fresh_account
     user_id = register(accounts)
     context = CommandContext(actor_id=user_id, correlation_id=uuid4())
 
-    def resend_meanwhile(store: EventStore) -> None:
-        user = store.find(user_id, User)
-        assert user is not None
-        with acting_as(context):
-            user.request_email_verification()
-        EventStore.save(store, user)
-
-    store.racer, store.races = resend_meanwhile, racing_saves
+    store.racer, store.races = resend_meanwhile(user_id, context), racing_saves
     version = accounts.get_user(user_id).version
     accounts.update_profile(UpdateProfile("Augusta", "King", "", ""), context)
     accounts.change_password(PASSWORD, "another good password", context)
@@ -226,14 +232,7 @@ def test_an_account_change_that_keeps_racing_is_a_conflict_not_an_error(keys: Ke
     user_id = register(accounts)
     context = CommandContext(actor_id=user_id, correlation_id=uuid4())
 
-    def resend_meanwhile(store: EventStore) -> None:
-        user = store.find(user_id, User)
-        assert user is not None
-        with acting_as(context):
-            user.request_email_verification()
-        EventStore.save(store, user)
-
-    store.racer, store.races = resend_meanwhile, 100
+    store.racer, store.races = resend_meanwhile(user_id, context), 100
     with pytest.raises(ConcurrencyConflictError):
         accounts.deactivate(context)
     assert accounts.get_user(user_id).is_active
