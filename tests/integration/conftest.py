@@ -82,6 +82,24 @@ def user(signup: Signup) -> dict[str, str]:
     return {"Authorization": headers["Authorization"]}
 
 
+HEALTH_TIMEOUT = 0.5  # health probes of `through_proxy`'s app give up after this
+
+
+@pytest.fixture
+def through_proxy(
+    database_url: str, redis_url: str, redis_proxy: CuttableProxy, tmp_path: Path
+) -> Iterator[TestClient]:
+    """The app with its Redis behind `redis_proxy` (so a test can cut or stall it), health
+    probes bounded by HEALTH_TIMEOUT; server errors answered, not raised."""
+    db = urlsplit(redis_url).path or "/0"
+    settings = prepared_settings(
+        database_url, f"redis://127.0.0.1:{redis_proxy.listen_port}{db}", tmp_path
+    )
+    settings = settings.model_copy(update={"health_timeout_seconds": HEALTH_TIMEOUT})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
 @pytest.fixture
 def redis_proxy(redis_url: str) -> Iterator[CuttableProxy]:
     """The test's Redis behind a proxy the test can cut (connections refused) or stall (open,

@@ -7,21 +7,17 @@ from __future__ import annotations
 import copy
 import email
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import uuid4
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from api.main import create_app
 from infra.settings import Settings
 from tests.e2e.proxy import CuttableProxy
-from tests.integration.conftest import PASSWORD, prepared_settings
+from tests.integration.conftest import PASSWORD
 from tests.integration.test_account_mail import NEW_PASSWORD, token_of
 from tests.integration.test_avatars import picture
 
@@ -150,18 +146,6 @@ def test_every_health_answer_matches_the_document(client: TestClient) -> None:
         assert doc.data(client.get(path), 200)["status"] == "ok"
     assert doc.data(client.get("/health/projections"), 200)["projections"]
     assert doc.data(client.get("/health/kafka"), 404) is None  # not configured: an error
-
-
-@pytest.fixture
-def through_proxy(
-    database_url: str, redis_url: str, redis_proxy: CuttableProxy, tmp_path: Path
-) -> Iterator[TestClient]:
-    db = urlsplit(redis_url).path or "/0"
-    settings = prepared_settings(
-        database_url, f"redis://127.0.0.1:{redis_proxy.listen_port}{db}", tmp_path
-    )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client
 
 
 def test_a_dependency_down_answers_the_documented_503(
