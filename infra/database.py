@@ -104,11 +104,13 @@ async def _json_from_orjson(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_loads(orjson.loads, conn)
 
 
-async def open_read_pool(settings: Settings) -> AsyncConnectionPool:
+async def open_read_pool(settings: Settings, size: int | None = None) -> AsyncConnectionPool:
+    """A pool of autocommit connections (JSON decoded by orjson) of `size` connections at
+    most (default: `db_pool_size`)."""
     pool = AsyncConnectionPool(
         require_database_url(settings),
         min_size=1,
-        max_size=settings.db_pool_size,
+        max_size=size or settings.db_pool_size,
         open=False,
         kwargs={"autocommit": True},
         configure=_json_from_orjson,

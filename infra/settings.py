@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     writes_per_user: int = Field(default=120, ge=1)
     writes_window_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    projection_pool_size: int = Field(
+        default=4,
+        ge=1,
+        description="Embedded mode: connections of the in-process projections, apart from "
+        "the requests' pool (a busy projector never makes a request wait for a connection).",
+    )
     ws_ticket_ttl_seconds: int = Field(
         default=30, ge=5, le=300, description="How long a WebSocket ticket may wait for use."
     )

@@ -269,23 +269,17 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     )
     container.avatars = avatar_service(settings, events)
     sampled: dict[str, AsyncConnectionPool | ConnectionPool] = {"read": pool, "sync": sync_pool}
-    sampling = asyncio.create_task(
-        sample_forever(
-            sampled,
-            projections=(pool, timedelta(seconds=settings.projection_stall_seconds))
-            if in_process
-            else None,
-        ),
-        name="metrics-sampler",
-    )
-    container._closing.insert(0, partial(_cancel, sampling))
     if settings.project_in_process:
         # The embedding model loads before the API serves, not in the projector's first
         # batch (which it would hold up, and every projection with it, for seconds).
         await asyncio.to_thread(embedder(settings).embed, ["itinera"])
         outbox = OutboxReader(events)
-        engine = projection_engine(settings, pool, events, outbox, live)
-        container._closing.append(engine.close)
+        # A pool of their own: a busy projector never keeps a request waiting for a
+        # connection, nor the other way round.
+        projecting_pool = await open_read_pool(settings, settings.projection_pool_size)
+        sampled["projections"] = projecting_pool
+        engine = projection_engine(settings, projecting_pool, events, outbox, live)
+        container._closing += [engine.close, projecting_pool.close]
         await engine.rebuild_outdated()
         projector = EmbeddedProjector(
             outbox,
@@ -315,6 +309,16 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         container._draft_runner = runner
         drafting = asyncio.create_task(runner.run(), name="draft-jobs")
         container._closing.insert(0, partial(runner.stop, drafting))
+    sampling = asyncio.create_task(
+        sample_forever(
+            sampled,
+            projections=(pool, timedelta(seconds=settings.projection_stall_seconds))
+            if in_process
+            else None,
+        ),
+        name="metrics-sampler",
+    )
+    container._closing.insert(0, partial(_cancel, sampling))
     try:
         yield container
     finally:

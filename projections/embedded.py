@@ -1,19 +1,26 @@
 """Embedded mode's driver: reads the event store's log in-process and applies it to every
 projection through the same engine as the Faust worker, with no Kafka in between.
 
-Each projection resumes from its own position (its lane `log`: a (transaction id,
-notification id) pair, see streams/position.py), stored in the same transaction as the batch
-it applied, so a crash at any point re-applies nothing and loses nothing. A failing event
-parks its aggregate; it never stops the loop.
+Each projection is a lane of its own: it resumes from its own position (its lane `log`: a
+(transaction id, notification id) pair, see streams/position.py), stored in the same
+transaction as the batch it applied, so a crash at any point re-applies nothing and loses
+nothing, and it goes at its own pace: a slow projection (embedding texts, delivering to
+inboxes) holds no other back, as in distributed mode where each is a Faust agent of its own.
+Lanes that keep pace share each read of the log (`SharedReads`). A failing event parks its
+aggregate; it never stops a lane.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from projections.engine.applier import Applier
@@ -29,6 +36,7 @@ RETRY_SECONDS = 1.0
 HEAD_REPORT_SECONDS = 1.0
 CATCH_UP_PATIENCE_SECONDS = 10.0
 CATCH_UP_POLL_SECONDS = 0.01
+KEPT_BATCHES = 32  # recent batches kept for a lane a little behind the others
 
 
 class NewEvents(Protocol):
@@ -54,6 +62,60 @@ class LogSource(Protocol):
         ...
 
 
+class SharedReads:
+    """Batches of the log after a position, read once for every lane that asks for the same
+    position at the same time (lanes that keep pace), and kept a while for a lane that asks
+    a little later. A lane further behind reads its own.
+
+    A kept batch stays right: whatever becomes readable later belongs to a transaction newer
+    than every one the batch holds, so it sorts after the batch. Empty reads are not kept
+    (the next look must see what came since)."""
+
+    def __init__(self, source: LogSource, limit: int, keep: int = KEPT_BATCHES) -> None:
+        self._source = source
+        self._limit = limit
+        self._keep = keep
+        self._kept: OrderedDict[LogPosition, OutboxBatch] = OrderedDict()
+        self._reading: dict[LogPosition, asyncio.Future[OutboxBatch]] = {}
+
+    async def after(self, position: LogPosition) -> OutboxBatch:
+        kept = self._kept.get(position)
+        if kept is not None:
+            self._kept.move_to_end(position)
+            return kept
+        reading = self._reading.get(position)
+        if reading is None:
+            reading = asyncio.ensure_future(
+                asyncio.to_thread(self._source.read_after, position, self._limit)
+            )
+            self._reading[position] = reading
+            reading.add_done_callback(partial(self._read, position))
+        # Shielded: one lane stopping does not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    def _read(self, position: LogPosition, reading: asyncio.Future[OutboxBatch]) -> None:
+        del self._reading[position]
+        if reading.cancelled() or reading.exception() is not None:
+            return  # each lane awaiting it gets the error and retries
+        batch = reading.result()
+        if batch.read:
+            self._kept[position] = batch
+            while len(self._kept) > self._keep:
+                self._kept.popitem(last=False)
+
+
+@dataclass
+class _Lane:
+    applier: Applier[Any]
+    pacer: Pacer
+    position: LogPosition | None = None  # None: to be read from its store
+    waiting: bool = False  # its last read found events committed behind an open transaction
+
+    @property
+    def name(self) -> str:
+        return self.applier.projection.name
+
+
 class EmbeddedProjector:
     def __init__(
         self,
@@ -65,70 +127,66 @@ class EmbeddedProjector:
         new_events: NewEvents | None = None,
     ) -> None:
         self._source = source
-        self._appliers = list(appliers)
-        self._batch_size = batch_size
-        self._pacer = pacer or Pacer()
+        self._reads = SharedReads(source, batch_size, keep=max(KEPT_BATCHES, 2 * len(appliers)))
+        pacer = pacer or Pacer()
+        self._lanes = [_Lane(applier, copy.copy(pacer)) for applier in appliers]
         self._new_events = new_events
-        self._positions: dict[str, LogPosition] = {}
-        self._reported = 0.0
         self._stopping = asyncio.Event()
-        self._waiting = False  # the last read found events committed behind an open one
 
     async def catch_up(self, patience: float = CATCH_UP_PATIENCE_SECONDS) -> int:
-        """Apply everything committed so far (not what writers keep adding meanwhile: the
-        running loop takes that on); returns how many notifications were read. Events of a
-        transaction that committed after an older one still open become readable when that
-        one ends: waited for, up to `patience` seconds (then the running loop goes on)."""
+        """Apply everything committed so far to every projection, each on its own (not what
+        writers keep adding meanwhile: the running lanes take that on); returns the most
+        notifications one projection read. Events of a transaction that committed after an
+        older one still open become readable when that one ends: waited for, up to
+        `patience` seconds (then the running lanes go on)."""
         head = await asyncio.to_thread(self._source.recorded_head)
+        async with asyncio.TaskGroup() as catching_up:
+            counts = [
+                catching_up.create_task(self._catch_up(lane, head, patience))
+                for lane in self._lanes
+            ]
+        await self._report_heads()
+        return max((c.result() for c in counts), default=0)
+
+    async def _catch_up(self, lane: _Lane, head: LogPosition, patience: float) -> int:
         total = 0
         waited_since: float | None = None
         while True:
-            read = await self.project_once()
+            read = await self._step(lane)
             total += read
-            if min(self._positions.values(), default=head) >= head:
+            if lane.position is not None and lane.position >= head:
                 return total
             if read:
                 waited_since = None
                 continue
             waited_since = waited_since or time.monotonic()
             if time.monotonic() - waited_since > patience:
-                log.warning("catch-up stops short of %s: an older transaction is still open", head)
+                log.warning(
+                    "%s: catch-up stops short of %s: an older transaction is still open",
+                    lane.name,
+                    head,
+                )
                 return total
             await asyncio.sleep(CATCH_UP_POLL_SECONDS)
 
-    async def project_once(self) -> int:
-        """Read the next batch and apply it to every projection behind it; returns how many
-        notifications it covered."""
-        if not self._positions:
-            for applier in self._appliers:
-                offsets = await applier.store.offsets()
-                found = offsets.get(LANE)
-                at = START if found is None else LogPosition(found.transaction, found.offset)
-                self._positions[applier.projection.name] = max(at, START)
-        start = min(self._positions.values())
-        batch = await asyncio.to_thread(self._source.read_after, start, self._batch_size)
-        # Side by side: a projection whose batch waits on I/O (the notifier delivering to
-        # inboxes) holds no other back. One failing cancels the others, to retry all.
-        async with asyncio.TaskGroup() as projecting:
-            for applier in self._appliers:
-                projecting.create_task(self._apply(applier, batch))
-        await self._report_head()
-        self._waiting = batch.waiting
-        return batch.read
-
-    async def _apply(self, applier: Applier[Any], batch: OutboxBatch) -> None:
-        name = applier.projection.name
-        if batch.last_position <= self._positions[name]:
-            return
-        mine = [
-            m
-            for m in batch.messages
-            if m.position > self._positions[name] and m.topic in applier.projection.topics
-        ]
+    async def _step(self, lane: _Lane) -> int:
+        """Apply the next batch after the lane's position; returns how many notifications
+        it covered."""
+        if lane.position is None:
+            offsets = await lane.applier.store.offsets()
+            found = offsets.get(LANE)
+            at = START if found is None else LogPosition(found.transaction, found.offset)
+            lane.position = max(at, START)
+        batch = await self._reads.after(lane.position)
+        lane.waiting = batch.waiting
+        if batch.last_position <= lane.position:
+            return 0
+        topics = lane.applier.projection.topics
+        mine = [m for m in batch.messages if m.topic in topics]
         last = batch.last_position
         event_at = mine[-1].event.occurred_at if mine else None
         mark = LaneMark(LANE, last.notification, event_at, transaction=last.transaction)
-        await applier.apply(
+        await lane.applier.apply(
             [
                 Delivery(
                     m.event.aggregate_id,
@@ -140,52 +198,71 @@ class EmbeddedProjector:
             ],
             [mark],
         )
-        self._positions[name] = batch.last_position
+        lane.position = last
+        return batch.read
 
-    async def _report_head(self) -> None:
-        """Tell each projection how far the log goes (for its lag), once a second: its
-        notification id plus the events recorded after its position, so that its lag is
-        the count of events it has still to read (positions are pairs: a difference of
-        notification ids is not a count)."""
-        now = time.monotonic()
-        if now - self._reported < HEAD_REPORT_SECONDS:
-            return
-        self._reported = now
+    async def _report_heads(self) -> None:
+        """Tell each projection how far the log goes (for its lag): its notification id plus
+        the events recorded after its position, so that its lag is the count of events it
+        has still to read (positions are pairs: a difference of notification ids is not a
+        count). Lanes at one position share one count."""
         backlogs: dict[LogPosition, int] = {}
-        for applier in self._appliers:
-            at = self._positions[applier.projection.name]
+        for lane in self._lanes:
+            at = lane.position
+            if at is None:
+                continue
             if at not in backlogs:
                 backlogs[at] = await asyncio.to_thread(self._source.backlog, at)
-            await applier.store.report_heads({LANE: at.notification + backlogs[at]})
+            await lane.applier.store.report_heads({LANE: at.notification + backlogs[at]})
 
     async def run(self) -> None:
-        log.info("embedded projector running: %s", ", ".join(self._positions) or "starting")
+        log.info("embedded projector running: %s", ", ".join(lane.name for lane in self._lanes))
+        async with asyncio.TaskGroup() as running:
+            running.create_task(self._report_heads_forever(), name="projection-heads")
+            for lane in self._lanes:
+                running.create_task(self._run_lane(lane), name=f"projecting-{lane.name}")
+
+    async def _run_lane(self, lane: _Lane) -> None:
         while not self._stopping.is_set():
             ticket = self._new_events.ticket() if self._new_events else 0
             try:
-                read = await self.project_once()
+                read = await self._step(lane)
             except Exception:
                 # Only a bug of the engine itself gets here (the store being down is retried
-                # inside, and poison is parked): say so loudly and retry the same position.
-                log.exception("embedded projector failed; retrying in %.0f s", RETRY_SECONDS)
-                self._positions.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), RETRY_SECONDS)
+                # inside, and poison is parked): say so loudly and retry from the position
+                # the store recorded. The other lanes go on.
+                log.exception("%s: projecting failed; retrying in %.0f s", lane.name, RETRY_SECONDS)
+                lane.position = None
+                await self._pause(RETRY_SECONDS)
                 continue
             if read:
-                self._pacer.found()
-            elif self._waiting:
+                lane.pacer.found()
+            elif lane.waiting:
                 # Committed events wait behind an older transaction: its end sends no
                 # notice, so look again soon (backing off from a millisecond).
-                await asyncio.sleep(self._pacer.idle())
+                await asyncio.sleep(lane.pacer.idle())
             elif self._new_events is not None:
-                await self._new_events.wait(ticket, self._pacer.slowest)
+                await self._new_events.wait(ticket, lane.pacer.slowest)
             else:
-                await asyncio.sleep(self._pacer.idle())
+                await asyncio.sleep(lane.pacer.idle())
+
+    async def _report_heads_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._report_heads()
+            except Exception:
+                # Lag goes stale for a second; projecting goes on.
+                log.exception("reporting the log's head to the projections failed")
+            await self._pause(HEAD_REPORT_SECONDS)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, or less if stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def stop(self, running: asyncio.Task[None], grace: float = 10.0) -> None:
-        """Let the batch in hand finish (it commits or rolls back whole), then stop; cancel
-        only after `grace` seconds."""
+        """Let the batches in hand finish (each commits or rolls back whole), then stop;
+        cancel only after `grace` seconds."""
         self._stopping.set()
         try:
             await asyncio.wait_for(asyncio.shield(running), grace)
