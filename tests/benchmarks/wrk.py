@@ -30,6 +30,7 @@ def ensure_wrk() -> Path:
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise RuntimeError("wrk is missing and there is no apt-get/dpkg-deb to fetch it")
     print(f"Unpacking wrk into {CACHE} ...")
+    CACHE.mkdir(parents=True, exist_ok=True)  # dpkg-deb -x makes no parent folders
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["apt-get", "download", *PACKAGES], cwd=tmp, check=True, timeout=300)
         for deb in glob.glob(f"{tmp}/*.deb"):
