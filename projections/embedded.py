@@ -37,6 +37,7 @@ HEAD_REPORT_SECONDS = 1.0
 CATCH_UP_PATIENCE_SECONDS = 10.0
 CATCH_UP_POLL_SECONDS = 0.01
 KEPT_BATCHES = 32  # recent batches kept for a lane a little behind the others
+FRESH_EMPTY_SECONDS = 0.01  # how long an empty read answers lanes that look just after
 
 
 class NewEvents(Protocol):
@@ -68,33 +69,57 @@ class SharedReads:
     a little later. A lane further behind reads its own.
 
     A kept batch stays right: whatever becomes readable later belongs to a transaction newer
-    than every one the batch holds, so it sorts after the batch. Empty reads are not kept
-    (the next look must see what came since)."""
+    than every one the batch holds, so it sorts after the batch. An empty read is kept only
+    for `fresh` seconds, and given only to a lane whose ticket (taken before its look) is not
+    newer than the read: an append after the read sends a notice that wakes it. An empty read
+    that found events waiting behind an open transaction is never kept (that transaction's
+    end sends no notice)."""
 
-    def __init__(self, source: LogSource, limit: int, keep: int = KEPT_BATCHES) -> None:
+    def __init__(
+        self,
+        source: LogSource,
+        limit: int,
+        keep: int = KEPT_BATCHES,
+        new_events: NewEvents | None = None,
+        fresh: float = FRESH_EMPTY_SECONDS,
+    ) -> None:
         self._source = source
         self._limit = limit
         self._keep = keep
+        self._new_events = new_events
+        self._fresh = fresh
         self._kept: OrderedDict[LogPosition, OutboxBatch] = OrderedDict()
-        self._reading: dict[LogPosition, asyncio.Future[OutboxBatch]] = {}
+        self._empty: dict[LogPosition, tuple[_Look, OutboxBatch]] = {}
+        self._reading: dict[LogPosition, tuple[_Look, asyncio.Future[OutboxBatch]]] = {}
 
-    async def after(self, position: LogPosition) -> OutboxBatch:
+    async def after(self, position: LogPosition, ticket: int | None = None) -> OutboxBatch:
+        """The batch after `position`; `ticket`: the caller's, of the event store's notices,
+        taken before it decided to look (None: share nothing empty)."""
         kept = self._kept.get(position)
         if kept is not None:
             self._kept.move_to_end(position)
             return kept
-        reading = self._reading.get(position)
-        if reading is None:
+        if position in self._empty:
+            look, empty = self._empty[position]
+            if look.serves(ticket) and time.monotonic() - look.at < self._fresh:
+                return empty
+        if position in self._reading and self._reading[position][0].serves(ticket):
+            reading = self._reading[position][1]
+        else:
+            look = _Look(self._new_events.ticket() if self._new_events else None, time.monotonic())
             reading = asyncio.ensure_future(
                 asyncio.to_thread(self._source.read_after, position, self._limit)
             )
-            self._reading[position] = reading
-            reading.add_done_callback(partial(self._read, position))
+            self._reading[position] = (look, reading)
+            reading.add_done_callback(partial(self._read, position, look))
         # Shielded: one lane stopping does not cancel the read the others wait for.
         return await asyncio.shield(reading)
 
-    def _read(self, position: LogPosition, reading: asyncio.Future[OutboxBatch]) -> None:
-        del self._reading[position]
+    def _read(
+        self, position: LogPosition, look: _Look, reading: asyncio.Future[OutboxBatch]
+    ) -> None:
+        if self._reading.get(position, (None,))[0] is look:
+            del self._reading[position]
         if reading.cancelled() or reading.exception() is not None:
             return  # each lane awaiting it gets the error and retries
         batch = reading.result()
@@ -102,6 +127,24 @@ class SharedReads:
             self._kept[position] = batch
             while len(self._kept) > self._keep:
                 self._kept.popitem(last=False)
+        elif not batch.waiting and look.ticket is not None:
+            self._empty = {position: (look, batch)}  # only the newest matters
+
+
+@dataclass(frozen=True, eq=False)
+class _Look:
+    """A read of the log: when it began."""
+
+    ticket: int | None  # of the event store's notices
+    at: float  # time.monotonic()
+
+    def serves(self, ticket: int | None) -> bool:
+        """Whether this read may answer a lane that took `ticket` before it looked: the read
+        began after every notice the lane had seen (so whatever it missed sends the lane a
+        notice). A lane without a ticket (catching up, or no notices) takes any read."""
+        if ticket is None:
+            return True
+        return self.ticket is not None and self.ticket >= ticket
 
 
 @dataclass
@@ -127,7 +170,9 @@ class EmbeddedProjector:
         new_events: NewEvents | None = None,
     ) -> None:
         self._source = source
-        self._reads = SharedReads(source, batch_size, keep=max(KEPT_BATCHES, 2 * len(appliers)))
+        self._reads = SharedReads(
+            source, batch_size, keep=max(KEPT_BATCHES, 2 * len(appliers)), new_events=new_events
+        )
         pacer = pacer or Pacer()
         self._lanes = [_Lane(applier, copy.copy(pacer)) for applier in appliers]
         self._new_events = new_events
@@ -169,15 +214,15 @@ class EmbeddedProjector:
                 return total
             await asyncio.sleep(CATCH_UP_POLL_SECONDS)
 
-    async def _step(self, lane: _Lane) -> int:
+    async def _step(self, lane: _Lane, ticket: int | None = None) -> int:
         """Apply the next batch after the lane's position; returns how many notifications
-        it covered."""
+        it covered. `ticket`: of the event store's notices, taken before this look."""
         if lane.position is None:
             offsets = await lane.applier.store.offsets()
             found = offsets.get(LANE)
             at = START if found is None else LogPosition(found.transaction, found.offset)
             lane.position = max(at, START)
-        batch = await self._reads.after(lane.position)
+        batch = await self._reads.after(lane.position, ticket)
         lane.waiting = batch.waiting
         if batch.last_position <= lane.position:
             return 0
@@ -224,9 +269,9 @@ class EmbeddedProjector:
 
     async def _run_lane(self, lane: _Lane) -> None:
         while not self._stopping.is_set():
-            ticket = self._new_events.ticket() if self._new_events else 0
+            ticket = self._new_events.ticket() if self._new_events else None
             try:
-                read = await self._step(lane)
+                read = await self._step(lane, ticket)
             except Exception:
                 # Only a bug of the engine itself gets here (the store being down is retried
                 # inside, and poison is parked): say so loudly and retry from the position
@@ -237,14 +282,13 @@ class EmbeddedProjector:
                 continue
             if read:
                 lane.pacer.found()
-            elif lane.waiting:
-                # Committed events wait behind an older transaction: its end sends no
-                # notice, so look again soon (backing off from a millisecond).
-                await asyncio.sleep(lane.pacer.idle())
-            elif self._new_events is not None:
-                await self._new_events.wait(ticket, lane.pacer.slowest)
+            elif lane.waiting or ticket is None or self._new_events is None:
+                # Committed events wait behind an older transaction (its end sends no
+                # notice), or there are no notices: look again soon, backing off from a
+                # millisecond. On a shared clock, so lanes at one position share the look.
+                await asyncio.sleep(_on_the_tick(lane.pacer.idle()))
             else:
-                await asyncio.sleep(lane.pacer.idle())
+                await self._new_events.wait(ticket, lane.pacer.slowest)
 
     async def _report_heads_forever(self) -> None:
         while not self._stopping.is_set():
@@ -271,3 +315,8 @@ class EmbeddedProjector:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+
+
+def _on_the_tick(seconds: float) -> float:
+    """How long to sleep to wake at the next multiple of `seconds` of the monotonic clock."""
+    return seconds - time.monotonic() % seconds

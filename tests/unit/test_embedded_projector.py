@@ -213,6 +213,70 @@ async def test_kept_batches_are_read_once_and_empty_reads_again() -> None:
     assert log.reads == Counter({START: 1, first.last_position: 2})
 
 
+class Notices:
+    """The event store's append notices, counted by hand."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def ticket(self) -> int:
+        return self.seen
+
+    async def wait(self, ticket: int, timeout: float) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_an_empty_read_answers_lanes_only_until_a_notice() -> None:
+    planner = TripPlanner(EventStore())
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    log = CountedReads(OutboxReader(planner.events))
+    notices = Notices()
+    reads = SharedReads(log, limit=10, new_events=notices, fresh=60)
+
+    ticket = notices.ticket()
+    assert (await reads.after(START, ticket)).read == 0
+    assert (await reads.after(START, ticket)).read == 0  # the same look: nothing read again
+    assert log.reads == Counter({START: 1})
+
+    _plan(planner, owner)
+    notices.seen += 1  # the append's notice
+    found = await reads.after(START, notices.ticket())
+    assert found.read == 1  # a lane that saw the notice does not get the old empty read
+    assert log.reads == Counter({START: 2})
+
+
+async def test_an_empty_read_goes_stale_without_a_notice() -> None:
+    planner = TripPlanner(EventStore())
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    log = CountedReads(OutboxReader(planner.events))
+    notices = Notices()
+    reads = SharedReads(log, limit=10, new_events=notices, fresh=0.05)
+
+    assert (await reads.after(START, notices.ticket())).read == 0
+    _plan(planner, owner)  # its notice is lost (the listening connection was down)
+    await asyncio.sleep(0.06)
+    assert (await reads.after(START, notices.ticket())).read == 1
+
+
+class HeldBack(CountedReads):
+    """A log whose events after every position wait behind a transaction still open."""
+
+    def read_after(self, position: LogPosition, limit: int) -> OutboxBatch:
+        self.reads[position] += 1
+        return OutboxBatch([], position, 0, waiting=True)
+
+
+async def test_a_read_that_found_events_held_back_is_never_kept() -> None:
+    log = HeldBack(OutboxReader(EventStore()))
+    notices = Notices()
+    reads = SharedReads(log, limit=10, new_events=notices, fresh=60)
+
+    for _ in range(3):
+        assert (await reads.after(START, notices.ticket())).waiting
+    # The open transaction's end sends no notice: each look reads.
+    assert log.reads == Counter({START: 3})
+
+
 async def _shown(models: Projected, trip_id: UUID) -> bool:
     return await models.trips.get_trip(trip_id) is not None
 
