@@ -212,6 +212,12 @@ class ChatSession:
             # The client pages the rest of the gap itself (GET .../messages/?after=): the
             # socket goes on from the room's head.
             self._order.last_seq = await run_in_threadpool(self._s.chat.head, self._trip_id)
+        # The room is open: what was unread of it is seen now, before the client hears so
+        # (a client that leaves at once would otherwise leave it unread).
+        context = CommandContext(self._claims.user_id, uuid.uuid4())
+        await run_in_threadpool(
+            self._s.notifications.read_room, self._claims.user_id, self._trip_id, context
+        )
         self._put(
             {
                 "type": "subscription_success",
@@ -226,11 +232,6 @@ class ChatSession:
         assert self._tasks is not None
         self._tasks.start_soon(self._live, subscription)
         await self._signal({"type": "user_joined", **self._who()})
-        # The room is open: what was unread of it is seen now.
-        context = CommandContext(self._claims.user_id, uuid.uuid4())
-        await run_in_threadpool(
-            self._s.notifications.read_room, self._claims.user_id, self._trip_id, context
-        )
 
     def _context(self, message: ChatMessageIn | EditMessageIn) -> CommandContext:
         key = None
