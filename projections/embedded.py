@@ -288,7 +288,9 @@ class EmbeddedProjector:
                 # millisecond. On a shared clock, so lanes at one position share the look.
                 await asyncio.sleep(_on_the_tick(lane.pacer.idle()))
             else:
-                await self._new_events.wait(ticket, lane.pacer.slowest)
+                # Until a notice, or the tick after the longest wait (a notice lost with
+                # the listening connection costs no more): lanes time out together.
+                await self._new_events.wait(ticket, _on_the_tick(lane.pacer.slowest))
 
     async def _report_heads_forever(self) -> None:
         while not self._stopping.is_set():
