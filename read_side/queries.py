@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Protocol
 from uuid import UUID
 
@@ -101,21 +102,14 @@ async def trip_detail(
     if wanted is None:
         raise TripViewNotFoundError(trip_id)
     vouched = False  # the event store says the viewer may read the trip
-    while True:
-        ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
-        stored = await reading.store.get_trip(trip_id)
-        if stored is not None and (stored.parked or stored.view.version >= wanted):
-            break
-        if not vouched:
-            await _check_reachable(reading, trip_id, viewer_id, wanted, stream_version)
-            vouched = True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        if reading.changes is None:
-            await asyncio.sleep(min(POLL_SECONDS, remaining))
-        else:
-            await reading.changes.wait(TRIP_VIEWS, ticket, remaining)
+
+    async def vouch() -> None:
+        nonlocal vouched
+        await _check_reachable(reading, trip_id, viewer_id, wanted, stream_version)
+        vouched = True
+
+    await _wait_for_view(reading, trip_id, wanted, deadline, before_waiting=vouch)
+    stored = await reading.store.get_trip(trip_id)
     if stored is None:
         raise TripViewNotFoundError(trip_id)
     behind = stored.view.version < wanted
@@ -130,25 +124,76 @@ async def trip_detail(
     return Consistent(stored.view, BEHIND if behind else None)
 
 
-async def served_trip_detail(
+async def trip_to_serve(
     reading: Reading, trip_id: UUID, viewer_id: UUID, *, min_version: int | None = None
-) -> ServedTrip | None:
-    """`trip_detail` in one read, when that read settles it: the view is not parked, is at
-    least as new as `min_version` (else as the event store's version, read in the same
-    statement), and says whether the viewer may read it. None: `trip_detail` must answer
-    (it waits for the view, or asks the event store), as it would have from the start.
+) -> ServedTrip | Consistent:
+    """`trip_detail`, as stored to serve when that settles it (one statement, nothing decoded):
+    the view is not parked and is at least as new as `min_version`, else as the event store's
+    version (read in the same statement), waited for if need be. Anything else is answered by
+    `trip_detail`, within what is left of the wait.
 
-    A view that is current is what `trip_detail` trusts too, so who may read it is decided
-    alike: a stale view never widens access, since a stale one is never served here."""
+    Who may read it is decided as `trip_detail` does: a view that is current decides it; a
+    stale one is never served here, and decides nothing but whether to wait (the view is
+    read again once it reached the version, and that one decides)."""
+    started = time.monotonic()
+    served = await _served(reading, trip_id, viewer_id, min_version, started + reading.timeout)
+    if served is not None:
+        return served
+    left = max(0.0, reading.timeout - (time.monotonic() - started))
+    return await trip_detail(
+        replace(reading, timeout=left), trip_id, viewer_id, min_version=min_version
+    )
+
+
+async def _served(
+    reading: Reading, trip_id: UUID, viewer_id: UUID, min_version: int | None, deadline: float
+) -> ServedTrip | None:
     served = await reading.store.served_trip(trip_id, viewer_id)
     if served is None or served.parked:
         return None
     wanted = min_version if min_version is not None else served.stream_version
-    if wanted is None or served.version < wanted:
+    if wanted is None:
         return None
+    if served.version < wanted:
+        # Wait where trip_detail would: the trip has that version, and the viewer is no
+        # stranger to it (an older view that refuses them leaves it to the event store).
+        reached = served.stream_version is not None and served.stream_version >= wanted
+        if not (reached and served.readable):
+            return None
+        await _wait_for_view(reading, trip_id, wanted, deadline)
+        served = await reading.store.served_trip(trip_id, viewer_id)
+        if served is None or served.parked or served.version < wanted:
+            return None
     if not served.readable:
         raise TripViewNotFoundError(trip_id)
     return served
+
+
+async def _wait_for_view(
+    reading: Reading,
+    trip_id: UUID,
+    wanted: int,
+    deadline: float,
+    before_waiting: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Return once the trip's view is parked or at least `wanted`, or at `deadline`. Only its
+    version is looked at, each time the projection commits (many readers may wait on a busy
+    trip); `before_waiting` runs once, before the first wait (it may refuse by raising)."""
+    while True:
+        ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
+        found = await reading.store.view_version(trip_id)
+        if found is not None and (found[1] or found[0] >= wanted):
+            return
+        if before_waiting is not None:
+            await before_waiting()
+            before_waiting = None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if reading.changes is None:
+            await asyncio.sleep(min(POLL_SECONDS, remaining))
+        else:
+            await reading.changes.wait(TRIP_VIEWS, ticket, remaining)
 
 
 async def _check_reachable(

@@ -56,6 +56,12 @@ class TripReadStore(Protocol):
         were kept ready to serve (then `get_trip` answers)."""
         ...
 
+    async def view_version(self, trip_id: UUID) -> tuple[int, bool] | None:
+        """The version of the trip's view and whether it is parked (None: no view): what a
+        reader waiting for a version looks at each time the projection commits, instead of
+        loading the whole view."""
+        ...
+
     async def list_trips(
         self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
     ) -> TripSummaryPage:

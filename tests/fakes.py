@@ -174,6 +174,12 @@ class InMemoryTripReadStore:
         parked = self._source.tables.tracking.get(trip_id, (0, False))[1]
         return StoredTrip(TripView.model_validate(document), parked)
 
+    async def view_version(self, trip_id: UUID) -> tuple[int, bool] | None:
+        document = self._source.tables.states.get(trip_id)
+        if document is None:
+            return None
+        return document["version"], self._source.tables.tracking.get(trip_id, (0, False))[1]
+
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
         return self._stored(trip_id)
 

@@ -24,7 +24,7 @@ from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
-from read_side.store import TripFilter
+from read_side.store import ServedTrip, TripFilter
 from read_side.views import TripSummary, TripView
 from streams.history import history_entries
 from write_side.trips.access import Role, TripStatus
@@ -162,10 +162,9 @@ async def get_trip(
     min_version: MinVersion = None,
 ) -> Response:
     """A trip with its members, destinations and activities; `min_version` waits for a write."""
-    served = await queries.served_trip_detail(reading, trip_id, user_id, min_version=min_version)
-    if served is not None:
-        return served_response(request, served)
-    found = await queries.trip_detail(reading, trip_id, user_id, min_version=min_version)
+    found = await queries.trip_to_serve(reading, trip_id, user_id, min_version=min_version)
+    if isinstance(found, ServedTrip):
+        return served_response(request, found)
     return read_response(request, await queries.with_usernames(users, found.view), found)
 
 

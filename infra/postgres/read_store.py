@@ -35,6 +35,10 @@ _TRIP = (
     "SELECT v.view, coalesce(t.parked, false) FROM trip_views v"
     " LEFT JOIN trip_views_tracking t ON t.aggregate_id = v.trip_id"
 )
+_VIEW_VERSION = (
+    "SELECT v.version, coalesce(t.parked, false) FROM trip_views v"
+    " LEFT JOIN trip_views_tracking t ON t.aggregate_id = v.trip_id WHERE v.trip_id = %s"
+)
 
 
 # One statement, one round trip: the served trip with its members' current profiles, whether
@@ -94,6 +98,12 @@ class PostgresTripReadStore:
             readable=bool(readable),
             stream_version=stream_version,
         )
+
+    async def view_version(self, trip_id: UUID) -> tuple[int, bool] | None:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_VIEW_VERSION, (trip_id,))
+            row = await cursor.fetchone()
+        return None if row is None else (row[0], row[1])
 
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
         async with self._pool.connection() as conn:

@@ -123,6 +123,12 @@ class TripReadStoreContract:
         await models.apply(removed)
         assert (await models.trips.list_trips(friend, 10, None)).items == ()
 
+    async def test_a_views_version_is_read_alone(self, models: Projected) -> None:
+        trip_id, owner = uuid4(), uuid4()
+        assert await models.trips.view_version(trip_id) is None
+        await models.apply(trip_created(trip_id, owner), details_updated(trip_id, 2, owner, "B"))
+        assert await models.trips.view_version(trip_id) == (2, False)
+
     async def test_a_malformed_cursor_is_refused(self, models: Projected) -> None:
         with pytest.raises(InvalidCursorError):
             await models.trips.list_trips(uuid4(), 10, "!!not-a-cursor!!")

@@ -87,14 +87,20 @@ async def test_a_waiter_wakes_on_its_projections_commit_and_only_on_it(
 
 
 class CountingStore:
-    """The read store, counting how often a reader looks at the trip."""
+    """The read store, counting how often a reader looks at the trip's version (`reads`)
+    and loads the whole view (`loads`)."""
 
     def __init__(self, store: TripReadStore) -> None:
         self._store = store
         self.reads = 0
+        self.loads = 0
+
+    async def view_version(self, trip_id: UUID) -> tuple[int, bool] | None:
+        self.reads += 1
+        return await self._store.view_version(trip_id)
 
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
-        self.reads += 1
+        self.loads += 1
         return await self._store.get_trip(trip_id)
 
     def __getattr__(self, name: str) -> object:
@@ -124,13 +130,13 @@ async def test_a_read_your_writes_wait_reads_the_view_once_per_commit_not_per_ti
     read = asyncio.create_task(queries.trip_detail(reading, trip_id, owner, min_version=2))
     await _until(lambda: store.reads >= 1)
     await asyncio.sleep(1.0)  # a poller at 10 ms would have looked ~100 times by now
-    assert (store.reads, read.done()) == (1, False)
+    assert (store.reads, store.loads, read.done()) == (1, 0, False)
 
     await models.apply(details_updated(trip_id, 2, owner, "Renamed"))
     await _notify(database_url, TRIP_VIEWS)  # what the projection's batch sends at commit
     found = await asyncio.wait_for(read, timeout=10)
     assert (found.view.version, found.view.title, found.stale) == (2, "Renamed", False)
-    assert store.reads == 2
+    assert (store.reads, store.loads) == (2, 1)  # the whole view loaded once, when reached
 
 
 async def test_waiters_poll_while_the_listener_is_cut_and_it_comes_back(
