@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        # Commands (and the event store's reads) run in threads, which share one interpreter
+        # lock with the event loop: a few at a time; the rest wait in the loop, cheaply.
+        to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         async with api_container(settings) as container:
             app.state.container = container
             app.state.open_sockets = sockets = OpenSockets()

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     writes_per_user: int = Field(default=120, ge=1)
     writes_window_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    command_threads: int = Field(
+        default=8,
+        ge=1,
+        description="Threads per API process running blocking work (commands against the "
+        "event store, and its reads): they share one interpreter lock with the event loop, so "
+        "more only slow the loop down; the requests beyond wait in the loop.",
+    )
     projection_pool_size: int = Field(
         default=4,
         ge=1,

@@ -13,9 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from anyio import to_thread
 from fastapi.testclient import TestClient
 
+from api.main import create_app
 from infra.observability.health import check_now, database_probe
+from infra.settings import Settings
 from tests.e2e.proxy import CuttableProxy
 from tests.integration.conftest import HEALTH_TIMEOUT, signup_on
 from tests.scraped import Samples, parse, value
@@ -193,3 +196,11 @@ def test_a_hanging_database_is_down_in_bounded_time(database_url: str) -> None:
 def _up(probes: dict[str, Any]) -> bool:
     assert check_now(probes, HEALTH_TIMEOUT)[0].ok
     return True
+
+
+def test_blocking_work_runs_on_as_many_threads_as_set(api_settings: Settings) -> None:
+    settings = api_settings.model_copy(update={"command_threads": 3})
+    with TestClient(create_app(settings)) as client:
+        assert client.portal is not None
+        limit = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert limit == 3
