@@ -12,8 +12,9 @@ from uuid import UUID, uuid4
 import pytest
 from pytest import MonkeyPatch
 
-from projections.embedded import LANE, EmbeddedProjector, SharedReads
+from projections.embedded import LANE, EmbeddedProjector
 from projections.engine.ports import LaneOffset, ProjectionStore
+from projections.log_reads import SharedReads
 from read_side import queries
 from read_side.documents import UserDocument
 from streams.outbox import OutboxBatch, OutboxReader
