@@ -100,6 +100,14 @@ def activity_added(
     )
 
 
+def another_activity(added: ActivityAdded, version: int, **changed: object) -> ActivityAdded:
+    """`added` again, as a new activity at `version`, with these payload fields changed."""
+    payload = added.payload.model_copy(update={"activity_id": uuid4(), **changed})
+    return added.model_copy(
+        update={"aggregate_version": version, "event_id": uuid4(), "payload": payload}
+    )
+
+
 def user_registered(
     user_id: UUID, username: str, first_name: str = "", last_name: str = ""
 ) -> UserRegistered:

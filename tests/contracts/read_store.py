@@ -27,6 +27,7 @@ from streams.contracts import (
 )
 from tests.builders import (
     activity_added,
+    another_activity,
     destination_added,
     details_updated,
     envelope,
@@ -156,39 +157,24 @@ class TripReadStoreContract:
         profile."""
         trip_id, owner, guest, kyoto = uuid4(), uuid4(), uuid4(), uuid4()
         temple = activity_added(trip_id, 3, owner, kyoto, uuid4())
-        kolkata = temple.model_copy(
-            update={
-                "aggregate_version": 4,
-                "event_id": uuid4(),
-                "payload": temple.payload.model_copy(
-                    update={
-                        "activity_id": uuid4(),
-                        "title": "Chai ☕ à Kolkata «вечер»",
-                        "start": Moment(
-                            local=datetime(2027, 4, 3, 14, 30, 0, 123),
-                            time_zone="Asia/Kolkata",
-                            utc=datetime(2027, 4, 3, 9, 0, 0, 123, tzinfo=UTC),
-                        ),
-                        "end": Moment(
-                            local=datetime(2027, 1, 3, 9),
-                            time_zone="Europe/London",
-                            utc=datetime(2027, 1, 3, 9, tzinfo=UTC),
-                        ),
-                        "cost": None,
-                        "currency": None,
-                    }
-                ),
-            }
+        kolkata = another_activity(
+            temple,
+            4,
+            title="Chai ☕ à Kolkata «вечер»",
+            start=Moment(
+                local=datetime(2027, 4, 3, 14, 30, 0, 123),
+                time_zone="Asia/Kolkata",
+                utc=datetime(2027, 4, 3, 9, 0, 0, 123, tzinfo=UTC),
+            ),
+            end=Moment(
+                local=datetime(2027, 1, 3, 9),
+                time_zone="Europe/London",
+                utc=datetime(2027, 1, 3, 9, tzinfo=UTC),
+            ),
+            cost=None,
+            currency=None,
         )
-        bare = temple.model_copy(
-            update={
-                "aggregate_version": 5,
-                "event_id": uuid4(),
-                "payload": temple.payload.model_copy(
-                    update={"activity_id": uuid4(), "start": None, "cost": Decimal("0.10")}
-                ),
-            }
-        )
+        bare = another_activity(temple, 5, start=None, cost=Decimal("0.10"))
         await models.apply(
             user_registered(owner, "ada"),
             trip_created(trip_id, owner, title="Japon 日本 — été"),

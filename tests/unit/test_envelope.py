@@ -16,7 +16,13 @@ from fastapi.encoders import jsonable_encoder
 from api.envelope import ok
 from read_side.views import TripSummary
 from streams.contracts import Moment
-from tests.builders import activity_added, destination_added, member_added, trip_created
+from tests.builders import (
+    activity_added,
+    another_activity,
+    destination_added,
+    member_added,
+    trip_created,
+)
 from tests.projected import in_memory_projected
 
 pytestmark = pytest.mark.anyio
@@ -66,23 +72,16 @@ async def test_a_rich_trip_view_is_encoded_as_before() -> None:
     models = in_memory_projected()
     trip_id, owner, kyoto = uuid4(), uuid4(), uuid4()
     temple = activity_added(trip_id, 3, owner, kyoto, uuid4())
-    timed = temple.model_copy(
-        update={
-            "aggregate_version": 4,
-            "event_id": uuid4(),
-            "payload": temple.payload.model_copy(
-                update={
-                    "activity_id": uuid4(),
-                    "title": "Chai ☕ «вечер»",
-                    "start": Moment(
-                        local=datetime(2027, 4, 3, 14, 30, 0, 123),
-                        time_zone="Asia/Kolkata",
-                        utc=datetime(2027, 4, 3, 9, 0, 0, 123, tzinfo=UTC),
-                    ),
-                    "cost": Decimal("0.10"),
-                }
-            ),
-        }
+    timed = another_activity(
+        temple,
+        4,
+        title="Chai ☕ «вечер»",
+        start=Moment(
+            local=datetime(2027, 4, 3, 14, 30, 0, 123),
+            time_zone="Asia/Kolkata",
+            utc=datetime(2027, 4, 3, 9, 0, 0, 123, tzinfo=UTC),
+        ),
+        cost=Decimal("0.10"),
     )
     await models.apply(
         trip_created(trip_id, owner, title="Japon 日本"),
