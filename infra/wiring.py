@@ -106,8 +106,16 @@ SYNC_POOL_TIMEOUT = 5.0
 SYNC_CURSOR_SECRET = "sync-cursor.secret"  # in the keys folder: every API instance signs alike
 
 
+CANCEL_AGAIN_SECONDS = 0.5
+
+
 async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
+    """Cancel the task and wait for its end. A cancellation swallowed on its way (seen
+    inside a connection pool's checkout) would leave it running and its closer waiting for
+    ever: it is cancelled again until it ends."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_AGAIN_SECONDS)
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
