@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from read_side.store import (
     StoredTrip,
     TripFilter,
     TripReadStore,
+    reached,
 )
 from read_side.users import UserDirectory, UserProfilePage, UserProfileView
 from read_side.views import ActivityView, DestinationView, TripSummaryPage, TripView
@@ -179,21 +179,19 @@ async def _wait_for_view(
     """Return once the trip's view is parked or at least `wanted`, or at `deadline`. Only its
     version is looked at, each time the projection commits (many readers may wait on a busy
     trip); `before_waiting` runs once, before the first wait (it may refuse by raising)."""
-    while True:
-        ticket = reading.changes.ticket(TRIP_VIEWS) if reading.changes else 0
+
+    async def settled() -> bool:
+        nonlocal before_waiting
         found = await reading.store.view_version(trip_id)
         if found is not None and (found[1] or found[0] >= wanted):
-            return
+            return True
         if before_waiting is not None:
             await before_waiting()
             before_waiting = None
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        if reading.changes is None:
-            await asyncio.sleep(min(POLL_SECONDS, remaining))
-        else:
-            await reading.changes.wait(TRIP_VIEWS, ticket, remaining)
+        return False
+
+    timeout = deadline - time.monotonic()
+    await reached(reading.changes, TRIP_VIEWS, timeout, settled, poll=POLL_SECONDS)
 
 
 async def _check_reachable(

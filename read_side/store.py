@@ -4,6 +4,7 @@ infra, memory in tests), every adapter passing the same contract test suite."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -91,15 +92,23 @@ async def reached(
     projection: str,
     timeout: float,
     done: Callable[[], Awaitable[bool]],
+    *,
+    poll: float | None = None,
 ) -> bool:
     """Wait until `done()` holds, asking again each time the projection commits, for at most
-    `timeout` seconds; whether it held (without change notices, it is asked once)."""
+    `timeout` seconds; whether it held. Without change notices it is asked once, or every
+    `poll` seconds when given."""
     deadline = time.monotonic() + timeout
     while True:
         ticket = changes.ticket(projection) if changes else 0
         if await done():
             return True
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or changes is None:
+        if remaining <= 0:
             return False
-        await changes.wait(projection, ticket, remaining)
+        if changes is not None:
+            await changes.wait(projection, ticket, remaining)
+        elif poll is not None:
+            await asyncio.sleep(min(poll, remaining))
+        else:
+            return False
