@@ -67,18 +67,18 @@ class SharedReads:
         self._new_events = new_events
         self._fresh = fresh
         self._kept: OrderedDict[LogPosition, OutboxBatch] = OrderedDict()
-        self._empty: dict[LogPosition, tuple[_Look, OutboxBatch]] = {}
+        self._empty: tuple[LogPosition, _Look, OutboxBatch] | None = None  # the newest
         self._reading: dict[LogPosition, tuple[_Look, asyncio.Future[OutboxBatch]]] = {}
 
     async def after(self, position: LogPosition, ticket: int | None = None) -> OutboxBatch:
         """The batch after `position`; `ticket`: the caller's, of the event store's notices,
-        taken before it decided to look (None: share nothing empty)."""
+        taken before it decided to look (None: any read will do, as when catching up)."""
         kept = self._kept.get(position)
         if kept is not None:
             self._kept.move_to_end(position)
             return kept
-        if position in self._empty:
-            look, empty = self._empty[position]
+        if self._empty is not None and self._empty[0] == position:
+            _, look, empty = self._empty
             if look.serves(ticket) and time.monotonic() - look.at < self._fresh:
                 return empty
         if position in self._reading and self._reading[position][0].serves(ticket):
@@ -106,7 +106,7 @@ class SharedReads:
             while len(self._kept) > self._keep:
                 self._kept.popitem(last=False)
         elif not batch.waiting and look.ticket is not None:
-            self._empty = {position: (look, batch)}  # only the newest matters
+            self._empty = (position, look, batch)
 
 
 @dataclass(frozen=True, eq=False)
