@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+
+from tests.waiting import eventually
 
 WAIT = 15.0
 NOTICES = ("user_joined", "user_left", "user_typing")
@@ -72,15 +73,15 @@ def trip_with(client: httpx.Client, owner: dict[str, str], *members: str) -> str
 
 def announced(client: httpx.Client, user: dict[str, str], trip_id: str, count: int) -> None:
     """Wait until the room holds `count` system messages (joins and leaves)."""
-    deadline = time.monotonic() + WAIT
-    while True:
+
+    def holds_them() -> None:
         found = client.get(f"/api/v1/chat/rooms/{trip_id}/messages", headers=user)
-        assert found.status_code == 200, found.text
+        if found.status_code != 200:  # a failure, not a wait: not asked again
+            raise RuntimeError(found.text)
         system = [m for m in found.json()["data"] if m["message_type"] == "system"]
-        if len(system) >= count:
-            return
-        assert time.monotonic() < deadline, f"{len(system)} of {count} announcements"
-        time.sleep(0.1)
+        assert len(system) >= count, f"{len(system)} of {count} announcements"
+
+    eventually(holds_them, timeout=WAIT, every=0.1)
 
 
 def the_seeds_flow(
