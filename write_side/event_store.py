@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from copy import deepcopy
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -20,6 +19,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from write_side.copying import copied
 from write_side.errors import EventStoreUnavailableError
 from write_side.notifications.inbox import INBOX_SNAPSHOT_INTERVAL, Inbox
 from write_side.trips.snapshots import TRIP_SNAPSHOT_INTERVAL, trip_state_transcodings
@@ -126,7 +126,7 @@ class EventStore(Application[UUID]):
         indexed read, usually empty), instead of a snapshot and up to a hundred events."""
         with self._kept_lock:
             kept = self._kept.get(aggregate_id)
-            start = None if kept is None else deepcopy(kept)
+            start = None if kept is None else copied(kept)
         try:
             if start is None:
                 aggregate: Aggregate = self.repository.get(aggregate_id)
@@ -156,7 +156,7 @@ class EventStore(Application[UUID]):
             self._reading.clear()
 
     def _keep(self, aggregate: Aggregate) -> None:
-        kept = deepcopy(aggregate)
+        kept = copied(aggregate)
         with self._kept_lock:
             older = self._kept.get(aggregate.id)
             if older is None or older.version <= kept.version:
