@@ -102,7 +102,7 @@ class AnalyticsTables:
             await conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (trip_id, figures)"
-                    " SELECT * FROM unnest(%s::uuid[], %s::jsonb[])"
+                    " SELECT id, doc::jsonb FROM unnest(%b::uuid[], %b::text[]) AS t(id, doc)"
                     " ON CONFLICT (trip_id) DO UPDATE SET figures = excluded.figures"
                 ).format(gen.table(TRIPS)),
                 (list(kept), [orjson.dumps(f).decode() for f in kept.values()]),
@@ -125,8 +125,9 @@ async def _store_facts(conn: AsyncConnection, gen: Generation, facts: Sequence[F
     cursor = await conn.execute(
         sql.SQL(
             "INSERT INTO {} (event_id, trip_id, day, event_type, actor_id, fact)"
-            " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::date[], %s::text[], %s::uuid[],"
-            " %s::jsonb[]) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+            " SELECT e, t, d, k, a, f::jsonb FROM unnest(%b::uuid[], %b::uuid[], %b::date[],"
+            " %b::text[], %b::uuid[], %b::text[]) AS facts(e, t, d, k, a, f)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
         ).format(gen.table(FACTS)),
         (
             [f.event_id for f in facts],

@@ -123,8 +123,9 @@ class RecommendationTables:
             await conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (trip_id, state, text_hash, model, embedding)"
-                    " SELECT * FROM unnest(%s::uuid[], %s::jsonb[], %s::text[], %s::text[],"
-                    " %s::bytea[]) ON CONFLICT (trip_id) DO UPDATE SET state = excluded.state,"
+                    " SELECT t, s::jsonb, h, m, e FROM unnest(%b::uuid[], %b::text[], %b::text[],"
+                    " %b::text[], %b::bytea[]) AS rows(t, s, h, m, e)"
+                    " ON CONFLICT (trip_id) DO UPDATE SET state = excluded.state,"
                     " text_hash = excluded.text_hash, model = excluded.model,"
                     " embedding = excluded.embedding"
                 ).format(gen.table(TRIPS)),
