@@ -43,7 +43,7 @@ class ScheduleTables:
         await cursor.execute(
             sql.SQL(
                 "SELECT activity_id, trip_id, destination_id, title, starts_at FROM {}"
-                " WHERE trip_id = ANY(%s)"
+                " WHERE trip_id = ANY(%b)"
             ).format(gen.table(TABLE)),
             (ids,),
         )
@@ -61,25 +61,46 @@ class ScheduleTables:
     async def save(
         self, conn: AsyncConnection, gen: Generation, changes: Mapping[UUID, Change[Schedule]]
     ) -> None:
+        """Only what changed is written: most of a trip's events (a new title, a member)
+        change none of its activities. A trip whose stored rows are not known (no state
+        before) has them replaced."""
         table = gen.table(TABLE)
-        await conn.execute(
-            sql.SQL("DELETE FROM {} WHERE trip_id = ANY(%s)").format(table), (list(changes),)
-        )
-        rows = [
-            (UUID(activity_id), trip_id, UUID(a["destination_id"]), a["title"], a["starts_at"])
-            for trip_id, change in changes.items()
-            if change.state is not None
-            for activity_id, a in change.state["activities"].items()
+        replaced = [
+            t for t, change in changes.items() if change.before is None or change.state is None
         ]
+        gone: list[UUID] = []
+        rows: list[tuple[UUID, UUID, UUID, str, str | None]] = []
+        for trip_id, change in changes.items():
+            if change.state is None:
+                continue
+            now = change.state["activities"]
+            then = change.before["activities"] if change.before is not None else {}
+            gone += [UUID(activity_id) for activity_id in then.keys() - now.keys()]
+            rows += [
+                (UUID(activity_id), trip_id, UUID(a["destination_id"]), a["title"], a["starts_at"])
+                for activity_id, a in now.items()
+                if then.get(activity_id) != a
+            ]
+        if replaced:
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE trip_id = ANY(%b)").format(table), (replaced,)
+            )
+        if gone:
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE activity_id = ANY(%b)").format(table), (gone,)
+            )
         if rows:
-            async with conn.cursor() as cursor:
-                await cursor.executemany(
-                    sql.SQL(
-                        "INSERT INTO {} (activity_id, trip_id, destination_id, title, starts_at)"
-                        " VALUES (%s, %s, %s, %s, %s)"
-                    ).format(table),
-                    rows,
-                )
+            await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (activity_id, trip_id, destination_id, title, starts_at)"
+                    " SELECT a, t, d, title, starts::timestamptz FROM unnest(%b::uuid[],"
+                    " %b::uuid[], %b::uuid[], %b::text[], %b::text[]) AS r(a, t, d, title, starts)"
+                    " ON CONFLICT (activity_id) DO UPDATE SET trip_id = excluded.trip_id,"
+                    " destination_id = excluded.destination_id, title = excluded.title,"
+                    " starts_at = excluded.starts_at"
+                ).format(table),
+                tuple(list(column) for column in zip(*rows, strict=True)),
+            )
 
     async def forget(self, conn: AsyncConnection, gen: Generation, aggregate_id: UUID) -> None:
         await conn.execute(
