@@ -92,10 +92,12 @@ class AnalyticsTables:
             await self._publish(facts)
         if facts:
             await _store_facts(conn, gen, facts)
-        kept = {
+        kept = {  # the figures that changed (most events change no figure)
             trip_id: change.state["trip"]
             for trip_id, change in changes.items()
-            if change.state is not None and change.state["trip"] is not None
+            if change.state is not None
+            and change.state["trip"] is not None
+            and (change.before is None or change.before["trip"] != change.state["trip"])
         }
         gone = [trip_id for trip_id, change in changes.items() if change.state is None]
         if kept:
