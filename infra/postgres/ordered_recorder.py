@@ -50,7 +50,7 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
         schema = Identifier(self.datastore.schema)
         function = Identifier(self.pg_function_name_insert_events)
         self._table = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
-        self.sql_invoke_pg_function_insert_events = SQL("SELECT * FROM {}.{}((%s))").format(
+        self.sql_invoke_pg_function_insert_events = SQL("SELECT * FROM {}.{}((%b))").format(
             schema, function
         )
         # No table lock: the events' transaction id (the column's default) orders the log.
