@@ -5,6 +5,11 @@ feed's notice of each changed trip (which pokes its members' sockets on this ins
 
 While the listening connection is down, waiters poll instead (briefly sleeping), and the
 connection is opened again in the background.
+
+A notice wakes the waiters of its key alone, each by a future they share (one per key, made
+anew after each notice): no lock, so a hundred readers waiting on a busy projection cost a
+hundred callbacks per commit, not a hundred handoffs of one lock that the listener itself
+had to queue for before it could read the next notice.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ class PostgresChanges:
         self._events_channel = events_channel
         self._on_sync_change = on_sync_change  # gets each sync feed notice's payload
         self._commits: defaultdict[str, int] = defaultdict(int)
-        self._changed = asyncio.Condition()
+        self._next: dict[str, asyncio.Future[None]] = {}  # done at the key's next notice
         self._listening = False
         self._task: asyncio.Task[None] | None = None
 
@@ -68,14 +73,14 @@ class PostgresChanges:
         if not self._listening:
             await asyncio.sleep(min(POLL_SECONDS, timeout))
             return
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(
-                        lambda: self._commits[projection] != ticket or not self._listening
-                    ),
-                    timeout,
-                )
+        if self._commits[projection] != ticket:
+            return
+        woken = self._next.get(projection)
+        if woken is None:
+            woken = self._next[projection] = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(woken)  # a waiter timing out leaves it to the others
 
     async def _listen(self) -> None:
         while True:
@@ -94,17 +99,23 @@ class PostgresChanges:
                             continue
                         key = notice.payload if notice.channel == CHANNEL else APPENDED
                         self._commits[key] += 1
-                        async with self._changed:
-                            self._changed.notify_all()
+                        self._wake(key)
             except (psycopg.Error, OSError) as error:
                 log.warning("projection change notices lost (%s); reconnecting", error)
             await self._set_listening(False)
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _set_listening(self, listening: bool) -> None:
+        """Waiters wake either way: to poll while notices are lost, to wait for them again
+        once they come back."""
         self._listening = listening
-        async with self._changed:
-            self._changed.notify_all()
+        for key in list(self._next):
+            self._wake(key)
+
+    def _wake(self, key: str) -> None:
+        woken = self._next.pop(key, None)
+        if woken is not None and not woken.done():
+            woken.set_result(None)
 
 
 class NewEventWaits:
