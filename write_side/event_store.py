@@ -79,6 +79,7 @@ class EventStore(Application[UUID]):
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
         for saved in objs:
             if isinstance(saved, Aggregate):
+                # Kept as it is, not copied: whoever saved it only reads it from now on.
                 self._keep(saved)
         if self._on_saved and recordings:
             new_events = [recording.domain_event for recording in recordings]
@@ -126,6 +127,11 @@ class EventStore(Application[UUID]):
         indexed read, usually empty), instead of a snapshot and up to a hundred events."""
         with self._kept_lock:
             kept = self._kept.get(aggregate_id)
+            if kept is not None and kept.pending_events:
+                # Changed after it was saved, against the rule: what it holds was never
+                # stored, so it is forgotten and the aggregate read from the store.
+                del self._kept[aggregate_id]
+                kept = None
             start = None if kept is None else copied(kept)
         try:
             if start is None:
@@ -144,7 +150,7 @@ class EventStore(Application[UUID]):
             raise EventStoreUnavailableError(str(error).splitlines()[0]) from error
         if not isinstance(aggregate, kind):
             return None
-        self._keep(aggregate)
+        self._keep(copied(aggregate))  # the caller gets `aggregate`, to change
         return aggregate
 
     def drop_kept_copies(self) -> None:
@@ -155,12 +161,12 @@ class EventStore(Application[UUID]):
         with self._reading_lock:
             self._reading.clear()
 
-    def _keep(self, aggregate: Aggregate) -> None:
-        kept = copied(aggregate)
+    def _keep(self, kept: Aggregate) -> None:
+        """Keep `kept` to start the next load from; no one may change it from now on."""
         with self._kept_lock:
-            older = self._kept.get(aggregate.id)
+            older = self._kept.get(kept.id)
             if older is None or older.version <= kept.version:
-                self._kept[aggregate.id] = kept
-                self._kept.move_to_end(aggregate.id)
+                self._kept[kept.id] = kept
+                self._kept.move_to_end(kept.id)
             while len(self._kept) > WRITE_COPIES:
                 self._kept.popitem(last=False)
