@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Collaborative trip planning, event-sourced.",
         lifespan=lifespan,
+        # Spans and metrics are ours (infra.observability: the OpenTelemetry instrumentor,
+        # Prometheus); FastAPI's own would look up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     # A request is matched against the routes in the order they were included, each a
