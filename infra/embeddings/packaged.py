@@ -12,6 +12,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast
 
 from read_side.recommendations import Vector
@@ -38,12 +39,13 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) for name in (PACKAGE, "sentence_transformers"))
 
 
-_lock = threading.Lock()  # one load per process; one encode at a time (CPU-bound anyway)
+_lock = threading.Lock()  # one load, one thread
 _loaded: _Encoder | None = None
+_thread: ThreadPoolExecutor | None = None
 
 
 def _encoder() -> _Encoder:
-    """The model, loaded on first call (hold `_lock`)."""
+    """The model, loaded on first call (on the embedding thread)."""
     global _loaded
     if _loaded is None:
         os.environ.update(_OFFLINE)  # read by huggingface_hub when it is first imported
@@ -60,12 +62,26 @@ class PackagedEmbedder:
     def embed(self, texts: Sequence[str]) -> list[Vector]:
         if not texts:
             return []
-        with _lock:
-            found = _encoder().encode(
-                list(texts),
-                batch_size=BATCH,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return [tuple(row) for row in found.tolist()]
+        return _embedding_thread().submit(_encode, list(texts)).result()
+
+
+def _embedding_thread() -> ThreadPoolExecutor:
+    """The one thread that runs the model, one encode at a time. Run in whichever thread
+    asked, each of those threads kept memory of its own for the model's work: under 90 s of
+    steady edits the API process grew by 500 MB, against 250 MB (then flat) on one thread."""
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        return _thread
+
+
+def _encode(texts: list[str]) -> list[Vector]:
+    found = _encoder().encode(
+        texts,
+        batch_size=BATCH,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return [tuple(row) for row in found.tolist()]
