@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from infra.postgres.append_notices import AppendNotices
 from streams.position import START, LogPosition
 
 TOPIC = "infra.postgres.ordered_recorder:OrderedPostgresApplicationRecorder"
@@ -55,13 +56,12 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
         )
         # No table lock: the events' transaction id (the column's default) orders the log.
         # The lock timeout still bounds a wait for a lock the insert needs (see
-        # EventStoreBusyError). The NOTIFY goes out at commit.
+        # EventStoreBusyError). No NOTIFY either: `_announce` has one sent once committed.
         self.sql_create_statements[self.create_insert_function_statement_index] = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event_type}[]) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
             "BEGIN "
             "  SET LOCAL lock_timeout = '{lock_timeout}s'; "
-            "  NOTIFY {channel}; "
             "  RETURN QUERY "
             "  INSERT INTO {table} AS t (originator_id, originator_version, topic, state) "
             "  SELECT originator_id, originator_version, topic, state FROM unnest(events) "
@@ -73,8 +73,8 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
             event_type=Identifier(self.stored_event_type_name),
             lock_timeout=self.datastore.lock_timeout,
             table=self._table,
-            channel=Identifier(self.channel_name),
         )
+        self._notices = AppendNotices(self.datastore.get_connection, self.channel_name)
         self.sql_create_statements.append(self._transaction_column_statement())
         readable = SQL("transaction_id < pg_snapshot_xmin(pg_current_snapshot())")
         self._select_after = SQL(
@@ -177,6 +177,7 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
         for attempt in range(1, INSERT_ATTEMPTS + 1):
             try:
                 ids: Sequence[int] | None = _insert_once(self, stored_events, **kwargs)
+                self._announce()
                 return ids
             except (InterfaceError, OperationalError) as error:
                 if isinstance(error.__cause__, psycopg.errors.LockNotAvailable):
@@ -186,8 +187,14 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 time.sleep(INSERT_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
                 committed = self._already_stored(stored_events)
                 if committed is not None:
+                    self._announce()
                     return committed
         raise AssertionError("unreachable")
+
+    def _announce(self) -> None:
+        """The notice that events were appended, sent once they are committed (see
+        infra/postgres/append_notices.py)."""
+        self._notices.announce()
 
     def _already_stored(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
         """The notification ids of these events if every one of them is stored as given;

@@ -91,6 +91,9 @@ class LockedRecorder(OrderedPostgresApplicationRecorder):
             channel=Identifier(self.channel_name),
         )
 
+    def _announce(self) -> None:
+        """Nothing more: its function notifies inside the insert's transaction."""
+
 
 @dataclass(frozen=True)
 class InsertPath:
