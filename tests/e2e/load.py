@@ -107,10 +107,11 @@ class Burst:
             )
             self._owners[trip.trip_id] = owner
 
-    def run(self) -> None:
+    def run(self, until: threading.Event | None = None) -> None:
+        """Send the commands; with `until`, go on sending more until it is set."""
         try:
             with ThreadPoolExecutor(self.writers) as pool:
-                for _ in pool.map(self._write, range(self.writers)):
+                for _ in pool.map(partial(self._write, until=until), range(self.writers)):
                     pass
         except BaseException as error:  # kept for a test running it in a thread
             self.failure = error
@@ -118,11 +119,12 @@ class Burst:
         finally:
             self.done.set()
 
-    def _write(self, writer: int) -> None:
+    def _write(self, writer: int, until: threading.Event | None) -> None:
         rng = random.Random(writer)
         trips = list(self._owners)
         share = self.commands // self.writers + (writer < self.commands % self.writers)
-        for n in range(share):
+        n = 0
+        while n < share or (until is not None and not until.is_set()):
             trip_id = rng.choice(trips)
             context = replace(self._owners[trip_id], correlation_id=uuid4())
             if rng.random() < 0.5:
@@ -136,6 +138,7 @@ class Burst:
                 self._retrying(partial(self.planner.add_destination, stop, context))
             with self._lock:
                 self.sent += 1
+            n += 1
 
     @staticmethod
     def _retrying(command: Callable[[], Any]) -> None:
@@ -159,22 +162,28 @@ class Burst:
 
 
 def kill_at_random_during(
-    burst: Burst, kill_and_restart: Callable[[], None], pause: tuple[float, float]
-) -> int:
-    """Run the burst; meanwhile kill (SIGKILL: no clean-up runs) and restart a process at
-    random moments, `pause` seconds apart. Returns how many times it was killed."""
+    burst: Burst, kill_and_restart: Callable[[], None], pause: tuple[float, float], kills: int
+) -> list[int]:
+    """Run the burst; meanwhile kill (SIGKILL: no clean-up runs) and restart a process
+    `kills` times at random moments, `pause` seconds apart. The burst sends its commands and
+    goes on until the last restart, however fast it writes. Returns how many commands had
+    been sent at each kill, then in all."""
     rng = random.Random()
-    kills = 0
-    writer = threading.Thread(target=burst.run)
+    sent_at: list[int] = []
+    enough = threading.Event()
+    writer = threading.Thread(target=burst.run, args=(enough,))
     writer.start()
-    while not burst.done.is_set():
-        time.sleep(rng.uniform(*pause))
-        kill_and_restart()
-        kills += 1
-    writer.join()
+    try:
+        while len(sent_at) < kills and not burst.done.is_set():
+            time.sleep(rng.uniform(*pause))
+            sent_at.append(burst.sent)
+            kill_and_restart()
+    finally:
+        enough.set()
+        writer.join()
     if burst.failure is not None:
         raise burst.failure
-    return kills
+    return [*sent_at, burst.sent]
 
 
 def assert_equals_a_rebuild(database_url: str, rebuild: Callable[[], str]) -> None:

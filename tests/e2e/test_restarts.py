@@ -115,10 +115,13 @@ def assert_topic_holds_the_store(database_url: str, bootstrap: str) -> None:
             newest = max(newest, version)
 
 
-def burst_with(fault, database_url: str, commands: int = 4_000) -> Burst:
-    """Commands from several threads, with `fault` striking in the middle of them."""
+def burst_with(fault, database_url: str, relay: Role, commands: int = 4_000) -> Burst:
+    """Commands from several threads, with `fault` striking in the middle of them, once the
+    relay runs (it has relayed the trips planned first): a fault during its start would
+    test nothing but the start."""
     burst = Burst(database_url, trips=20, commands=commands, writers=3)
     burst.plan()
+    relayed_everything(database_url, relay)
     writer = threading.Thread(target=burst.run)
     writer.start()
     while burst.sent < commands // 4 and not burst.done.is_set():
@@ -143,7 +146,7 @@ def test_the_relay_survives_a_postgres_restart_mid_burst(tmp_path: Path) -> None
         run_once(["migrate"], env)
         relay = Role("relay", ["relay"], env, tmp_path).start()
         try:
-            burst = burst_with(lambda: restart(server), url)
+            burst = burst_with(lambda: restart(server), url, relay)
             burst.close()
             relayed_everything(url, relay)
             assert "waiting for the lock again" in relay.tail(200)
@@ -171,7 +174,7 @@ def test_the_relay_survives_the_broker_going_away_mid_burst(
             proxy.restore()
 
         try:
-            burst = burst_with(outage, url)
+            burst = burst_with(outage, url, relay)
             burst.close()
             relayed_everything(url, relay)
             # The outage did reach the relay: sends failed, by reset or by timeout.
@@ -213,10 +216,11 @@ def test_an_embedded_projector_killed_at_random_points_loses_nothing(
 
         try:
             burst.plan()
-            kills = kill_at_random_during(burst, kill_and_restart, pause=(0.5, 3.0))
+            sent_at = kill_at_random_during(burst, kill_and_restart, pause=(0.5, 3.0), kills=2)
             wait_until_projected(url, serve.check_alive, timeout=120)
         finally:
             burst.close()
             serve.stop()
-        assert kills >= 2
+        # Commands were sent between the kills and after the last: each struck mid-burst.
+        assert sent_at == sorted(set(sent_at)), sent_at
         assert_equals_a_rebuild(url, lambda: run_once(["rebuild", "--all"], env))
