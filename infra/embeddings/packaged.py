@@ -39,7 +39,7 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) for name in (PACKAGE, "sentence_transformers"))
 
 
-_lock = threading.Lock()  # one load, one thread
+_lock = threading.Lock()  # one embedding thread (which alone loads and runs the model)
 _loaded: _Encoder | None = None
 _thread: ThreadPoolExecutor | None = None
 
