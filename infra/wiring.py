@@ -25,7 +25,7 @@ from infra.database import (
     require_database_url,
 )
 from infra.embeddings import embedder
-from infra.engine_wiring import projection_engine, reminders
+from infra.engine_wiring import reminders
 from infra.identity.keys import KeyFolder, shared_secret
 from infra.identity.memory_stores import InMemoryRateLimiter
 from infra.identity.postgres_stores import AsyncPostgresRevocations, PostgresRevocationStore
@@ -47,17 +47,16 @@ from infra.postgres.chat_history import PostgresChatHistory
 from infra.postgres.draft_store import PostgresDrafts
 from infra.postgres.housekeeping import periodic_purge
 from infra.postgres.notifications import PostgresNotifications
-from infra.postgres.ordered_recorder import notice_channel
 from infra.postgres.projections.status import projections_health
 from infra.postgres.read_store import PostgresTripReadStore
 from infra.postgres.recommendation_store import recommendations
 from infra.postgres.sync_feed import PostgresSyncFeed
 from infra.postgres.sync_log import PostgresSyncLog
 from infra.postgres.user_directory import PostgresUserDirectory
+from infra.projecting_thread import ProjectingThread
 from infra.settings import Settings
 from infra.sync_pokes import sync_poker
 from projections.catalogue import PROJECTIONS
-from projections.embedded import EmbeddedProjector
 from projections.engine.lag import ProjectionHealth
 from read_side.analytics import AnalyticsStore
 from read_side.chat import ChatHistory
@@ -68,8 +67,6 @@ from read_side.store import ProjectionChanges, TripReadStore
 from read_side.sync import SyncFeed
 from read_side.sync_cursor import CursorCodec
 from read_side.users import UserDirectory
-from streams.outbox import OutboxReader
-from streams.pacing import Pacer
 from write_side.avatars.service import Avatars
 from write_side.chat.service import Chat
 from write_side.event_store import EventStore
@@ -234,11 +231,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     tokens = TokenService(keys, PostgresRevocationStore(sync_pool), token_policy(settings))
     in_process = settings.project_in_process
     live = await live_services(settings)
-    changes = PostgresChanges(
-        require_database_url(settings),
-        notice_channel(events) if in_process else None,
-        on_sync_change=sync_poker(live.feed),
-    )
+    changes = PostgresChanges(require_database_url(settings), on_sync_change=sync_poker(live.feed))
     await changes.start()
     planner = TripPlanner(events, settings.default_currency)
     chat = Chat(events)
@@ -281,26 +274,9 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         # The embedding model loads before the API serves, not in the projector's first
         # batch (which it would hold up, and every projection with it, for seconds).
         await asyncio.to_thread(embedder(settings).embed, ["itinera"])
-        outbox = OutboxReader(events)
-        # A pool of their own: a busy projector never keeps a request waiting for a
-        # connection, nor the other way round.
-        projecting_pool = await open_read_pool(settings, settings.projection_pool_size)
-        sampled["projections"] = projecting_pool
-        engine = projection_engine(settings, projecting_pool, events, outbox, live)
-        container._closing += [engine.close, projecting_pool.close]
-        await engine.rebuild_outdated()
-        projector = EmbeddedProjector(
-            outbox,
-            engine.appliers(),
-            batch_size=settings.projection_batch_size,
-            pacer=Pacer(slowest=settings.relay_poll_interval),
-            new_events=changes.appends(),
-        )
-        await projector.catch_up()
-        await engine.report_parked()
-        running = asyncio.create_task(projector.run(), name="embedded-projector")
-        stopping = partial(projector.stop, running, settings.shutdown_grace_seconds)
-        container._closing.insert(0, stopping)
+        projecting = ProjectingThread(settings, events, live)
+        container._closing.insert(0, projecting.stop)
+        sampled["projections"] = await projecting.start()
         reminding = asyncio.create_task(
             reminders(settings, pool, events, live).run(settings.reminder_check_seconds),
             name="activity-reminders",

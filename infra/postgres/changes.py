@@ -38,9 +38,12 @@ class PostgresChanges:
         conninfo: str,
         events_channel: str | None = None,
         on_sync_change: Callable[[str], None] | None = None,
+        *,
+        api: bool = True,
     ) -> None:
         self._conninfo = conninfo
         self._events_channel = events_channel
+        self._api = api  # whether to hear what the API's readers wait for
         self._on_sync_change = on_sync_change  # gets each sync feed notice's payload
         self._commits: defaultdict[str, int] = defaultdict(int)
         self._next: dict[str, asyncio.Future[None]] = {}  # done at the key's next notice
@@ -55,6 +58,7 @@ class PostgresChanges:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._listening = False
 
     @property
     def listening(self) -> bool:
@@ -87,7 +91,8 @@ class PostgresChanges:
             try:
                 conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
                 async with conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if self._api:
+                        await conn.execute(f"LISTEN {CHANNEL}")
                     if self._events_channel:
                         await conn.execute(f'LISTEN "{self._events_channel}"')
                     if self._on_sync_change is not None:
