@@ -228,11 +228,12 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         timeout=SYNC_POOL_TIMEOUT,
     )
     await asyncio.to_thread(sync_pool.open, True)
-    tokens = TokenService(keys, PostgresRevocationStore(sync_pool), token_policy(settings))
     in_process = settings.project_in_process
     live = await live_services(settings)
     changes = PostgresChanges(require_database_url(settings), on_sync_change=sync_poker(live.feed))
     await changes.start()
+    revocations = PostgresRevocationStore(sync_pool, on_revoked=changes.revoked_here)
+    tokens = TokenService(keys, revocations, token_policy(settings))
     planner = TripPlanner(events, settings.default_currency)
     chat = Chat(events)
     suggestions = recommendations(settings, pool)
@@ -262,7 +263,9 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         sync_feed=PostgresSyncFeed(pool, timedelta(seconds=settings.sync_timestamp_margin_seconds)),
         sync_cursors=CursorCodec(cursor_key, settings.sync_cursor_ttl_days * 86400),
         live=live,
-        verified_tokens=VerifiedTokens(tokens, keys, AsyncPostgresRevocations(pool)),
+        verified_tokens=VerifiedTokens(
+            tokens, keys, AsyncPostgresRevocations(pool), notices=changes
+        ),
         pool=pool,
         _sync_pool=sync_pool,
         _redis=redis_client,

@@ -9,7 +9,7 @@ answer, `DependencyUnavailableError` is raised: a token is never accepted on a g
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
@@ -63,8 +63,13 @@ class AsyncPostgresRevocations:
 
 
 class PostgresRevocationStore:
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, on_revoked: Callable[[], None] | None = None) -> None:
         self._pool = pool
+        self._on_revoked = on_revoked  # told once an access token's revocation is written
+
+    def _revoked(self) -> None:
+        if self._on_revoked is not None:
+            self._on_revoked()
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
@@ -82,6 +87,7 @@ class PostgresRevocationStore:
                 " ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
                 (jti, ttl_seconds),
             )
+        self._revoked()
 
     def spend_token(self, jti: str, ttl_seconds: int) -> bool:
         with self._connection() as conn:
@@ -104,6 +110,7 @@ class PostgresRevocationStore:
                 " expires_at = excluded.expires_at",
                 (subject, issued_before, ttl_seconds),
             )
+        self._revoked()
 
     def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool:
         params = {"jti": jti, "subject": subject, "issued_at": issued_at}

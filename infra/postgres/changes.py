@@ -1,7 +1,8 @@
 """Wake-ups: LISTEN for the NOTIFY every live projection batch sends when it commits (readers
 waiting for a version, read-your-writes), and, when asked, for the event store's notice of
 each append (the embedded projector, which then reads the log at once) and for the sync
-feed's notice of each changed trip (which pokes its members' sockets on this instance).
+feed's notice of each changed trip (which pokes its members' sockets on this instance), and
+for revocations (tokens found unrevoked are asked about again).
 
 While the listening connection is down, waiters poll instead (briefly sleeping), and the
 connection is opened again in the background.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.02
 APPENDED = "<events appended>"  # the key counting the event store's notices
+REVOCATIONS_CHANNEL = "itinera_revocations"  # migration 014's triggers
+REVOKED = "<tokens revoked>"  # the key counting them
 RECONNECT_SECONDS = 1.0
 
 
@@ -49,6 +53,8 @@ class PostgresChanges:
         self._next: dict[str, asyncio.Future[None]] = {}  # done at the key's next notice
         self._listening = False
         self._task: asyncio.Task[None] | None = None
+        self._revoked_here = 0  # revocations this process wrote (from any thread)
+        self._revoking = threading.Lock()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="projection-changes")
@@ -67,6 +73,20 @@ class PostgresChanges:
 
     def ticket(self, projection: str) -> int:
         return self._commits[projection]
+
+    def revocations_heard(self) -> int | None:
+        """A count that moves with every revocation notice, whenever notices may have been
+        missed, and at once when this process revokes (before its notice comes back); None
+        while notices are not heard (then nothing may be assumed)."""
+        if not self._listening:
+            return None
+        return self._commits[REVOKED] + self._revoked_here
+
+    def revoked_here(self) -> None:
+        """This process has just written a revocation: its next request must not wait for
+        the notice to refuse the token."""
+        with self._revoking:
+            self._revoked_here += 1
 
     def appends(self) -> NewEventWaits:
         """Tickets and waits for the event store's appends (needs `events_channel`)."""
@@ -93,6 +113,7 @@ class PostgresChanges:
                 async with conn:
                     if self._api:
                         await conn.execute(f"LISTEN {CHANNEL}")
+                        await conn.execute(f"LISTEN {REVOCATIONS_CHANNEL}")
                     if self._events_channel:
                         await conn.execute(f'LISTEN "{self._events_channel}"')
                     if self._on_sync_change is not None:
@@ -102,7 +123,12 @@ class PostgresChanges:
                         if notice.channel == POKE_CHANNEL and self._on_sync_change is not None:
                             self._on_sync_change(notice.payload)
                             continue
-                        key = notice.payload if notice.channel == CHANNEL else APPENDED
+                        if notice.channel == CHANNEL:
+                            key = notice.payload
+                        elif notice.channel == REVOCATIONS_CHANNEL:
+                            key = REVOKED
+                        else:
+                            key = APPENDED
                         self._commits[key] += 1
                         self._wake(key)
             except (psycopg.Error, OSError) as error:
@@ -114,6 +140,7 @@ class PostgresChanges:
         """Waiters wake either way: to poll while notices are lost, to wait for them again
         once they come back."""
         self._listening = listening
+        self._commits[REVOKED] += 1  # what was heard before is no guide to what was missed
         for key in list(self._next):
             self._wake(key)
 

@@ -1,12 +1,14 @@
-"""Access tokens verified once per process: a token seen before skips the signature check, but
-never the revocation check (asked of PostgreSQL on every use), never past its expiry, and
-never once its signing key is retired."""
+"""Access tokens verified once per process: a token seen before skips the signature check, is
+never accepted past its expiry nor once its signing key is retired, and is asked about
+again (of PostgreSQL) once any revocation was heard of: on every use when no revocation
+notices are heard, never when one was heard since it was last asked."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import jwt
@@ -16,7 +18,8 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from infra.database import prepare_database
 from infra.identity.keys import load_key_ring, read_schedule, retire_key, rotate_key
 from infra.identity.postgres_stores import AsyncPostgresRevocations, PostgresRevocationStore
-from infra.identity.verified_tokens import VerifiedTokens
+from infra.identity.verified_tokens import RECHECK_SECONDS, VerifiedTokens
+from infra.postgres.changes import PostgresChanges
 from infra.settings import Settings
 from write_side.errors import AuthenticationError
 from write_side.identity.tokens import Claims, KeyRing, TokenService
@@ -53,19 +56,57 @@ def keys(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+async def changes(database_url: str, pool: ConnectionPool) -> AsyncIterator[PostgresChanges]:
+    listening = PostgresChanges(database_url)
+    await listening.start()
+    try:
+        await _until(lambda: listening.listening)
+        yield listening
+    finally:
+        await listening.close()
+
+
+async def _until(check: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("never happened")
+
+
+class CountedRevocations(AsyncPostgresRevocations):
+    """The real store, counting how often it is asked."""
+
+    asked = 0
+
+    async def is_revoked(self, jti: str, subject: str, issued_at: float) -> bool:
+        self.asked += 1
+        return await super().is_revoked(jti, subject, issued_at)
+
+
 def verified(
     pool: ConnectionPool,
     async_pool: AsyncConnectionPool,
     keys: Path,
     clock: Clock,
     capacity: int = 100,
+    notices: PostgresChanges | None = None,
 ) -> tuple[TokenService, VerifiedTokens]:
     def ring() -> KeyRing:  # the folder as it is now (KeyFolder rereads it every 5 s)
         return load_key_ring(keys, clock.now)
 
-    tokens = TokenService(ring, PostgresRevocationStore(pool), clock=clock)
-    revocations = AsyncPostgresRevocations(async_pool)
-    return tokens, VerifiedTokens(tokens, ring, revocations, capacity, clock)
+    # The process's own revocations are told to the notices at once, as in the API.
+    store = PostgresRevocationStore(pool, notices.revoked_here if notices else None)
+    tokens = TokenService(ring, store, clock=clock)
+    revocations = CountedRevocations(async_pool)
+    return tokens, VerifiedTokens(tokens, ring, revocations, capacity, clock, notices)
+
+
+def asked(cache: VerifiedTokens) -> int:
+    revocations = cache._revocations
+    assert isinstance(revocations, CountedRevocations)
+    return revocations.asked
 
 
 async def test_a_revoked_token_is_refused_on_its_next_use(
@@ -139,3 +180,140 @@ async def test_the_cache_stays_within_its_capacity(
     assert len(cache._verified) == 3
     assert list(cache._verified) == issued[2:]  # the oldest went first
     assert (await cache.claims(issued[0])).user_id  # verified again, in full
+
+
+async def test_without_notices_every_use_asks_whether_the_token_was_revoked(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path
+) -> None:
+    tokens, cache = verified(pool, async_pool, keys, Clock())
+    access = tokens.issue(uuid.uuid4()).access_token
+    await cache.claims(access)  # verified in full (its revocation asked on the way)
+    for _ in range(3):
+        await cache.claims(access)
+    assert asked(cache) == 3
+
+
+async def test_with_notices_a_token_is_asked_about_again_only_after_a_revocation(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path, changes: PostgresChanges
+) -> None:
+    clock = Clock()
+    tokens, cache = verified(pool, async_pool, keys, clock, notices=changes)
+    user, other = uuid.uuid4(), uuid.uuid4()
+    mine, theirs = tokens.issue(user).access_token, tokens.issue(other).access_token
+    await cache.claims(mine)
+    await cache.claims(theirs)
+    for _ in range(3):
+        await cache.claims(mine)
+        await cache.claims(theirs)
+    assert asked(cache) == 0  # nothing was revoked since they were verified
+
+    # A logout by another process: heard of by its notice.
+    other_process = TokenService(
+        lambda: load_key_ring(keys, clock.now), PostgresRevocationStore(pool), clock=clock
+    )
+    heard = changes.revocations_heard()
+    other_process.revoke_session(await cache.claims(mine), None)
+    await _until(lambda: changes.revocations_heard() != heard)
+    with pytest.raises(AuthenticationError):
+        await cache.claims(mine)
+    assert (await cache.claims(theirs)).user_id == other  # asked again: not revoked
+    before = asked(cache)
+    await cache.claims(theirs)
+    assert asked(cache) == before  # and not again until the next revocation
+
+
+async def test_a_revocation_by_this_process_refuses_the_token_on_its_very_next_use(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path, changes: PostgresChanges
+) -> None:
+    """No wait for the notice: nothing is awaited between the logout and the next use."""
+    tokens, cache = verified(pool, async_pool, keys, Clock(), notices=changes)
+    access = tokens.issue(uuid.uuid4()).access_token
+    claims = await cache.claims(access)
+    tokens.revoke_session(claims, None)
+    with pytest.raises(AuthenticationError):
+        await cache.claims(access)
+
+
+async def test_a_cut_off_heard_of_refuses_every_token_of_the_user(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path, changes: PostgresChanges
+) -> None:
+    clock = Clock()
+    tokens, cache = verified(pool, async_pool, keys, clock, notices=changes)
+    user = uuid.uuid4()
+    access = tokens.issue(user).access_token
+    await cache.claims(access)
+    clock.now += 1
+    heard = changes.revocations_heard()
+    tokens.revoke_everything_of(user)  # a password change
+    await _until(lambda: changes.revocations_heard() != heard)
+    with pytest.raises(AuthenticationError):
+        await cache.claims(access)
+
+
+async def test_a_cut_off_projected_from_an_event_is_heard_of(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path, changes: PostgresChanges
+) -> None:
+    """The credentials projection's table sends the notice too (its trigger is made with
+    the table), whoever writes it."""
+    from infra.postgres.projections.credential_tables import CredentialTables
+    from infra.postgres.projections.names import LIVE
+
+    with pool.connection() as conn:  # as a rebuild makes it anew
+        conn.execute("DROP TABLE credential_cutoffs")
+        for statement in CredentialTables().create(LIVE):
+            conn.execute(statement)
+    clock = Clock()
+    tokens, cache = verified(pool, async_pool, keys, clock, notices=changes)
+    user = uuid.uuid4()
+    access = tokens.issue(user).access_token
+    await cache.claims(access)
+    heard = changes.revocations_heard()
+    with pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO credential_cutoffs (user_id, version, revoked_before) VALUES (%s, 1, %s)",
+            (user, clock.now + 1),
+        )
+    await _until(lambda: changes.revocations_heard() != heard)
+    with pytest.raises(AuthenticationError):
+        await cache.claims(access)
+
+
+async def test_a_token_found_unrevoked_is_asked_about_again_after_a_while(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path, changes: PostgresChanges
+) -> None:
+    """In case notices were lost without the listener knowing."""
+    clock = Clock()
+    tokens, cache = verified(pool, async_pool, keys, clock, notices=changes)
+    access = tokens.issue(uuid.uuid4()).access_token
+    await cache.claims(access)
+    clock.now += RECHECK_SECONDS - 0.5
+    await cache.claims(access)
+    assert asked(cache) == 0
+    clock.now += 1
+    await cache.claims(access)
+    assert asked(cache) == 1
+
+
+async def test_while_notices_are_not_heard_every_use_asks(
+    pool: ConnectionPool,
+    async_pool: AsyncConnectionPool,
+    keys: Path,
+    changes: PostgresChanges,
+    database_url: str,
+) -> None:
+    tokens, cache = verified(pool, async_pool, keys, Clock(), notices=changes)
+    access = tokens.issue(uuid.uuid4()).access_token
+    await cache.claims(access)
+    with pool.connection() as conn:  # the listening connection is cut
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+        )
+    await _until(lambda: not changes.listening)
+    await cache.claims(access)
+    await cache.claims(access)
+    assert asked(cache) == 2
+    await _until(lambda: changes.listening)  # back: what was missed meanwhile is unknown
+    await cache.claims(access)
+    await cache.claims(access)
+    assert asked(cache) == 3

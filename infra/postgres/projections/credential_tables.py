@@ -24,7 +24,12 @@ class CredentialTables:
             sql.SQL(
                 "CREATE TABLE {} (user_id uuid PRIMARY KEY, version integer NOT NULL,"
                 " revoked_before double precision NOT NULL)"
-            ).format(gen.table(TABLE))
+            ).format(gen.table(TABLE)),
+            # Processes that keep tokens found unrevoked ask again (migration 014).
+            sql.SQL(
+                "CREATE TRIGGER {} AFTER INSERT OR UPDATE ON {}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION itinera_revocation_notice()"
+            ).format(sql.Identifier(f"{gen.name_of(TABLE)}_notice"), gen.table(TABLE)),
         ]
 
     def indexes(self, gen: Generation) -> list[sql.Composed]:
