@@ -177,8 +177,9 @@ async def _wait_for_view(
     before_waiting: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Return once the trip's view is parked or at least `wanted`, or at `deadline`. Only its
-    version is looked at, each time the projection commits (many readers may wait on a busy
-    trip); `before_waiting` runs once, before the first wait (it may refuse by raising)."""
+    version is looked at, each time the projection commits a change of it (many readers may
+    wait on a busy trip, among many busy trips); `before_waiting` runs once, before the first
+    wait (it may refuse by raising)."""
 
     async def settled() -> bool:
         nonlocal before_waiting
@@ -191,7 +192,9 @@ async def _wait_for_view(
         return False
 
     timeout = deadline - time.monotonic()
-    await reached(reading.changes, TRIP_VIEWS, timeout, settled, poll=POLL_SECONDS)
+    await reached(
+        reading.changes, TRIP_VIEWS, timeout, settled, poll=POLL_SECONDS, aggregate=trip_id
+    )
 
 
 async def _check_reachable(

@@ -82,8 +82,12 @@ class ProjectionChanges(Protocol):
         """A mark of the changes seen so far; take it before reading."""
         ...
 
-    async def wait(self, projection: str, ticket: int, timeout: float) -> None:
-        """Return once the projection committed after `ticket`, or after `timeout`."""
+    async def wait(
+        self, projection: str, ticket: int, timeout: float, aggregate: UUID | None = None
+    ) -> None:
+        """Return once the projection committed after `ticket` (and, if given, a change of
+        `aggregate`: other commits after the ticket was taken may return as well), or after
+        `timeout`."""
         ...
 
 
@@ -94,10 +98,11 @@ async def reached(
     done: Callable[[], Awaitable[bool]],
     *,
     poll: float | None = None,
+    aggregate: UUID | None = None,
 ) -> bool:
-    """Wait until `done()` holds, asking again each time the projection commits, for at most
-    `timeout` seconds; whether it held. Without change notices it is asked once, or every
-    `poll` seconds when given."""
+    """Wait until `done()` holds, asking again each time the projection commits (a change
+    of `aggregate`, when given), for at most `timeout` seconds; whether it held. Without
+    change notices it is asked once, or every `poll` seconds when given."""
     deadline = time.monotonic() + timeout
     while True:
         ticket = changes.ticket(projection) if changes else 0
@@ -107,7 +112,7 @@ async def reached(
         if remaining <= 0:
             return False
         if changes is not None:
-            await changes.wait(projection, ticket, remaining)
+            await changes.wait(projection, ticket, remaining, aggregate)
         elif poll is not None:
             await asyncio.sleep(min(poll, remaining))
         else:

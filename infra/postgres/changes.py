@@ -7,10 +7,11 @@ for revocations (tokens found unrevoked are asked about again).
 While the listening connection is down, waiters poll instead (briefly sleeping), and the
 connection is opened again in the background.
 
-A notice wakes the waiters of its key alone, each by a future they share (one per key, made
-anew after each notice): no lock, so a hundred readers waiting on a busy projection cost a
-hundred callbacks per commit, not a hundred handoffs of one lock that the listener itself
-had to queue for before it could read the next notice.
+A notice wakes the waiters of its key alone (a projection, or one aggregate of it), each by
+a future they share (one per key, made anew after each notice, dropped with its last
+waiter): no lock, so a hundred readers waiting on a busy projection cost a hundred callbacks
+per commit, not a hundred handoffs of one lock that the listener itself had to queue for
+before it could read the next notice.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
 
 import psycopg
 
@@ -50,7 +53,7 @@ class PostgresChanges:
         self._api = api  # whether to hear what the API's readers wait for
         self._on_sync_change = on_sync_change  # gets each sync feed notice's payload
         self._commits: defaultdict[str, int] = defaultdict(int)
-        self._next: dict[str, asyncio.Future[None]] = {}  # done at the key's next notice
+        self._next: dict[str, _Wakeup] = {}  # done at the key's next notice
         self._listening = False
         self._task: asyncio.Task[None] | None = None
         self._revoked_here = 0  # revocations this process wrote (from any thread)
@@ -93,18 +96,27 @@ class PostgresChanges:
         assert self._events_channel, "not listening to the event store"
         return NewEventWaits(self)
 
-    async def wait(self, projection: str, ticket: int, timeout: float) -> None:
+    async def wait(
+        self, projection: str, ticket: int, timeout: float, aggregate: UUID | None = None
+    ) -> None:
         if not self._listening:
             await asyncio.sleep(min(POLL_SECONDS, timeout))
             return
         if self._commits[projection] != ticket:
             return
-        woken = self._next.get(projection)
-        if woken is None:
-            woken = self._next[projection] = asyncio.get_running_loop().create_future()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await asyncio.shield(woken)  # a waiter timing out leaves it to the others
+        key = projection if aggregate is None else f"{projection}/{aggregate}"
+        wakeup = self._next.get(key)
+        if wakeup is None:
+            wakeup = self._next[key] = _Wakeup(asyncio.get_running_loop().create_future())
+        wakeup.waiting += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(wakeup.woken)  # a waiter timing out leaves it to others
+        finally:
+            wakeup.waiting -= 1
+            if not wakeup.waiting and self._next.get(key) is wakeup:
+                del self._next[key]  # the last waiter of a key that never came
 
     async def _listen(self) -> None:
         while True:
@@ -124,11 +136,9 @@ class PostgresChanges:
                             self._on_sync_change(notice.payload)
                             continue
                         if notice.channel == CHANNEL:
-                            key = notice.payload
-                        elif notice.channel == REVOCATIONS_CHANNEL:
-                            key = REVOKED
-                        else:
-                            key = APPENDED
+                            self._committed(notice.payload)
+                            continue
+                        key = REVOKED if notice.channel == REVOCATIONS_CHANNEL else APPENDED
                         self._commits[key] += 1
                         self._wake(key)
             except (psycopg.Error, OSError) as error:
@@ -144,10 +154,30 @@ class PostgresChanges:
         for key in list(self._next):
             self._wake(key)
 
+    def _committed(self, notice: str) -> None:
+        """`<projection>/<aggregate id>`: the projection committed a change of that aggregate.
+        A bare `<projection>` (as older versions sent) may have changed any of them."""
+        projection, _, aggregate = notice.partition("/")
+        self._commits[projection] += 1
+        self._wake(projection)
+        if aggregate:
+            self._wake(notice)
+        else:
+            for key in [k for k in self._next if k.startswith(f"{projection}/")]:
+                self._wake(key)
+
     def _wake(self, key: str) -> None:
-        woken = self._next.pop(key, None)
-        if woken is not None and not woken.done():
-            woken.set_result(None)
+        wakeup = self._next.pop(key, None)
+        if wakeup is not None and not wakeup.woken.done():
+            wakeup.woken.set_result(None)
+
+
+@dataclass
+class _Wakeup:
+    """The next notice of a key, shared by the readers waiting for it."""
+
+    woken: asyncio.Future[None]
+    waiting: int = 0
 
 
 class NewEventWaits:

@@ -1,12 +1,14 @@
 """Read-your-writes without polling: a reader waiting for a projection to reach a version is
 woken by the NOTIFY the projection's batch sends when it commits (PostgreSQL delivers it on
-commit only), over a real LISTEN connection. While that connection is down, waiters poll, and
+commit only), over a real LISTEN connection; a reader waiting for one trip's view, by the
+notice of a change of that trip only. While that connection is down, waiters poll, and
 the listener comes back by itself."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
@@ -132,8 +134,12 @@ async def test_a_read_your_writes_wait_reads_the_view_once_per_commit_not_per_ti
     await asyncio.sleep(1.0)  # a poller at 10 ms would have looked ~100 times by now
     assert (store.reads, store.loads, read.done()) == (1, 0, False)
 
+    await _notify(database_url, f"{TRIP_VIEWS}/{uuid4()}")  # another trip's change
+    await asyncio.sleep(0.3)
+    assert (store.reads, read.done()) == (1, False)
+
     await models.apply(details_updated(trip_id, 2, owner, "Renamed"))
-    await _notify(database_url, TRIP_VIEWS)  # what the projection's batch sends at commit
+    await _notify(database_url, f"{TRIP_VIEWS}/{trip_id}")  # what the batch sends at commit
     found = await asyncio.wait_for(read, timeout=10)
     assert (found.view.version, found.view.title, found.stale) == (2, "Renamed", False)
     assert (store.reads, store.loads) == (2, 1)  # the whole view loaded once, when reached
@@ -158,3 +164,65 @@ async def test_waiters_poll_while_the_listener_is_cut_and_it_comes_back(
     await _notify(database_url, TRIP_VIEWS)
     await asyncio.wait_for(waiting, timeout=10)
     assert changes.ticket(TRIP_VIEWS) == ticket + 1
+
+
+async def test_a_waiter_for_one_aggregate_wakes_on_its_change_and_on_a_bare_notice(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    """`<projection>/<id>` wakes the waiters of that aggregate and of the whole projection;
+    a bare `<projection>` (as older versions sent at every commit) wakes them all."""
+    mine, other = uuid4(), uuid4()
+    ticket = changes.ticket(TRIP_VIEWS)
+    for_mine = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30, mine))
+    for_any = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30))
+    await asyncio.sleep(0.1)
+    await _notify(database_url, f"{TRIP_VIEWS}/{other}")
+    await asyncio.wait_for(for_any, timeout=10)
+    await asyncio.sleep(0.3)
+    assert not for_mine.done(), "woken by another trip's change"
+    await _notify(database_url, f"{TRIP_VIEWS}/{mine}")
+    await asyncio.wait_for(for_mine, timeout=10)
+
+    ticket = changes.ticket(TRIP_VIEWS)
+    again = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30, mine))
+    await asyncio.sleep(0.1)
+    await _notify(database_url, TRIP_VIEWS)
+    await asyncio.wait_for(again, timeout=10)
+
+
+async def test_a_waiter_that_gives_up_leaves_nothing_behind(changes: PostgresChanges) -> None:
+    ticket = changes.ticket(TRIP_VIEWS)
+    await asyncio.gather(*(changes.wait(TRIP_VIEWS, ticket, 0.05, uuid4()) for _ in range(50)))
+    assert changes._next == {}
+
+
+async def test_a_batch_notifies_each_aggregate_it_changed_and_nothing_else(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    """Through the projection engine's real store: a batch that saves two trips sends their
+    two notices at commit; one that only moves its lane sends none."""
+    from psycopg_pool import AsyncConnectionPool
+
+    from infra.database import prepare_database
+    from infra.postgres.projections.credential_tables import CredentialTables
+    from infra.postgres.projections.store import PostgresProjectionStore
+    from infra.settings import Settings
+    from projections.engine.ports import Change, LaneMark
+
+    prepare_database(Settings(database_url=database_url))  # the live tables, empty
+    heard: list[str] = []
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {CHANNEL}")
+        async with AsyncConnectionPool(
+            database_url, min_size=1, max_size=2, kwargs={"autocommit": True}
+        ) as pool:
+            store = PostgresProjectionStore.on_pool(pool, CredentialTables())
+            first, second = sorted([uuid4(), uuid4()])
+            async with store.batch() as batch:
+                await batch.mark([LaneMark("log", 1, None, transaction=1)])
+            gone: Change[Any] = Change(1, None, None)
+            async with store.batch() as batch:
+                await batch.save({second: gone, first: gone})
+            async for notice in listener.notifies(timeout=2):
+                heard.append(notice.payload)
+    assert heard == [f"credentials/{first}", f"credentials/{second}"]

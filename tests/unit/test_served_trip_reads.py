@@ -71,7 +71,9 @@ class Commits:
     def ticket(self, projection: str) -> int:
         return self._seen
 
-    async def wait(self, projection: str, ticket: int, timeout: float) -> None:
+    async def wait(
+        self, projection: str, ticket: int, timeout: float, aggregate: UUID | None = None
+    ) -> None:
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

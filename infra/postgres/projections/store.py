@@ -4,10 +4,15 @@ One batch is one transaction. It locks the aggregates it loads (an advisory lock
 projection, generation and aggregate, taken in a fixed order), so two writers of one
 aggregate's live state (a worker during a rebalance, `itinera dlq retry`) take turns; a
 rebuild's writers lock in the shadow's name, so a swap never waits on a live batch that waits
-on the swap. A live batch ends with
-a NOTIFY on `itinera_projections` (the projection's name), which wakes read-your-writes
-waiters. Errors that say the store is unavailable become TransientStoreError (retried);
-data errors (a value PostgreSQL refuses, a broken constraint) pass through and park.
+on the swap.
+
+A live batch ends with a NOTIFY on `itinera_projections` for each aggregate whose state or
+parking it changed (`<projection>/<aggregate id>`), which wakes read-your-writes waiters: a
+reader waiting for one trip's view wakes when that trip's change commits, not at every batch
+of every trip. A batch that changed no state (a lane's position only) sends none.
+
+Errors that say the store is unavailable become TransientStoreError (retried); data errors
+(a value PostgreSQL refuses, a broken constraint) pass through and park.
 """
 
 from __future__ import annotations
@@ -85,9 +90,14 @@ class PostgresProjectionStore(Generic[S]):
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[PostgresBatch[S]]:
         async with transient_errors(), self._connect() as conn, conn.transaction():
-            yield PostgresBatch(conn, self.tables, self.gen)
-            if self._notify:
-                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.tables.projection))
+            batch = PostgresBatch(conn, self.tables, self.gen)
+            yield batch
+            if self._notify and batch.touched:
+                name = self.tables.projection
+                await conn.execute(
+                    "SELECT pg_notify(%s, %s || '/' || id) FROM unnest(%b::text[]) AS t(id)",
+                    (CHANNEL, name, sorted(map(str, batch.touched))),
+                )
 
     async def offsets(self) -> dict[str, LaneOffset]:
         """How far this projection got on each lane."""
@@ -129,6 +139,7 @@ class PostgresBatch(Generic[S]):
         self._projection = tables.projection
         self._tracking = gen.table(tracking_table(tables.projection))
         self._letters = gen.table(dead_letters_table(tables.projection))
+        self.touched: set[UUID] = set()  # aggregates whose state or parking this batch changed
 
     async def load(self, ids: Sequence[UUID]) -> dict[UUID, Current[S]]:
         wanted = sorted(set(ids))
@@ -153,6 +164,7 @@ class PostgresBatch(Generic[S]):
     async def save(self, changes: Mapping[UUID, Change[S]]) -> None:
         if not changes:
             return
+        self.touched.update(changes)
         # The tables first: what they compute before writing (embeddings) then runs before
         # this transaction's first write, so without a transaction id, which would hold back
         # every reader of the event store's log meanwhile (see docs/design.md).
@@ -167,6 +179,7 @@ class PostgresBatch(Generic[S]):
         )
 
     async def park(self, aggregate_id: UUID, version: int, letters: Sequence[DeadLetter]) -> None:
+        self.touched.add(aggregate_id)
         await self._conn.execute(
             sql.SQL(
                 "INSERT INTO {} (aggregate_id, version, parked) VALUES (%s, %s, true)"
@@ -200,6 +213,7 @@ class PostgresBatch(Generic[S]):
             )
 
     async def unpark(self, aggregate_id: UUID) -> None:
+        self.touched.add(aggregate_id)
         await self._conn.execute(
             sql.SQL("DELETE FROM {} WHERE aggregate_id = %s").format(self._letters),
             (aggregate_id,),
@@ -210,6 +224,7 @@ class PostgresBatch(Generic[S]):
         )
 
     async def forget(self, aggregate_id: UUID) -> None:
+        self.touched.add(aggregate_id)
         await self._tables.forget(self._conn, self._gen, aggregate_id)
         await self._conn.execute(
             sql.SQL("DELETE FROM {} WHERE aggregate_id = %s").format(self._tracking),
