@@ -89,7 +89,15 @@ class PostgresProjectionStore(Generic[S]):
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[PostgresBatch[S]]:
-        async with transient_errors(), self._connect() as conn, conn.transaction():
+        # Pipelined: the statements that only write (the states, the tracking rows, the lane
+        # marks, the notices, the commit) go out together, not one round trip each; a
+        # statement whose rows are read (the loads) still waits for its own.
+        async with (
+            transient_errors(),
+            self._connect() as conn,
+            conn.pipeline(),
+            conn.transaction(),
+        ):
             batch = PostgresBatch(conn, self.tables, self.gen)
             yield batch
             if self._notify and batch.touched:
