@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,6 +155,16 @@ def wait_for_http(url: str, running: Roles, timeout: float = 60) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer")
+
+
+def idle_after(pid: int, timeout: float = 120, busy: float = 5) -> float:
+    """Seconds waited for a process to go idle (under `busy`% of a core for a second): the
+    projections catch up with the setup's writes (an embedding backlog, say) before anything
+    is timed, so a figure does not measure what the setup left behind."""
+    process, started = psutil.Process(pid), time.perf_counter()
+    while process.cpu_percent(interval=1.0) > busy and time.perf_counter() - started < timeout:
+        pass
+    return time.perf_counter() - started
 
 
 def start_process(running: Roles, name: str, *argv: str) -> subprocess.Popen[bytes]:

@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 import httpx
 
 from tests.benchmarks.harness import (
+    idle_after,
     machine,
     markdown_table,
     ms,
@@ -132,7 +133,7 @@ def main() -> None:
             running.run("topics", "create")
             running.run("keys", "rotate")
             running.start("relay", "relay")
-            running.start("worker", "worker")
+            worker = running.start("worker", "worker")
             running.start("api", "api", "--port", str(port))
             base = f"http://127.0.0.1:{port}"
             wait_for_http(f"{base}/health", running)
@@ -141,6 +142,10 @@ def main() -> None:
             spare = Driver("127.0.0.1", port, as_url(db), trips[-CAPACITY_TRIPS:])
             capacity, capacity_p50 = asyncio.run(spare.capacity(CAPACITY_SECONDS))
             print(f"API capacity: {capacity:,.0f} PATCH/s, p50 {ms(capacity_p50)}")
+            # The capacity run wrote faster than the worker projects: its backlog is drained
+            # before the ladder, or the first rate measures it. Idle, for a Faust worker, is
+            # its consumers' polling (about 12% of a core here).
+            print(f"worker idle after {idle_after(worker.pid, busy=25):,.0f} s")
             driver = Driver("127.0.0.1", port, as_url(db), trips[:-CAPACITY_TRIPS])
             runs: list[Run] = []
             for target in RATES:
@@ -205,10 +210,12 @@ Reproduce (about 4 minutes): `.venv/bin/python -m tests.benchmarks.latency --wri
 through the registered transport) as processes over a fresh database, Tansu ({PARTITIONS}
 partitions) and Redis (write quotas, as several API instances would share them; revocations
 are checked in PostgreSQL).
-{USERS} users own {TRIPS:,} trips; each command is a `PATCH /api/v1/trips/{{id}}`
+{USERS} users own {TRIPS:,} trips, made through the API. Before the rate ladder, the worker is
+left to go idle (the baseline below writes faster than it projects: its backlog is drained, or
+the first rate would measure it). Each command is a `PATCH /api/v1/trips/{{id}}`
 with a bearer token, sent open-loop at the target rate (a trip has at most one command in
 flight), and is *visible* when `trip_views` shows its version: the generator LISTENs to the
-NOTIFY each projection batch sends at commit, then reads the versions of the trips in flight.
+NOTIFYs a projection batch sends at commit, then reads the versions of the trips in flight.
 Latencies run from when a command was due. The generator speaks raw HTTP/1.1 over 32
 kept-alive connections; its own CPU per command is in the last column.
 
@@ -216,7 +223,7 @@ kept-alive connections; its own CPU per command is in the last column.
 clients for {CAPACITY_SECONDS} s (each sends its next PATCH when the last is answered, nothing
 waits for a projection): **{capacity:,.0f} PATCH/s**, p50 {ms(capacity_p50)}, with the relay
 and the worker running beside it. That is the ceiling of every rate below: a PATCH is a token
-check (signature, then its revocation in PostgreSQL), one Redis round trip (the write quota),
+check (in this process's cache of verified tokens), one Redis round trip (the write quota),
 loading the trip and appending, and the API shares the two cores with the relay, the worker,
 PostgreSQL, Redis, Tansu and the load generator.
 

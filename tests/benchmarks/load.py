@@ -189,7 +189,7 @@ class Driver:
             command.expected = int(orjson.loads(body)["data"]["version"])
 
     async def _poll(self, db: psycopg.AsyncConnection[Any], sending: Any) -> None:
-        """After each projection commit (the NOTIFY every projection batch sends), or every
+        """After each projection commit (the NOTIFYs a projection batch sends), or every
         50 ms at the latest, the in-flight trips whose view reached the command's version:
         the database compares, so only those rows come back."""
         async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as ears:

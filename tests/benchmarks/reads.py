@@ -32,6 +32,7 @@ import uvloop
 
 from tests.benchmarks import reads_doc, wrk
 from tests.benchmarks.harness import (
+    idle_after,
     machine,
     print_table,
     roles,
@@ -324,18 +325,9 @@ def mixed_load(setup: Setup, pid: int, seconds: float) -> Mixed:
         sampler.join()
 
 
-def settle(pid: int, timeout: float = 120) -> float:
-    """Seconds waited for the API process to go idle (under 5% of a core for a second):
-    the in-process projections catch up with the setup's writes before anything is timed."""
-    process, started = psutil.Process(pid), time.perf_counter()
-    while process.cpu_percent(interval=1.0) > 5 and time.perf_counter() - started < timeout:
-        pass
-    return time.perf_counter() - started
-
-
 def measure(setup: Setup, pid: int, args: argparse.Namespace) -> reads_doc.Figures:
     headline = setup.headline[0]
-    print(f"API idle after {settle(pid):,.0f} s")
+    print(f"API idle after {idle_after(pid):,.0f} s")
     return reads_doc.Figures(
         throughput=alternate(setup.headline[:1], args.rounds, args.seconds),
         references=alternate(setup.headline[1:], args.rounds, args.seconds, bare=False),
