@@ -109,6 +109,17 @@ def asked(cache: VerifiedTokens) -> int:
     return revocations.asked
 
 
+async def refused_once_heard(
+    changes: PostgresChanges, cache: VerifiedTokens, access: str, revoke: Callable[[], object]
+) -> None:
+    """`revoke()`; once a revocation is heard of, the token is refused."""
+    heard = changes.revocations_heard()
+    revoke()
+    await _until(lambda: changes.revocations_heard() != heard)
+    with pytest.raises(AuthenticationError):
+        await cache.claims(access)
+
+
 async def test_a_revoked_token_is_refused_on_its_next_use(
     pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path
 ) -> None:
@@ -211,11 +222,10 @@ async def test_with_notices_a_token_is_asked_about_again_only_after_a_revocation
     other_process = TokenService(
         lambda: load_key_ring(keys, clock.now), PostgresRevocationStore(pool), clock=clock
     )
-    heard = changes.revocations_heard()
-    other_process.revoke_session(await cache.claims(mine), None)
-    await _until(lambda: changes.revocations_heard() != heard)
-    with pytest.raises(AuthenticationError):
-        await cache.claims(mine)
+    claims = await cache.claims(mine)
+    await refused_once_heard(
+        changes, cache, mine, lambda: other_process.revoke_session(claims, None)
+    )
     assert (await cache.claims(theirs)).user_id == other  # asked again: not revoked
     before = asked(cache)
     await cache.claims(theirs)
@@ -243,11 +253,7 @@ async def test_a_cut_off_heard_of_refuses_every_token_of_the_user(
     access = tokens.issue(user).access_token
     await cache.claims(access)
     clock.now += 1
-    heard = changes.revocations_heard()
-    tokens.revoke_everything_of(user)  # a password change
-    await _until(lambda: changes.revocations_heard() != heard)
-    with pytest.raises(AuthenticationError):
-        await cache.claims(access)
+    await refused_once_heard(changes, cache, access, lambda: tokens.revoke_everything_of(user))
 
 
 async def test_a_cut_off_projected_from_an_event_is_heard_of(
@@ -267,15 +273,16 @@ async def test_a_cut_off_projected_from_an_event_is_heard_of(
     user = uuid.uuid4()
     access = tokens.issue(user).access_token
     await cache.claims(access)
-    heard = changes.revocations_heard()
-    with pool.connection() as conn:
-        conn.execute(
-            "INSERT INTO credential_cutoffs (user_id, version, revoked_before) VALUES (%s, 1, %s)",
-            (user, clock.now + 1),
-        )
-    await _until(lambda: changes.revocations_heard() != heard)
-    with pytest.raises(AuthenticationError):
-        await cache.claims(access)
+
+    def cut_off() -> None:
+        with pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO credential_cutoffs (user_id, version, revoked_before)"
+                " VALUES (%s, 1, %s)",
+                (user, clock.now + 1),
+            )
+
+    await refused_once_heard(changes, cache, access, cut_off)
 
 
 async def test_a_token_found_unrevoked_is_asked_about_again_after_a_while(
