@@ -5,9 +5,9 @@ Whether it was revoked is asked again (one indexed query) whenever a revocation 
 happened since it was last asked: every revocation (a logout, a password change, a
 deactivation) sends a notice when it commits, which every instance hears within
 milliseconds, and the instance that wrote it counts it at once, so the token is refused
-there from the very next request on. Without notices (none
-wired, or the listening connection down) it is asked on every request, and even with them
-at least every `RECHECK_SECONDS`, in case notices were lost unseen."""
+there from the very next request on. Without notices (none wired, or the listening
+connection down) it is asked on every request, and even with them at least every
+`RECHECK_SECONDS`, in case notices were lost unseen."""
 
 from __future__ import annotations
 
