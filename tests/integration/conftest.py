@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from infra.database import prepare_database
 from infra.identity.keys import rotate_key
+from infra.postgres.changes import PostgresChanges
 from infra.settings import Settings
 from tests.e2e.proxy import CuttableProxy
 from tests.services import free_port
+from tests.waiting import until
 
 PASSWORD = "correct horse battery"
 
@@ -108,3 +110,15 @@ def redis_proxy(redis_url: str) -> Iterator[CuttableProxy]:
     yield proxy
     proxy.unstall()
     proxy.close()
+
+
+@pytest.fixture
+async def changes(database_url: str) -> AsyncIterator[PostgresChanges]:
+    """The API's listener for projection commits and revocations, listening."""
+    listening = PostgresChanges(database_url)
+    await listening.start()
+    try:
+        await until(lambda: listening.listening, "the listener listening")
+        yield listening
+    finally:
+        await listening.close()

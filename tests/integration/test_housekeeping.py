@@ -29,6 +29,7 @@ from infra.settings import Settings
 from infra.wiring import api_container
 from tests.e2e.processes import ITINERA, Role
 from tests.services import tansu_broker
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -264,7 +265,7 @@ async def test_embedded_mode_purges_in_the_background(api_settings: Settings) ->
     seed(url, "revoked_tokens", expired=7, live=2)
     async with api_container(settings):
         assert any(task.get_name() == "housekeeping" for task in asyncio.all_tasks())
-        await _until(lambda: left(url, "revoked_tokens") == (0, 2), "the embedded purge")
+        await until(lambda: left(url, "revoked_tokens") == (0, 2), "the embedded purge", 30)
     assert not any(task.get_name() == "housekeeping" for task in asyncio.all_tasks())
 
 
@@ -301,14 +302,6 @@ def test_the_worker_purges_on_its_ticks(settings: Settings, broker: str, tmp_pat
         _wait(purged, "the worker's purge", worker.tail)
     finally:
         worker.stop()
-
-
-async def _until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no sign of {what} in {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 def _wait(

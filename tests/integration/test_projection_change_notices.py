@@ -7,7 +7,6 @@ the listener comes back by itself."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,21 +20,11 @@ from read_side.queries import Reading
 from read_side.store import StoredTrip, TripReadStore
 from tests.builders import details_updated, trip_created
 from tests.projected import in_memory_projected
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 TRIP_VIEWS = queries.TRIP_VIEWS
-
-
-@pytest.fixture
-async def changes(database_url: str) -> AsyncIterator[PostgresChanges]:
-    listening = PostgresChanges(database_url)
-    await listening.start()
-    await _until_listening(database_url)
-    try:
-        yield listening
-    finally:
-        await listening.close()
 
 
 async def _until_listening(database_url: str) -> None:
@@ -54,14 +43,6 @@ async def _until_listening(database_url: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the change listener never started listening")
-
-
-async def _until(check: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("never came true")
 
 
 async def _notify(database_url: str, projection: str, *, commit: bool = True) -> None:
@@ -130,7 +111,7 @@ async def test_a_read_your_writes_wait_reads_the_view_once_per_commit_not_per_ti
     reading = Reading(store, EventStoreAt(2), changes=changes, timeout=30)  # type: ignore[arg-type]
 
     read = asyncio.create_task(queries.trip_detail(reading, trip_id, owner, min_version=2))
-    await _until(lambda: store.reads >= 1)
+    await until(lambda: store.reads >= 1)
     await asyncio.sleep(1.0)  # a poller at 10 ms would have looked ~100 times by now
     assert (store.reads, store.loads, read.done()) == (1, 0, False)
 
@@ -158,7 +139,7 @@ async def test_waiters_poll_while_the_listener_is_cut_and_it_comes_back(
     await asyncio.wait_for(changes.wait(TRIP_VIEWS, ticket, timeout=30), timeout=5)
     # Back: the listener reconnects by itself, and a commit wakes waiters again.
     await _until_listening(database_url)
-    await _until(lambda: changes.listening)
+    await until(lambda: changes.listening)
     ticket = changes.ticket(TRIP_VIEWS)
     waiting = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, timeout=30))
     await _notify(database_url, TRIP_VIEWS)

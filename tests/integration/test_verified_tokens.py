@@ -5,7 +5,6 @@ notices are heard, never when one was heard since it was last asked."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,6 +20,7 @@ from infra.identity.postgres_stores import AsyncPostgresRevocations, PostgresRev
 from infra.identity.verified_tokens import RECHECK_SECONDS, VerifiedTokens
 from infra.postgres.changes import PostgresChanges
 from infra.settings import Settings
+from tests.waiting import until
 from write_side.errors import AuthenticationError
 from write_side.identity.tokens import Claims, KeyRing, TokenService
 
@@ -54,25 +54,6 @@ async def async_pool(database_url: str, pool: ConnectionPool) -> AsyncIterator[A
 def keys(tmp_path: Path) -> Path:
     rotate_key(tmp_path)
     return tmp_path
-
-
-@pytest.fixture
-async def changes(database_url: str, pool: ConnectionPool) -> AsyncIterator[PostgresChanges]:
-    listening = PostgresChanges(database_url)
-    await listening.start()
-    try:
-        await _until(lambda: listening.listening)
-        yield listening
-    finally:
-        await listening.close()
-
-
-async def _until(check: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("never happened")
 
 
 class CountedRevocations(AsyncPostgresRevocations):
@@ -115,7 +96,7 @@ async def refused_once_heard(
     """`revoke()`; once a revocation is heard of, the token is refused."""
     heard = changes.revocations_heard()
     revoke()
-    await _until(lambda: changes.revocations_heard() != heard)
+    await until(lambda: changes.revocations_heard() != heard)
     with pytest.raises(AuthenticationError):
         await cache.claims(access)
 
@@ -316,11 +297,11 @@ async def test_while_notices_are_not_heard_every_use_asks(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
         )
-    await _until(lambda: not changes.listening)
+    await until(lambda: not changes.listening)
     await cache.claims(access)
     await cache.claims(access)
     assert asked(cache) == 2
-    await _until(lambda: changes.listening)  # back: what was missed meanwhile is unknown
+    await until(lambda: changes.listening)  # back: what was missed meanwhile is unknown
     await cache.claims(access)
     await cache.claims(access)
     assert asked(cache) == 3
