@@ -69,10 +69,17 @@ async def _current_user(claims: Annotated[Claims, Depends(_claims)]) -> UUID:
     return claims.user_id
 
 
+async def _paced(request: Request) -> None:
+    """Writes wait while the trip views trail them too far (infra/write_pacing.py)."""
+    await _app(request).write_pacing.admit()
+
+
 def _command_context(
-    request: Request, user_id: Annotated[UUID, Depends(_current_user)]
+    request: Request,
+    user_id: Annotated[UUID, Depends(_current_user)],
+    _: Annotated[None, Depends(_paced)],
 ) -> CommandContext:
-    """The actor of a write, within the per-user write quota."""
+    """The actor of a write, within the per-user write quota, once writes are paced."""
     settings = _app(request).settings
     count(
         _app(request).rate_limiter,

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     consistency_timeout: float = Field(
         default=2.0, gt=0, le=10, description="Longest wait of `GET ...?min_version=N`."
     )
+    write_pacing_limit: int = Field(
+        default=16,
+        ge=0,
+        description="A command waits (at most ITINERA_CONSISTENCY_TIMEOUT seconds) while more "
+        "than this many of this process's trip writes are not yet in the trip views, so that "
+        "reads, which wait for them, stay quick under a heavy write load (0: no pacing).",
+    )
     project_in_process: bool = Field(
         default=False,
         description="Run the projections inside the API process from the notification log "

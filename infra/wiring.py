@@ -56,6 +56,7 @@ from infra.postgres.user_directory import PostgresUserDirectory
 from infra.projecting_thread import ProjectingThread
 from infra.settings import Settings
 from infra.sync_pokes import sync_poker
+from infra.write_pacing import WritePacing
 from projections.catalogue import PROJECTIONS
 from projections.engine.lag import ProjectionHealth
 from read_side.analytics import AnalyticsStore
@@ -155,6 +156,7 @@ class Container:
     trips: TripReadStore
     users: UserDirectory
     changes: ProjectionChanges
+    write_pacing: WritePacing
     rate_limiter: RateLimiter
     chat: Chat
     chat_history: ChatHistory
@@ -230,7 +232,10 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
     await asyncio.to_thread(sync_pool.open, True)
     in_process = settings.project_in_process
     live = await live_services(settings)
-    changes = PostgresChanges(require_database_url(settings), on_sync_change=sync_poker(live.feed))
+    pacing = WritePacing(settings.write_pacing_limit, settings.consistency_timeout)
+    changes = PostgresChanges(
+        require_database_url(settings), on_sync_change=sync_poker(live.feed), pacing=pacing
+    )
     await changes.start()
     revocations = PostgresRevocationStore(sync_pool, on_revoked=changes.revoked_here)
     tokens = TokenService(keys, revocations, token_policy(settings))
@@ -249,6 +254,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         trips=PostgresTripReadStore(pool, events_table(events)),
         users=PostgresUserDirectory(pool),
         changes=changes,
+        write_pacing=pacing,
         rate_limiter=limiter,
         chat=chat,
         chat_history=PostgresChatHistory(pool),

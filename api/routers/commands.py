@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from api.envelope import ok
+from infra.wiring import Container
 from write_side.context import CommandContext
 from write_side.trips.commands import CommandResult
 
@@ -49,6 +50,9 @@ def command_response(
     context: CommandContext,
     status_code: int = 200,
 ) -> JSONResponse:
+    if not result.replayed:
+        container: Container = request.app.state.container
+        container.write_pacing.wrote(result.trip_id, result.version)
     log_command(
         action,
         entity,

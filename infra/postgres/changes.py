@@ -2,7 +2,8 @@
 waiting for a version, read-your-writes), and, when asked, for the event store's notice of
 each append (the embedded projector, which then reads the log at once) and for the sync
 feed's notice of each changed trip (which pokes its members' sockets on this instance), and
-for revocations (tokens found unrevoked are asked about again).
+for revocations (tokens found unrevoked are asked about again). The versions the trip views
+reach pace this process's writers (infra/write_pacing.py).
 
 While the listening connection is down, waiters poll instead (briefly sleeping), and the
 connection is opened again in the background.
@@ -29,6 +30,7 @@ import psycopg
 
 from infra.postgres.projections.store import CHANNEL
 from infra.postgres.projections.sync_tables import POKE_CHANNEL
+from infra.write_pacing import WritePacing
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class PostgresChanges:
         on_sync_change: Callable[[str], None] | None = None,
         *,
         api: bool = True,
+        pacing: WritePacing | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._events_channel = events_channel
@@ -58,6 +61,7 @@ class PostgresChanges:
         self._task: asyncio.Task[None] | None = None
         self._revoked_here = 0  # revocations this process wrote (from any thread)
         self._revoking = threading.Lock()
+        self._pacing = pacing  # told of the views' versions, and of notices lost
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="projection-changes")
@@ -150,18 +154,27 @@ class PostgresChanges:
         """Waiters wake either way: to poll while notices are lost, to wait for them again
         once they come back."""
         self._listening = listening
+        if self._pacing is not None:
+            self._pacing.listening(listening)
         self._commits[REVOKED] += 1  # what was heard before is no guide to what was missed
         for key in list(self._next):
             self._wake(key)
 
     def _committed(self, notice: str) -> None:
-        """`<projection>/<aggregate id>`: the projection committed a change of that aggregate.
-        A bare `<projection>` (as older versions sent) may have changed any of them."""
-        projection, _, aggregate = notice.partition("/")
+        """`<projection>/<aggregate id>[/<version>]`: the projection committed a change of
+        that aggregate (the version it saved; none: parked, released or removed). A bare
+        `<projection>` (as older versions sent) may have changed any of them."""
+        projection, _, rest = notice.partition("/")
+        aggregate, _, version = rest.partition("/")
         self._commits[projection] += 1
         self._wake(projection)
         if aggregate:
-            self._wake(notice)
+            self._wake(f"{projection}/{aggregate}")
+            if self._pacing is not None:
+                with contextlib.suppress(ValueError):  # not ours to pace
+                    self._pacing.heard(
+                        projection, UUID(aggregate), int(version) if version else None
+                    )
         else:
             for key in [k for k in self._next if k.startswith(f"{projection}/")]:
                 self._wake(key)

@@ -206,4 +206,4 @@ async def test_a_batch_notifies_each_aggregate_it_changed_and_nothing_else(
                 await batch.save({second: gone, first: gone})
             async for notice in listener.notifies(timeout=2):
                 heard.append(notice.payload)
-    assert heard == [f"credentials/{first}", f"credentials/{second}"]
+    assert heard == [f"credentials/{first}/1", f"credentials/{second}/1"]  # with the version

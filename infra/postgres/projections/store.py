@@ -7,9 +7,11 @@ rebuild's writers lock in the shadow's name, so a swap never waits on a live bat
 on the swap.
 
 A live batch ends with a NOTIFY on `itinera_projections` for each aggregate whose state or
-parking it changed (`<projection>/<aggregate id>`), which wakes read-your-writes waiters: a
-reader waiting for one trip's view wakes when that trip's change commits, not at every batch
-of every trip. A batch that changed no state (a lane's position only) sends none.
+parking it changed (`<projection>/<aggregate id>/<version saved>`, or without the version for
+a park, a release or a removal), which wakes read-your-writes waiters: a reader waiting for
+one trip's view wakes when that trip's change commits, not at every batch of every trip; and
+paces writers (infra/write_pacing.py). A batch that changed no state (a lane's position only)
+sends none.
 
 Errors that say the store is unavailable become TransientStoreError (retried); data errors
 (a value PostgreSQL refuses, a broken constraint) pass through and park.
@@ -104,7 +106,7 @@ class PostgresProjectionStore(Generic[S]):
                 name = self.tables.projection
                 await conn.execute(
                     "SELECT pg_notify(%s, %s || '/' || id) FROM unnest(%b::text[]) AS t(id)",
-                    (CHANNEL, name, sorted(map(str, batch.touched))),
+                    (CHANNEL, name, sorted(batch.notices())),
                 )
 
     async def offsets(self) -> dict[str, LaneOffset]:
@@ -147,7 +149,17 @@ class PostgresBatch(Generic[S]):
         self._projection = tables.projection
         self._tracking = gen.table(tracking_table(tables.projection))
         self._letters = gen.table(dead_letters_table(tables.projection))
-        self.touched: set[UUID] = set()  # aggregates whose state or parking this batch changed
+        # The aggregates whose state or parking this batch changed, each with the version
+        # saved (None: parked, released or forgotten).
+        self.touched: dict[UUID, int | None] = {}
+
+    def notices(self) -> list[str]:
+        """What the batch's notice says of each aggregate it touched, after the projection's
+        name: `<id>/<version saved>`, or `<id>` (parked, released or forgotten)."""
+        return [
+            f"{aggregate_id}" if version is None else f"{aggregate_id}/{version}"
+            for aggregate_id, version in self.touched.items()
+        ]
 
     async def load(self, ids: Sequence[UUID]) -> dict[UUID, Current[S]]:
         wanted = sorted(set(ids))
@@ -172,7 +184,9 @@ class PostgresBatch(Generic[S]):
     async def save(self, changes: Mapping[UUID, Change[S]]) -> None:
         if not changes:
             return
-        self.touched.update(changes)
+        for aggregate_id, change in changes.items():
+            if self.touched.get(aggregate_id, 0) is not None:  # a park said more
+                self.touched[aggregate_id] = change.version
         # The tables first: what they compute before writing (embeddings) then runs before
         # this transaction's first write, so without a transaction id, which would hold back
         # every reader of the event store's log meanwhile (see docs/design.md).
@@ -187,7 +201,7 @@ class PostgresBatch(Generic[S]):
         )
 
     async def park(self, aggregate_id: UUID, version: int, letters: Sequence[DeadLetter]) -> None:
-        self.touched.add(aggregate_id)
+        self.touched[aggregate_id] = None
         await self._conn.execute(
             sql.SQL(
                 "INSERT INTO {} (aggregate_id, version, parked) VALUES (%s, %s, true)"
@@ -221,7 +235,7 @@ class PostgresBatch(Generic[S]):
             )
 
     async def unpark(self, aggregate_id: UUID) -> None:
-        self.touched.add(aggregate_id)
+        self.touched[aggregate_id] = None
         await self._conn.execute(
             sql.SQL("DELETE FROM {} WHERE aggregate_id = %s").format(self._letters),
             (aggregate_id,),
@@ -232,7 +246,7 @@ class PostgresBatch(Generic[S]):
         )
 
     async def forget(self, aggregate_id: UUID) -> None:
-        self.touched.add(aggregate_id)
+        self.touched[aggregate_id] = None
         await self._tables.forget(self._conn, self._gen, aggregate_id)
         await self._conn.execute(
             sql.SQL("DELETE FROM {} WHERE aggregate_id = %s").format(self._tracking),
