@@ -67,9 +67,9 @@ class Settings(BaseSettings):
     write_pacing_limit: int = Field(
         default=16,
         ge=0,
-        description="A command waits (at most ITINERA_CONSISTENCY_TIMEOUT seconds) while more "
-        "than this many of this process's trip writes are not yet in the trip views, so that "
-        "reads, which wait for them, stay quick under a heavy write load (0: no pacing).",
+        description="A command waits (at most ITINERA_CONSISTENCY_TIMEOUT seconds) while this "
+        "many of this process's trip writes are not yet in the trip views, so that reads, "
+        "which wait for them, stay quick under a heavy write load (0: no pacing).",
     )
     project_in_process: bool = Field(
         default=False,
