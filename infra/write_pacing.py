@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from uuid import UUID
 
 TRIP_VIEWS = "trip_views"
+HEARD_KEPT = 4096  # the latest version heard of the trips heard of last
 
 
 class WritePacing:
@@ -38,6 +38,8 @@ class WritePacing:
         self._pending: dict[UUID, list[int]] = {}  # versions written, not yet heard of
         self._written: deque[tuple[float, UUID, int]] = deque()  # in order, to forget
         self._count = 0
+        # A notice may come before the route's thread says what it wrote.
+        self._heard: OrderedDict[UUID, int] = OrderedDict()
         self._lock = threading.Lock()  # `wrote` is called from the routes' threads
         self._listening = False
         self._waiting: deque[asyncio.Future[None]] = deque()  # admissions held, oldest first
@@ -51,6 +53,8 @@ class WritePacing:
         if not self.limit or not self._listening:
             return
         with self._lock:
+            if self._heard.get(aggregate, 0) >= version:
+                return
             bisect.insort(self._pending.setdefault(aggregate, []), version)
             self._written.append((time.monotonic(), aggregate, version))
             self._count += 1
@@ -61,6 +65,10 @@ class WritePacing:
         if projection != self.projection:
             return
         with self._lock:
+            if version is not None:
+                self._heard[aggregate] = max(version, self._heard.pop(aggregate, 0))
+                if len(self._heard) > HEARD_KEPT:
+                    self._heard.popitem(last=False)
             versions = self._pending.get(aggregate)
             if versions:
                 reached = (
@@ -94,11 +102,11 @@ class WritePacing:
         deadline = time.monotonic() + self.patience
         try:
             while not turn.done() and (left := deadline - time.monotonic()) > 0:
-                with contextlib.suppress(TimeoutError):
-                    # Now and then, to forget writes never heard of (a stalled projector).
+                try:
                     await asyncio.wait_for(asyncio.shield(turn), min(left, self.patience / 4))
-                self._forget_before(time.monotonic() - self.patience)
-                self._admit_waiting()
+                except TimeoutError:  # now and then, forget writes never heard of
+                    self._forget_before(time.monotonic() - self.patience)
+                    self._admit_waiting()
         finally:
             if not turn.done():
                 self._waiting.remove(turn)

@@ -75,6 +75,17 @@ async def test_held_commands_go_in_their_order_one_for_each_write_the_views_reac
     assert await asyncio.wait_for(pacing.admit(), 1) is None  # nobody ahead, room: at once
 
 
+async def test_a_write_heard_of_before_its_thread_told_of_it_is_not_pending() -> None:
+    pacing = listening(limit=1)
+    trip = uuid4()
+    pacing.heard(TRIP_VIEWS, trip, 2)  # the projector was quicker than the route's thread
+    pacing.wrote(trip, 2)
+    pacing.wrote(trip, 1)
+    assert pacing.pending == 0
+    pacing.wrote(trip, 3)
+    assert pacing.pending == 1
+
+
 async def test_a_parked_or_removed_view_waits_for_none_of_its_writes() -> None:
     pacing = listening(limit=1)
     trip = uuid4()
