@@ -306,7 +306,9 @@ returning the same bytes.
 {f.readers + f.writers} closed-loop clients at once for {f.mixed.reads.seconds:.0f} s, two
 `wrk` processes: {f.readers} read (the detail of 10 trips of 5 x 5, and their owner's list,
 one list per four details), {f.writers} write (`PATCH` of those trips' titles, and
-`POST /api/v1/activities` into 10 other trips, so the trips read keep their size). The API
+`POST /api/v1/activities` into 10 other trips, so the trips read keep their size). Writes are
+paced as by default (`ITINERA_WRITE_PACING_LIMIT=16`, see "Write pacing" in docs/design.md).
+The API
 process's resident memory (psutil) sampled every second: {rss(f)}.
 
 {markdown_table(h4, r4)}
