@@ -117,6 +117,20 @@ def outcome_view(o: Outcome) -> OutcomeView:
     return view
 
 
+def trip_writes(outcomes: list[Outcome]) -> list[tuple[UUID, int]]:
+    """The trips' versions a push wrote (the trip views have them to reach; writes are
+    paced by them). A chat message's version is its room's, not the trip's."""
+    return [
+        (o.trip_id, o.version)
+        for o in outcomes
+        if o.status == "applied"
+        and not o.replayed
+        and o.entity_type != "message"
+        and o.trip_id is not None
+        and o.version is not None
+    ]
+
+
 def push_view(outcomes: list[Outcome]) -> dict[str, Any]:
     views = [outcome_view(o) for o in outcomes]
     every = [v.model_dump(mode="json", exclude_unset=True) for v in views]

@@ -35,6 +35,7 @@ from api.sync_views import (
     page_view,
     push_view,
     status_view,
+    trip_writes,
 )
 from infra.wiring import metrics
 from read_side.sync import ENTITY_TYPES, PullRequest
@@ -88,6 +89,8 @@ async def push(
         describe,
         acting.correlation_id,
     )
+    for trip_id, version in trip_writes(outcomes):
+        container.write_pacing.wrote(trip_id, version)
     view = push_view(outcomes)
     metrics.SYNC_PUSHES.inc()
     for status in ("applied", "conflicts", "errors"):

@@ -5,11 +5,14 @@ out; without notices nothing holds it."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
+from api.sync_views import trip_writes
 from infra.write_pacing import TRIP_VIEWS, WritePacing
+from write_side.sync.changes import EntityType, Outcome, Status, SyncChange, outcome_of
 
 pytestmark = pytest.mark.anyio
 
@@ -72,7 +75,7 @@ async def test_held_commands_go_in_their_order_one_for_each_write_the_views_reac
     pacing.wrote(trip, 3)  # what the first one wrote
     pacing.heard(TRIP_VIEWS, trip, 3)  # room for two
     await asyncio.wait_for(asyncio.gather(second, third), 1)
-    assert await asyncio.wait_for(pacing.admit(), 1) is None  # nobody ahead, room: at once
+    await asyncio.wait_for(pacing.admit(), 1)  # nobody held ahead of it, and room: it goes
 
 
 async def test_a_write_heard_of_before_its_thread_told_of_it_is_not_pending() -> None:
@@ -125,3 +128,21 @@ async def test_a_limit_of_zero_paces_nothing() -> None:
     pacing.wrote(uuid4(), 1)
     assert pacing.pending == 0
     await asyncio.wait_for(pacing.admit(), 1)
+
+
+def test_a_sync_push_paces_by_the_trip_versions_it_applied_and_by_nothing_else() -> None:
+    trip = uuid4()
+
+    def outcome(entity_type: EntityType, status: Status = "applied", **more: Any) -> Outcome:
+        change = SyncChange(entity_type, uuid4(), "update", {}, {})
+        return outcome_of(change, status, **{"trip_id": trip, "version": 3, **more})
+
+    outcomes = [
+        outcome("trip"),
+        outcome("activity", version=4),
+        outcome("message", version=9),  # the room's version, not the trip's
+        outcome("destination", replayed=True),  # written by an earlier push
+        outcome("trip", "conflict"),
+        outcome("trip", "error", version=None),
+    ]
+    assert trip_writes(outcomes) == [(trip, 3), (trip, 4)]
