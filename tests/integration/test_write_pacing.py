@@ -30,8 +30,8 @@ PROJECTION = "credentials"  # a projection whose batches are easy to make by han
 
 @pytest.fixture
 async def pacing(database_url: str) -> AsyncIterator[WritePacing]:
-    """Pacing at one pending write, told by a listening PostgresChanges."""
-    pacing = WritePacing(limit=1, patience=60, projection=PROJECTION)
+    """Pacing at two pending writes, told by a listening PostgresChanges."""
+    pacing = WritePacing(limit=2, patience=60, projection=PROJECTION)
     changes = PostgresChanges(database_url, pacing=pacing)
     await changes.start()
     try:
