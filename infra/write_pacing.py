@@ -91,8 +91,8 @@ class WritePacing:
         self._admit_waiting()
 
     async def admit(self) -> None:
-        """Return once this command's turn comes: at most `limit` writes pending, the ones
-        held before it admitted first; or after `patience` seconds."""
+        """Return once this command's turn comes: fewer than `limit` writes pending, the
+        ones held before it admitted first; or after `patience` seconds."""
         if not self.limit or not self._listening:
             return
         if self._count < self.limit and not self._waiting:
