@@ -9,9 +9,10 @@ pending until the trip views' notice says the view reached it (`<projection>/<id
 see infra/postgres/projections/store.py). A command is admitted while fewer than `limit` are
 pending; else it is held, and held commands go in their order, one for each write the
 notices take off (letting them all go at the first notice would let the backlog grow by as
-many as are held). A command held `patience` seconds goes ahead anyway (a stalled projector
-slows writes down; it does not stop them), and a pending write is forgotten after `patience`
-too, so nothing unheard holds commands back for long.
+many as are held). A command held `patience` seconds goes ahead anyway, and a pending write is
+forgotten after `patience` too, so nothing unheard holds commands back for long; and while
+the trip views say nothing for `patience` seconds (their projector is down or stuck), nobody
+is held at all: an outage of the projector does not slow writes down.
 
 Without notices (the listening connection is down) nothing may be known: commands are
 admitted at once and what was pending is forgotten.
@@ -42,6 +43,7 @@ class WritePacing:
         self._heard: OrderedDict[UUID, int] = OrderedDict()
         self._lock = threading.Lock()  # `wrote` is called from the routes' threads
         self._listening = False
+        self._last_heard = float("-inf")  # when the projection last said anything
         self._waiting: deque[asyncio.Future[None]] = deque()  # admissions held, oldest first
 
     @property
@@ -64,6 +66,7 @@ class WritePacing:
         released: nothing of it is waited for any more). On the admitting loop."""
         if projection != self.projection:
             return
+        self._last_heard = time.monotonic()
         with self._lock:
             if version is not None:
                 self._heard[aggregate] = max(version, self._heard.pop(aggregate, 0))
@@ -97,6 +100,10 @@ class WritePacing:
             return
         if self._count < self.limit and not self._waiting:
             return
+        now = time.monotonic()
+        self._forget_before(now - self.patience)
+        if now - self._last_heard > self.patience:
+            return  # the projection said nothing for that long: a stalled one holds nobody
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
         deadline = time.monotonic() + self.patience

@@ -45,15 +45,18 @@ async def test_a_held_command_goes_on_when_a_batch_commits_the_writes(
     pacing: WritePacing, database_url: str
 ) -> None:
     prepare_database(Settings(database_url=database_url))
-    first, second = uuid4(), uuid4()
-    pacing.wrote(first, 1)
-    pacing.wrote(second, 1)
-    admitting = asyncio.create_task(pacing.admit())
+    first, second, third = uuid4(), uuid4(), uuid4()
     async with AsyncConnectionPool(
         database_url, min_size=1, max_size=2, kwargs={"autocommit": True}
     ) as pool:
         store = PostgresProjectionStore.on_pool(pool, CredentialTables())
         gone: Change[Any] = Change(1, None, None)
+        for written in (first, second, third):
+            pacing.wrote(written, 1)
+        async with store.batch() as batch:  # the projection at work: its notice is heard
+            await batch.save({third: gone})
+        await until(lambda: pacing.pending == 2, "the third write heard of")
+        admitting = asyncio.create_task(pacing.admit())
         async with store.batch() as batch:
             await batch.save({first: gone})
             await asyncio.sleep(0.2)  # uncommitted: nothing is heard yet
@@ -65,8 +68,17 @@ async def test_a_held_command_goes_on_when_a_batch_commits_the_writes(
 async def test_a_held_command_goes_on_when_the_listener_is_cut(
     pacing: WritePacing, database_url: str
 ) -> None:
-    pacing.wrote(uuid4(), 1)
-    pacing.wrote(uuid4(), 1)
+    prepare_database(Settings(database_url=database_url))
+    heard = uuid4()
+    for written in (heard, uuid4(), uuid4()):
+        pacing.wrote(written, 1)
+    async with AsyncConnectionPool(
+        database_url, min_size=1, max_size=2, kwargs={"autocommit": True}
+    ) as pool:
+        store = PostgresProjectionStore.on_pool(pool, CredentialTables())
+        async with store.batch() as batch:
+            await batch.save({heard: Change(1, None, None)})
+    await until(lambda: pacing.pending == 2, "the first write heard of")
     admitting = asyncio.create_task(pacing.admit())
     await asyncio.sleep(0.2)
     assert not admitting.done()

@@ -20,8 +20,10 @@ PATIENCE = 30.0  # long enough never to run out in a test that does not want it 
 
 
 def listening(limit: int, patience: float = PATIENCE) -> WritePacing:
+    """Pacing told that notices come, and that the trip views spoke just now."""
     pacing = WritePacing(limit, patience)
     pacing.listening(True)
+    pacing.heard(TRIP_VIEWS, uuid4(), 1)
     return pacing
 
 
@@ -101,12 +103,27 @@ async def test_a_parked_or_removed_view_waits_for_none_of_its_writes() -> None:
 
 
 async def test_a_command_goes_on_once_its_patience_runs_out_and_old_writes_are_forgotten() -> None:
-    pacing = listening(limit=1, patience=0.05)
-    pacing.wrote(uuid4(), 1)  # never heard of: a stalled projector
+    pacing = listening(limit=1, patience=0.2)
+    pacing.wrote(uuid4(), 1)  # never heard of: a projection parked without saying so
     pacing.wrote(uuid4(), 1)
-    await asyncio.wait_for(pacing.admit(), 5)
-    pacing.wrote(uuid4(), 1)  # a write after the patience forgets the ones before it
-    assert pacing.pending == 1
+    admitting = await held(pacing)
+    while not admitting.done():  # the trip views go on with other trips
+        pacing.heard(TRIP_VIEWS, uuid4(), 1)
+        await asyncio.sleep(0.01)
+    await admitting
+    assert pacing.pending == 0
+
+
+async def test_while_the_trip_views_say_nothing_for_the_patience_nobody_is_held() -> None:
+    pacing = listening(limit=1, patience=0.05)
+    pacing.wrote(uuid4(), 1)
+    admitting = await held(pacing)  # they spoke just now: held
+    await asyncio.wait_for(admitting, 5)  # then silent for the patience: it goes
+    pacing.wrote(uuid4(), 1)
+    pacing.wrote(uuid4(), 1)
+    again = asyncio.create_task(pacing.admit())
+    await asyncio.sleep(0)  # one turn of the loop: it did not wait for anything
+    assert again.done()
 
 
 async def test_without_notices_nothing_is_counted_and_nothing_waits() -> None:
