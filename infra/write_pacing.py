@@ -38,7 +38,6 @@ class WritePacing:
         self.projection = projection
         self._pending: dict[UUID, list[int]] = {}  # versions written, not yet heard of
         self._written: deque[tuple[float, UUID, int]] = deque()  # in order, to forget
-        self._count = 0
         # A notice may come before the route's thread says what it wrote.
         self._heard: OrderedDict[UUID, int] = OrderedDict()
         self._lock = threading.Lock()  # `wrote` is called from the routes' threads
@@ -48,7 +47,8 @@ class WritePacing:
 
     @property
     def pending(self) -> int:
-        return self._count
+        with self._lock:
+            return sum(map(len, self._pending.values()))
 
     def wrote(self, aggregate: UUID, version: int) -> None:
         """This process appended `version` of `aggregate` (from any thread)."""
@@ -59,7 +59,6 @@ class WritePacing:
                 return
             bisect.insort(self._pending.setdefault(aggregate, []), version)
             self._written.append((time.monotonic(), aggregate, version))
-            self._count += 1
 
     def heard(self, projection: str, aggregate: UUID, version: int | None) -> None:
         """The projection committed `aggregate` at `version` (None: parked, forgotten or
@@ -78,7 +77,6 @@ class WritePacing:
                     len(versions) if version is None else bisect.bisect_right(versions, version)
                 )
                 del versions[:reached]
-                self._count -= reached
                 if not versions:
                     del self._pending[aggregate]
         self._forget_before(time.monotonic() - self.patience)
@@ -90,7 +88,6 @@ class WritePacing:
         with self._lock:
             self._pending.clear()
             self._written.clear()
-            self._count = 0
         self._admit_waiting()
 
     async def admit(self) -> None:
@@ -98,7 +95,7 @@ class WritePacing:
         ones held before it admitted first; or after `patience` seconds."""
         if not self.limit or not self._listening:
             return
-        if self._count < self.limit and not self._waiting:
+        if self.pending < self.limit and not self._waiting:
             return
         now = time.monotonic()
         self._forget_before(now - self.patience)
@@ -122,7 +119,7 @@ class WritePacing:
     def _admit_waiting(self) -> None:
         """Let as many held commands go as there is room for below the limit (all of them
         without notices): each will write about one more."""
-        room = len(self._waiting) if not self._listening else self.limit - self._count
+        room = len(self._waiting) if not self._listening else self.limit - self.pending
         while room > 0 and self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():
@@ -138,6 +135,5 @@ class WritePacing:
                 at = bisect.bisect_left(versions, version)
                 if at < len(versions) and versions[at] == version:  # not heard of since
                     del versions[at]
-                    self._count -= 1
                     if not versions:
                         del self._pending[aggregate]

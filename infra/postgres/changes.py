@@ -170,7 +170,7 @@ class PostgresChanges:
         self._wake(projection)
         if aggregate:
             self._wake(f"{projection}/{aggregate}")
-            if self._pacing is not None and projection == self._pacing.projection:
+            if self._pacing is not None:
                 with contextlib.suppress(ValueError):  # not ours to pace
                     self._pacing.heard(
                         projection, UUID(aggregate), int(version) if version else None
