@@ -78,16 +78,16 @@ class TripReadStore(Protocol):
 class ProjectionChanges(Protocol):
     """Wakes readers waiting for a projection to reach a version (read-your-writes)."""
 
-    def ticket(self, projection: str) -> int:
-        """A mark of the changes seen so far; take it before reading."""
+    def ticket(self, projection: str, aggregate: UUID | None = None) -> int:
+        """A mark of the changes seen so far (of `aggregate`, if given); take it before
+        reading."""
         ...
 
     async def wait(
         self, projection: str, ticket: int, timeout: float, aggregate: UUID | None = None
     ) -> None:
-        """Return once the projection committed after `ticket` (and, if given, a change of
-        `aggregate`: other commits after the ticket was taken may return as well), or after
-        `timeout`."""
+        """Return once the projection committed a change after `ticket` (of `aggregate`, if
+        given: the ticket must be taken for the same aggregate), or after `timeout`."""
         ...
 
 
@@ -105,7 +105,7 @@ async def reached(
     change notices it is asked once, or every `poll` seconds when given."""
     deadline = time.monotonic() + timeout
     while True:
-        ticket = changes.ticket(projection) if changes else 0
+        ticket = changes.ticket(projection, aggregate) if changes else 0
         if await done():
             return True
         remaining = deadline - time.monotonic()

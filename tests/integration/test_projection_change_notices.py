@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from infra.postgres.changes import PostgresChanges
+from infra.postgres.changes import MARKED_AGGREGATES, PostgresChanges
 from infra.postgres.projections.store import CHANNEL
 from read_side import queries
 from read_side.queries import Reading
@@ -153,9 +153,10 @@ async def test_a_waiter_for_one_aggregate_wakes_on_its_change_and_on_a_bare_noti
     """`<projection>/<id>` wakes the waiters of that aggregate and of the whole projection;
     a bare `<projection>` (as older versions sent at every commit) wakes them all."""
     mine, other = uuid4(), uuid4()
-    ticket = changes.ticket(TRIP_VIEWS)
-    for_mine = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30, mine))
-    for_any = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30))
+    for_mine = asyncio.create_task(
+        changes.wait(TRIP_VIEWS, changes.ticket(TRIP_VIEWS, mine), 30, mine)
+    )
+    for_any = asyncio.create_task(changes.wait(TRIP_VIEWS, changes.ticket(TRIP_VIEWS), 30))
     await asyncio.sleep(0.1)
     await _notify(database_url, f"{TRIP_VIEWS}/{other}")
     await asyncio.wait_for(for_any, timeout=10)
@@ -164,11 +165,35 @@ async def test_a_waiter_for_one_aggregate_wakes_on_its_change_and_on_a_bare_noti
     await _notify(database_url, f"{TRIP_VIEWS}/{mine}")
     await asyncio.wait_for(for_mine, timeout=10)
 
-    ticket = changes.ticket(TRIP_VIEWS)
+    ticket = changes.ticket(TRIP_VIEWS, mine)
     again = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30, mine))
     await asyncio.sleep(0.1)
     await _notify(database_url, TRIP_VIEWS)
     await asyncio.wait_for(again, timeout=10)
+    assert changes.ticket(TRIP_VIEWS, mine) != ticket
+
+
+async def test_an_aggregate_ticket_moves_with_that_aggregate_alone(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    """A reader looks at its trip's view, then waits: another trip's commit in between does
+    not send it back to look again (it would, with a ticket of the whole projection); a
+    commit of its own trip does. A trip forgotten among many still moves its ticket."""
+    mine, other = uuid4(), uuid4()
+    ticket = changes.ticket(TRIP_VIEWS, mine)
+    await _notify(database_url, f"{TRIP_VIEWS}/{other}/3")
+    await until(lambda: changes.ticket(TRIP_VIEWS, other) != 0)
+    assert changes.ticket(TRIP_VIEWS, mine) == ticket
+    waiting = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30, mine))
+    await asyncio.sleep(0.3)
+    assert not waiting.done(), "sent back by another trip's commit"
+    await _notify(database_url, f"{TRIP_VIEWS}/{mine}/4")
+    await asyncio.wait_for(waiting, timeout=10)
+
+    ticket = changes.ticket(TRIP_VIEWS, mine)
+    for _ in range(MARKED_AGGREGATES):
+        changes._committed(f"{TRIP_VIEWS}/{uuid4()}/1")  # as the listener would, faster
+    assert changes.ticket(TRIP_VIEWS, mine) != ticket
 
 
 async def test_a_waiter_that_gives_up_leaves_nothing_behind(changes: PostgresChanges) -> None:

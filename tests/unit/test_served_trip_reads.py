@@ -68,7 +68,7 @@ class Commits:
         self._seen = 0
         self._changed = asyncio.Condition()
 
-    def ticket(self, projection: str) -> int:
+    def ticket(self, projection: str, aggregate: UUID | None = None) -> int:
         return self._seen
 
     async def wait(
