@@ -102,11 +102,13 @@ def read_response(request: Request, data: Any, found: Consistent) -> JSONRespons
 def served_response(request: Request, served: ServedTrip) -> Response:
     """`read_response` for a trip served as stored: its JSON put in the envelope as it is,
     nothing decoded, validated or encoded again but `meta`."""
-    meta = {
+    meta: dict[str, object] = {
         "correlation_id": str(getattr(request.state, "correlation_id", "")),
-        "stale": False,
+        "stale": served.stale_reason is not None,
         "version": served.version,
     }
+    if served.stale_reason is not None:
+        meta["stale_reason"] = served.stale_reason
     body = b"".join(
         (
             b'{"data":',

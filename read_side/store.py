@@ -47,6 +47,7 @@ class ServedTrip:
     parked: bool
     readable: bool  # by the viewer asked about, as `TripView.readable_by` says
     stream_version: int | None  # the event store's, read at the same instant; None: unknown
+    stale_reason: str | None = None  # set when served older than asked (read_side.queries)
 
 
 class TripReadStore(Protocol):

@@ -1,6 +1,7 @@
 """`queries.trip_to_serve`: a trip served as stored, waiting for its view where a read must
-(read-your-writes) without loading the view or asking the event store; what it cannot
-settle goes to `trip_detail`, within what is left of the wait."""
+(read-your-writes) without loading the view or asking the event store; past the wait, served
+as stored and marked stale on the event store's word; what it cannot settle goes to
+`trip_detail`, within what is left of the wait."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ class EventStoreAt:
 
     def __init__(self, version: int) -> None:
         self.version_of = version
+        self.refused: set[UUID] = set()
         self.asked: Counter[str] = Counter()
 
     async def readable_by(self, trip_id: UUID, user_id: UUID) -> bool:
         self.asked["readable_by"] += 1
-        return True
+        return user_id not in self.refused
 
     async def version(self, trip_id: UUID) -> int | None:
         self.asked["version"] += 1
@@ -151,14 +153,25 @@ async def test_a_member_removed_meanwhile_is_refused_once_the_view_shows_it() ->
         await asyncio.wait_for(read, 5)
 
 
-async def test_a_view_that_never_comes_is_answered_stale_within_the_one_wait() -> None:
+async def test_a_view_that_never_comes_is_served_stale_within_the_one_wait() -> None:
     scene = await _scene(timeout=0.2)
     scene.events.version_of = 3  # never projected
     found = await queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
-    assert isinstance(found, queries.Consistent)
-    assert (found.stale_reason, found.view.version) == (queries.BEHIND, 2)
-    assert scene.store.loads == 1  # trip_detail answered, with the event store's word
-    assert scene.events.asked["readable_by"] >= 1
+    assert isinstance(found, ServedTrip)
+    assert (found.stale_reason, found.version) == (queries.BEHIND, 2)
+    # Served as stored, nothing decoded, on the event store's word (not the older view's).
+    assert scene.store.loads == 0
+    assert scene.events.asked["readable_by"] == 1
+
+
+async def test_a_view_that_never_comes_is_refused_if_the_event_store_refuses() -> None:
+    """The older view still lists the guest; the write it misses removed them: the stale
+    view must not let them read the trip."""
+    scene = await _scene(timeout=0.2)
+    scene.events.version_of = 3  # the removal, never projected
+    scene.events.refused.add(scene.guest)
+    with pytest.raises(TripViewNotFoundError):
+        await queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
 
 
 async def test_a_stranger_is_left_to_the_event_store() -> None:
