@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from infra.embeddings import HashedEmbedder, PackagedEmbedder, embedder
+from infra.embeddings import HashedEmbedder, PackagedEmbedder, embedder, packaged
 from infra.embeddings.packaged import installed
 from infra.settings import Settings
 from read_side.recommendation_scoring import cosine
@@ -102,3 +104,55 @@ def test_the_packaged_model_loads_offline_from_its_wheel(tmp_path: Path) -> None
     assert len(walk) == 384
     assert cosine(walk, similar) > 0.5 > cosine(walk, unrelated)
     assert not (tmp_path / "hf").exists() or not any((tmp_path / "hf").rglob("*.safetensors"))
+
+
+def _worker_pid() -> int:
+    """The embedding process's pid, asked of the process itself."""
+    return packaged._embedding_process().submit(os.getpid).result(timeout=60)
+
+
+def test_an_embedding_process_that_died_is_replaced_at_the_next_call() -> None:
+    subject = PackagedEmbedder()
+    before = subject.embed([WALK])
+    dead = _worker_pid()
+    assert dead != os.getpid(), "the model runs in a process of its own"
+    os.kill(dead, signal.SIGKILL)
+    assert subject.embed([WALK])[0] == pytest.approx(before[0], abs=1e-5)
+    assert _worker_pid() not in (dead, os.getpid())
+
+
+_ORPHAN = """
+import os, signal
+from infra.embeddings import packaged
+packaged.PackagedEmbedder().embed(["warm"])
+print(packaged._embedding_process().submit(os.getpid).result(), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_embedding_process_ends_with_the_process_it_embeds_for(tmp_path: Path) -> None:
+    """Killed, the parent cannot stop it: it notices and leaves (its model's memory with it)."""
+    errors = tmp_path / "stderr"
+    with errors.open("w") as stderr:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", _ORPHAN], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr
+        )
+    assert parent.stdout is not None
+    with parent.stdout:
+        line = parent.stdout.readline()  # not read to the end: the orphan holds it open
+    assert line, errors.read_text()
+    orphan = int(line)
+    assert parent.wait(timeout=60) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while _alive(orphan):
+        assert time.monotonic() < deadline, f"the embedding process {orphan} outlived its parent"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie (not yet reaped by init) is gone too
+        return stat.read().split(") ")[1][0] != "Z"
