@@ -80,9 +80,13 @@ def _embedding_process() -> ProcessPoolExecutor:
     and the projector (the mixed load: the embedding threads took 0.7 of the 2 cores, the
     API's own thread 0.25). In a process of its own it uses one core at most (one torch
     thread: with two, the second spun idle for a third of a core), the API process does not
-    hold the model's memory, and one process keeps one copy of it (as one thread did: run
-    in whichever thread asked, each kept memory of its own, 500 MB more under 90 s of
-    edits)."""
+    hold the model's memory (about 500 MB), and one process keeps one copy of it (as one
+    thread did: run in whichever thread asked, each kept memory of its own, 500 MB more
+    under 90 s of edits).
+
+    Started by `multiprocessing`'s spawn, which imports the main module of the process that
+    embeds: a script must keep its top level under `if __name__ == "__main__"`, as the CLI,
+    uvicorn and Faust do."""
     global _process
     with _lock:
         if _process is None:
