@@ -64,10 +64,12 @@ class PostgresChanges:
         self._commits: defaultdict[str, int] = defaultdict(int)
         # Aggregate tickets: each notice's number in one sequence, kept for the latest
         # aggregates changed, and for what may have changed them all (a bare notice, notices
-        # lost). A forgotten aggregate's ticket falls back to those: it can only move.
+        # lost). A forgotten aggregate's ticket falls back to those and to the number of the
+        # last one forgotten (which may have been it): it can only move.
         self._sequence = 0
         self._marks: OrderedDict[str, int] = OrderedDict()
         self._all_changed: defaultdict[str, int] = defaultdict(int)
+        self._forgotten = 0
         self._next: dict[str, _Wakeup] = {}  # done at the key's next notice
         self._listening = False
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +95,9 @@ class PostgresChanges:
     def ticket(self, projection: str, aggregate: UUID | None = None) -> int:
         if aggregate is None:
             return self._commits[projection]
-        marked = self._marks.get(f"{projection}/{aggregate}", 0)
+        marked = self._marks.get(f"{projection}/{aggregate}")
+        if marked is None:
+            marked = self._forgotten
         return max(marked, self._all_changed[projection], self._all_changed[""])
 
     def revocations_heard(self) -> int | None:
@@ -189,7 +193,7 @@ class PostgresChanges:
             self._marks[key] = self._next_number()
             self._marks.move_to_end(key)
             if len(self._marks) > MARKED_AGGREGATES:
-                self._marks.popitem(last=False)
+                _, self._forgotten = self._marks.popitem(last=False)
             self._wake(key)
             if self._pacing is not None:
                 with contextlib.suppress(ValueError):  # not ours to pace
