@@ -150,9 +150,9 @@ def test_the_embedding_process_ends_with_the_process_it_embeds_for(tmp_path: Pat
 
 
 def _alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie that init has yet to reap."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
         return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie (not yet reaped by init) is gone too
-        return stat.read().split(") ")[1][0] != "Z"
