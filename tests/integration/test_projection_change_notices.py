@@ -180,9 +180,9 @@ async def test_an_aggregate_ticket_moves_with_that_aggregate_alone(
     not send it back to look again (it would, with a ticket of the whole projection); a
     commit of its own trip does, even one forgotten among many since."""
     mine, other = uuid4(), uuid4()
-    ticket = changes.ticket(TRIP_VIEWS, mine)
+    ticket, others = changes.ticket(TRIP_VIEWS, mine), changes.ticket(TRIP_VIEWS, other)
     await _notify(database_url, f"{TRIP_VIEWS}/{other}/3")
-    await until(lambda: changes.ticket(TRIP_VIEWS, other) != 0)
+    await until(lambda: changes.ticket(TRIP_VIEWS, other) != others)  # heard
     assert changes.ticket(TRIP_VIEWS, mine) == ticket
     waiting = asyncio.create_task(changes.wait(TRIP_VIEWS, ticket, 30, mine))
     await asyncio.sleep(0.3)
