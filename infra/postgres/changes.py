@@ -63,12 +63,14 @@ class PostgresChanges:
         self._on_sync_change = on_sync_change  # gets each sync feed notice's payload
         self._commits: defaultdict[str, int] = defaultdict(int)
         # Aggregate tickets: each notice's number in one sequence, kept for the latest
-        # aggregates changed, and for what may have changed them all (a bare notice, notices
-        # lost). A forgotten aggregate's ticket falls back to those and to the number of the
-        # last one forgotten (which may have been it): it can only move.
+        # aggregates changed, and for what may have changed them all: a projection's bare
+        # notice, or notices lost (the listener connected again). A forgotten aggregate's
+        # ticket falls back to those and to the number of the last one forgotten (which may
+        # have been it): it can only move.
         self._sequence = 0
         self._marks: OrderedDict[str, int] = OrderedDict()
-        self._all_changed: defaultdict[str, int] = defaultdict(int)
+        self._bare: defaultdict[str, int] = defaultdict(int)  # per projection
+        self._relistened = 0
         self._forgotten = 0
         self._next: dict[str, _Wakeup] = {}  # done at the key's next notice
         self._listening = False
@@ -98,7 +100,7 @@ class PostgresChanges:
         marked = self._marks.get(f"{projection}/{aggregate}")
         if marked is None:
             marked = self._forgotten
-        return max(marked, self._all_changed[projection], self._all_changed[""])
+        return max(marked, self._bare[projection], self._relistened)
 
     def revocations_heard(self) -> int | None:
         """A count that moves with every revocation notice, whenever notices may have been
@@ -176,7 +178,7 @@ class PostgresChanges:
         if self._pacing is not None:
             self._pacing.listening(listening)
         self._commits[REVOKED] += 1  # what was heard before is no guide to what was missed
-        self._all_changed[""] = self._next_number()
+        self._relistened = self._next_number()
         for key in list(self._next):
             self._wake(key)
 
@@ -201,7 +203,7 @@ class PostgresChanges:
                         projection, UUID(aggregate), int(version) if version else None
                     )
         else:
-            self._all_changed[projection] = self._next_number()
+            self._bare[projection] = self._next_number()
             for key in [k for k in self._next if k.startswith(f"{projection}/")]:
                 self._wake(key)
 
