@@ -7,13 +7,16 @@ deactivation) sends a notice when it commits, which every instance hears within
 milliseconds, and the instance that wrote it counts it at once, so the token is refused
 there from the very next request on. Without notices (none wired, or the listening
 connection down) it is asked on every request, and even with them at least every
-`RECHECK_SECONDS`, in case notices were lost unseen."""
+`RECHECK_SECONDS`, in case notices were lost unseen. The requests of one token that find it
+due at once, with the same notices heard, share one question: under load every request in
+flight found it due at the same moment, and each asked (a few hundred questions every
+`RECHECK_SECONDS` for one busy client, queued on the pool before the reads)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,6 +64,7 @@ class VerifiedTokens:
         self._capacity = capacity
         self._clock = clock
         self._verified: dict[str, _Verified] = {}
+        self._asking: dict[tuple[str, int], asyncio.Future[bool]] = {}
 
     async def claims(self, token: str) -> Claims:
         """The claims of a valid, unexpired, unrevoked access token; else AuthenticationError
@@ -75,13 +79,29 @@ class VerifiedTokens:
             return claims
         claims = known.claims
         if not self._unrevoked_since(known, heard):
-            if await self._revocations.is_revoked(
-                claims.jti, str(claims.user_id), claims.issued_at
-            ):
+            if await self._revoked(token, claims, heard):
                 raise AuthenticationError("revoked")
             # As of `heard`, taken before asking: a revocation heard meanwhile moved it on.
             known.unrevoked = None if heard is None else (heard, self._clock())
         return claims
+
+    async def _revoked(self, token: str, claims: Claims, heard: int | None) -> bool:
+        """Asked of the store; joined to the question already asked for this token with the
+        same notices heard (as good as the answer kept for RECHECK_SECONDS after it). Without
+        notices, every use asks."""
+
+        def ask() -> Awaitable[bool]:
+            return self._revocations.is_revoked(claims.jti, str(claims.user_id), claims.issued_at)
+
+        if heard is None:
+            return await ask()
+        key = (token, heard)
+        asking = self._asking.get(key)
+        if asking is None:
+            asking = self._asking[key] = asyncio.ensure_future(ask())
+            asking.add_done_callback(lambda _: self._asking.pop(key, None))
+        # Shielded: a request that goes away (its client hung up) leaves the others' answer.
+        return await asyncio.shield(asking)
 
     def _unrevoked_since(self, known: _Verified, heard: int | None) -> bool:
         """Found unrevoked, with no revocation heard since, nor any missed, recently."""

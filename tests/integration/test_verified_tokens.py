@@ -5,6 +5,7 @@ notices are heard, never when one was heard since it was last asked."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -305,3 +306,26 @@ async def test_while_notices_are_not_heard_every_use_asks(
     await cache.claims(access)
     await cache.claims(access)
     assert asked(cache) == 3
+
+
+async def test_uses_of_one_token_found_due_at_once_share_one_question(
+    pool: ConnectionPool, async_pool: AsyncConnectionPool, keys: Path, changes: PostgresChanges
+) -> None:
+    """Under load every request in flight finds the token due at the same moment: they ask
+    once, and all take that answer (unrevoked, then revoked)."""
+    clock = Clock()
+    tokens, cache = verified(pool, async_pool, keys, clock, notices=changes)
+    user = uuid.uuid4()
+    issued = tokens.issue(user)
+    await cache.claims(issued.access_token)
+    clock.now += RECHECK_SECONDS + 1
+    found = await asyncio.gather(*(cache.claims(issued.access_token) for _ in range(20)))
+    assert {claims.jti for claims in found} == {found[0].jti}
+    assert asked(cache) == 1
+
+    tokens.revoke_everything_of(user)  # counted as heard at once: this process wrote it
+    refused = await asyncio.gather(
+        *(cache.claims(issued.access_token) for _ in range(20)), return_exceptions=True
+    )
+    assert all(isinstance(error, AuthenticationError) for error in refused)
+    assert asked(cache) == 2
