@@ -149,6 +149,7 @@ async def trip_to_serve(
 async def _served(
     reading: Reading, trip_id: UUID, viewer_id: UUID, min_version: int | None, deadline: float
 ) -> ServedTrip | None:
+    ticket = reading.changes.ticket(TRIP_VIEWS, trip_id) if reading.changes else None
     served = await reading.store.served_trip(trip_id, viewer_id)
     if served is None or served.parked:
         return None
@@ -161,7 +162,8 @@ async def _served(
         reached = served.stream_version is not None and served.stream_version >= wanted
         if not (reached and served.readable):
             return None
-        await _wait_for_view(reading, trip_id, wanted, deadline)
+        seen = None if ticket is None else (ticket, served.version)
+        await _wait_for_view(reading, trip_id, wanted, deadline, seen=seen)
         served = await reading.store.served_trip(trip_id, viewer_id)
         if served is None or served.parked:
             return None
@@ -191,15 +193,31 @@ async def _wait_for_view(
     wanted: int,
     deadline: float,
     before_waiting: Callable[[], Awaitable[None]] | None = None,
+    seen: tuple[int, int] | None = None,
 ) -> None:
-    """Return once the trip's view is parked or at least `wanted`, or at `deadline`. Only its
-    version is looked at, each time the projection commits a change of it (many readers may
-    wait on a busy trip, among many busy trips); `before_waiting` runs once, before the first
-    wait (it may refuse by raising)."""
+    """Return once the trip's view is parked or at least `wanted`, or at `deadline`. Each
+    time the projection commits a change of it, the version its notice gave is taken, else
+    the view's version is looked at (many readers may wait on a busy trip, among many busy
+    trips). `seen`: a ticket of the trip's changes, and the (unparked) version read after it:
+    not looked at again while no change came since. `before_waiting` runs once, before the
+    first wait (it may refuse by raising)."""
 
     async def settled() -> bool:
-        nonlocal before_waiting
-        found = await reading.store.view_version(trip_id)
+        nonlocal before_waiting, seen
+        changes = reading.changes
+        heard = changes.version_heard(TRIP_VIEWS, trip_id) if changes is not None else None
+        found: tuple[int, bool] | None
+        if heard is not None:
+            found = (heard, False)  # the latest notice of it said so (a parking says none)
+        elif (
+            seen is not None
+            and changes is not None
+            and changes.ticket(TRIP_VIEWS, trip_id) == seen[0]
+        ):
+            found = (seen[1], False)
+        else:
+            found = await reading.store.view_version(trip_id)
+        seen = None
         if found is not None and (found[1] or found[0] >= wanted):
             return True
         if before_waiting is not None:

@@ -84,6 +84,10 @@ class ProjectionChanges(Protocol):
         reading."""
         ...
 
+    def version_heard(self, projection: str, aggregate: UUID) -> int | None:
+        """The version of `aggregate` the projection last said it saved, when known."""
+        ...
+
     async def wait(
         self, projection: str, ticket: int, timeout: float, aggregate: UUID | None = None
     ) -> None:

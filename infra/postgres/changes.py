@@ -17,7 +17,9 @@ before it could read the next notice.
 A waiter for one aggregate holds a ticket of that aggregate: the commits of other aggregates
 between its look and its wait do not send it back to look again. (With projection-wide
 tickets, under a few dozen writes a second every reader waiting for its trip's view looked
-again after each commit of any trip: a poll at the speed of the writes.)
+again after each commit of any trip: a poll at the speed of the writes.) The notice says the
+version the view reached, kept beside the ticket: a reader waiting for a version is done
+when a notice said so, without looking at the view again.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class PostgresChanges:
         # have been it): it can only move.
         self._sequence = 0
         self._marks: OrderedDict[str, int] = OrderedDict()
+        self._versions: dict[str, int] = {}  # of marked aggregates, as their notice said
         self._bare: defaultdict[str, int] = defaultdict(int)  # per projection
         self._relistened = 0
         self._forgotten = 0
@@ -101,6 +104,13 @@ class PostgresChanges:
         if marked is None:
             marked = self._forgotten
         return max(marked, self._bare[projection], self._relistened)
+
+    def version_heard(self, projection: str, aggregate: UUID) -> int | None:
+        """The version of the aggregate the projection's latest notice of it said it saved;
+        None when no notice said one, since notices were lost, or once forgotten."""
+        if not self._listening:
+            return None
+        return self._versions.get(f"{projection}/{aggregate}")
 
     def revocations_heard(self) -> int | None:
         """A count that moves with every revocation notice, whenever notices may have been
@@ -179,6 +189,7 @@ class PostgresChanges:
             self._pacing.listening(listening)
         self._commits[REVOKED] += 1  # what was heard before is no guide to what was missed
         self._relistened = self._next_number()
+        self._versions.clear()  # what changed while unheard is unknown
         for key in list(self._next):
             self._wake(key)
 
@@ -194,8 +205,13 @@ class PostgresChanges:
             key = f"{projection}/{aggregate}"
             self._marks[key] = self._next_number()
             self._marks.move_to_end(key)
+            if version.isdigit():
+                self._versions[key] = int(version)
+            else:
+                self._versions.pop(key, None)
             if len(self._marks) > MARKED_AGGREGATES:
-                _, self._forgotten = self._marks.popitem(last=False)
+                gone, self._forgotten = self._marks.popitem(last=False)
+                self._versions.pop(gone, None)
             self._wake(key)
             if self._pacing is not None:
                 with contextlib.suppress(ValueError):  # not ours to pace
@@ -204,7 +220,10 @@ class PostgresChanges:
                     )
         else:
             self._bare[projection] = self._next_number()
-            for key in [k for k in self._next if k.startswith(f"{projection}/")]:
+            prefix = f"{projection}/"
+            for key in [k for k in self._versions if k.startswith(prefix)]:
+                del self._versions[key]
+            for key in [k for k in self._next if k.startswith(prefix)]:
                 self._wake(key)
 
     def _next_number(self) -> int:

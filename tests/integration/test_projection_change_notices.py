@@ -200,6 +200,43 @@ async def test_an_aggregate_ticket_moves_with_that_aggregate_alone(
     assert changes.ticket(TRIP_VIEWS, unmarked) != ticket
 
 
+async def test_the_version_a_notice_gave_is_kept_until_it_may_be_wrong(
+    changes: PostgresChanges, database_url: str
+) -> None:
+    """What a waiting reader takes instead of looking at the view: the version of the
+    latest notice of the trip; none once a notice says none (parked, removed), once the
+    trip is forgotten among many, or once notices may have been missed."""
+    trip = uuid4()
+    assert changes.version_heard(TRIP_VIEWS, trip) is None
+    ticket = changes.ticket(TRIP_VIEWS, trip)
+    await _notify(database_url, f"{TRIP_VIEWS}/{trip}/3")
+    await until(lambda: changes.ticket(TRIP_VIEWS, trip) != ticket)
+    assert changes.version_heard(TRIP_VIEWS, trip) == 3
+    assert changes.version_heard("sync_feed", trip) is None  # another projection's
+
+    changes._committed(f"{TRIP_VIEWS}/{trip}")  # parked: no version
+    assert changes.version_heard(TRIP_VIEWS, trip) is None
+    changes._committed(f"{TRIP_VIEWS}/{trip}/4")
+    changes._committed(TRIP_VIEWS)  # a bare notice may have changed any trip
+    assert changes.version_heard(TRIP_VIEWS, trip) is None
+    changes._committed(f"{TRIP_VIEWS}/{trip}/5")
+    for _ in range(MARKED_AGGREGATES):
+        changes._committed(f"{TRIP_VIEWS}/{uuid4()}/1")
+    assert changes.version_heard(TRIP_VIEWS, trip) is None
+    assert len(changes._versions) == MARKED_AGGREGATES
+
+    changes._committed(f"{TRIP_VIEWS}/{trip}/6")
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+        )
+    await until(lambda: not changes.listening)
+    assert changes.version_heard(TRIP_VIEWS, trip) is None
+    await until(lambda: changes.listening)
+    assert changes.version_heard(TRIP_VIEWS, trip) is None  # what was missed is unknown
+
+
 async def test_a_waiter_that_gives_up_leaves_nothing_behind(changes: PostgresChanges) -> None:
     ticket = changes.ticket(TRIP_VIEWS)
     await asyncio.gather(*(changes.wait(TRIP_VIEWS, ticket, 0.05, uuid4()) for _ in range(50)))

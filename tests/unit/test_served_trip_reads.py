@@ -48,6 +48,7 @@ class ServedBeside:
         self._store = store
         self._events = events
         self.loads = 0
+        self.looks = 0  # at the view's version alone
 
     async def served_trip(self, trip_id: UUID, viewer_id: UUID) -> ServedTrip | None:
         served = await self._store.served_trip(trip_id, viewer_id)
@@ -56,6 +57,7 @@ class ServedBeside:
         return dataclasses.replace(served, stream_version=self._events.version_of)
 
     async def view_version(self, trip_id: UUID) -> tuple[int, bool] | None:
+        self.looks += 1
         return await self._store.view_version(trip_id)
 
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None:
@@ -69,9 +71,13 @@ class Commits:
     def __init__(self) -> None:
         self._seen = 0
         self._changed = asyncio.Condition()
+        self._versions: dict[UUID, int] = {}
 
     def ticket(self, projection: str, aggregate: UUID | None = None) -> int:
         return self._seen
+
+    def version_heard(self, projection: str, aggregate: UUID) -> int | None:
+        return self._versions.get(aggregate)
 
     async def wait(
         self, projection: str, ticket: int, timeout: float, aggregate: UUID | None = None
@@ -82,8 +88,11 @@ class Commits:
                     self._changed.wait_for(lambda: self._seen != ticket), timeout
                 )
 
-    async def commit(self) -> None:
+    async def commit(self, trip_id: UUID | None = None, version: int | None = None) -> None:
+        """A commit's notice; of `trip_id` at `version`, if given (else it says no version)."""
         async with self._changed:
+            if trip_id is not None and version is not None:
+                self._versions[trip_id] = version
             self._seen += 1
             self._changed.notify_all()
 
@@ -134,8 +143,28 @@ async def test_a_view_behind_is_waited_for_then_served_as_stored() -> None:
     found = await asyncio.wait_for(read, 5)
     assert isinstance(found, ServedTrip) and found.version == 3
     assert '"title":"Renamed"' in found.data
-    # Nothing decoded, the event store not asked: the served read carried its version.
+    # Nothing decoded, the event store not asked: the served read carried its version. The
+    # view's version was looked at once, after the notice (which said none), not before.
     assert (scene.store.loads, scene.events.asked) == (0, Counter())
+    assert scene.store.looks == 1
+
+
+async def test_a_notice_saying_the_version_was_reached_ends_the_wait_without_a_look() -> None:
+    scene = await _scene()
+    scene.events.version_of = 4
+    read = asyncio.create_task(queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest))
+    await asyncio.sleep(0.05)
+    await scene.models.apply(details_updated(scene.trip_id, 3, scene.owner, "Once"))
+    await scene.commits.commit(scene.trip_id, 3)  # not yet: still waiting, nothing looked at
+    await asyncio.sleep(0.05)
+    assert not read.done()
+
+    await scene.models.apply(details_updated(scene.trip_id, 4, scene.owner, "Twice"))
+    await scene.commits.commit(scene.trip_id, 4)
+    found = await asyncio.wait_for(read, 5)
+    assert isinstance(found, ServedTrip) and found.version == 4
+    assert '"title":"Twice"' in found.data
+    assert scene.store.looks == 0
 
 
 async def test_a_member_removed_meanwhile_is_refused_once_the_view_shows_it() -> None:
