@@ -171,6 +171,8 @@ class EmbeddedProjector:
                 continue
             if read:
                 lane.pacer.found()
+                if gather := lane.applier.projection.gather_seconds:
+                    await self._pause(gather)  # its next changes gather meanwhile
             elif lane.waiting or ticket is None or self._new_events is None:
                 # Committed events wait behind an older transaction (its end sends no
                 # notice), or there are no notices: look again soon, backing off from a

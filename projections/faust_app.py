@@ -103,9 +103,11 @@ def build_worker(
     open_runtime: Callable[[], Awaitable[WorkerRuntime]],
     close_runtime: Callable[[], Awaitable[None]],
     batches: BatchesInHand | None = None,
+    gather: Mapping[str, float] | None = None,
 ) -> faust.App:
     """`projections`: (name, topics) of each projection to run; `batches`: the batches
-    being applied, for the caller to tell whether a stop cut some short."""
+    being applied, for the caller to tell whether a stop cut some short; `gather`: the
+    seconds a projection's batch may wait to fill up, where longer than the config's."""
     in_hand = batches or BatchesInHand()
     app = ProjectorApp(
         config.app_id,
@@ -151,7 +153,8 @@ def build_worker(
         async def agent(values: faust.StreamT[bytes]) -> None:
             stream = cast(faust.Stream[bytes], values)  # noack_take is not on StreamT
             live = (await runtime()).projections[name]
-            async for taken in stream.noack_take(config.batch_size, within=config.batch_wait):
+            within = max(config.batch_wait, (gather or {}).get(name, 0.0))
+            async for taken in stream.noack_take(config.batch_size, within=within):
                 if in_hand.stopping:
                     continue  # neither applied nor acknowledged: delivered again after a restart
                 events = cast(Sequence[faust.EventT[bytes]], taken)  # typed as values: events

@@ -92,6 +92,7 @@ def worker() -> None:
         open_runtime,
         close_runtime,
         batches,
+        gather={p.name: p.gather_seconds for p in PROJECTIONS},
     )
 
     class GraceBoundWorker(faust.Worker):

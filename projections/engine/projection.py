@@ -53,6 +53,10 @@ class Projection(Generic[S]):
     finish: Callable[[S], S] = _same  # the state to store, from the working copy
     handlers: dict[type[EventEnvelope], Handler[S, Any]] = field(default_factory=dict)
     ignored: frozenset[type[EventEnvelope]] = frozenset()
+    # Seconds its changes may gather before they are applied (after a batch, the next one
+    # waits that long): a burst of writes to an aggregate is applied in one batch, so work
+    # done per changed aggregate (embedding a trip's text) is done once, not per write.
+    gather_seconds: float = 0.0
 
     def applies(self, event_type: type[E]) -> Callable[[Handler[S, E]], Handler[S, E]]:
         def register(handler: Handler[S, E]) -> Handler[S, E]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -81,9 +82,11 @@ class GatedStore(Generic[S]):
         self._inner = inner
         self._gate = gate
         self.bugs = 0
+        self.batches = 0
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[Any]:
+        self.batches += 1
         await self._gate.wait()
         if self.bugs > 0:
             self.bugs -= 1
@@ -182,6 +185,34 @@ async def test_a_projection_failing_on_a_bug_retries_alone(monkeypatch: MonkeyPa
         await _until(lambda: _is(_offset(models.user_store), 1))
     finally:
         await projector.stop(running, grace=5)
+
+
+async def test_a_projection_gathering_its_changes_applies_a_burst_in_one_batch() -> None:
+    """The first change is applied at once; those made while it gathers, in one batch."""
+    planner = TripPlanner(EventStore())
+    models = in_memory_projected()
+    opened = asyncio.Event()
+    opened.set()
+    counted = GatedStore(cast(InMemoryProjectionStore[Any], models.trip_store), opened)
+    trips_applier, _ = models.appliers()
+    trips_applier.store = counted
+    trips_applier.projection = dataclasses.replace(trips_applier.projection, gather_seconds=0.5)
+    projector = EmbeddedProjector(OutboxReader(planner.events), [trips_applier])
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    running = asyncio.create_task(projector.run())
+    try:
+        first = _plan(planner, owner)
+        await _until(partial(_shown, models, first))
+        assert counted.batches == 1
+        burst = [_plan(planner, owner, title) for title in ("Andes", "Atlas", "Urals")]
+        await asyncio.sleep(0.1)
+        assert not await _shown(models, burst[0])  # gathering
+        for trip_id in burst:
+            await _until(partial(_shown, models, trip_id))
+        assert counted.batches == 2
+    finally:
+        await projector.stop(running, grace=5)
+    assert running.done() and not running.cancelled()
 
 
 async def test_projections_at_one_position_share_each_read() -> None:
