@@ -47,6 +47,10 @@ class _Lane:
     def name(self) -> str:
         return self.applier.projection.name
 
+    @property
+    def gathering(self) -> bool:
+        return self.applier.projection.gather_seconds > 0
+
 
 class EmbeddedProjector:
     def __init__(
@@ -59,6 +63,7 @@ class EmbeddedProjector:
         new_events: NewEvents | None = None,
     ) -> None:
         self._source = source
+        self._batch_size = batch_size
         self._reads = SharedReads(
             source, batch_size, keep=max(KEPT_BATCHES, 2 * len(appliers)), new_events=new_events
         )
@@ -111,7 +116,7 @@ class EmbeddedProjector:
             found = offsets.get(LANE)
             at = START if found is None else LogPosition(found.transaction, found.offset)
             lane.position = max(at, START)
-        batch = await self._reads.after(lane.position, ticket)
+        batch = await self._reads.after(lane.position, ticket, kept=not lane.gathering)
         lane.waiting = batch.waiting
         if batch.last_position <= lane.position:
             return 0
@@ -171,8 +176,9 @@ class EmbeddedProjector:
                 continue
             if read:
                 lane.pacer.found()
-                if gather := lane.applier.projection.gather_seconds:
-                    await self._pause(gather)  # its next changes gather meanwhile
+                if lane.gathering and read < self._batch_size:
+                    # Caught up: its next changes gather meanwhile, read in one batch.
+                    await self._pause(lane.applier.projection.gather_seconds)
             elif lane.waiting or ticket is None or self._new_events is None:
                 # Committed events wait behind an older transaction (its end sends no
                 # notice), or there are no notices: look again soon, backing off from a

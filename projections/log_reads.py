@@ -70,13 +70,17 @@ class SharedReads:
         self._empty: tuple[LogPosition, _Look, OutboxBatch] | None = None  # the newest
         self._reading: dict[LogPosition, tuple[_Look, asyncio.Future[OutboxBatch]]] = {}
 
-    async def after(self, position: LogPosition, ticket: int | None = None) -> OutboxBatch:
+    async def after(
+        self, position: LogPosition, ticket: int | None = None, *, kept: bool = True
+    ) -> OutboxBatch:
         """The batch after `position`; `ticket`: the caller's, of the event store's notices,
-        taken before it decided to look (None: any read will do, as when catching up)."""
-        kept = self._kept.get(position)
-        if kept is not None:
+        taken before it decided to look (None: any read will do, as when catching up);
+        `kept`: whether a batch kept from an earlier read will do (else a whole new one, up
+        to the limit, is read: what a lane that lets changes gather wants in one batch)."""
+        found = self._kept.get(position) if kept else None
+        if found is not None:
             self._kept.move_to_end(position)
-            return kept
+            return found
         if self._empty is not None and self._empty[0] == position:
             _, look, empty = self._empty
             if look.serves(ticket) and time.monotonic() - look.at < self._fresh:

@@ -188,24 +188,31 @@ async def test_a_projection_failing_on_a_bug_retries_alone(monkeypatch: MonkeyPa
 
 
 async def test_a_projection_gathering_its_changes_applies_a_burst_in_one_batch() -> None:
-    """The first change is applied at once; those made while it gathers, in one batch."""
+    """The first change is applied at once; those made while it gathers, in one batch, even
+    though another projection read them one by one (its small batches are not taken)."""
     planner = TripPlanner(EventStore())
     models = in_memory_projected()
     opened = asyncio.Event()
     opened.set()
     counted = GatedStore(cast(InMemoryProjectionStore[Any], models.trip_store), opened)
-    trips_applier, _ = models.appliers()
+    trips_applier, users_applier = models.appliers()
     trips_applier.store = counted
-    trips_applier.projection = dataclasses.replace(trips_applier.projection, gather_seconds=0.5)
-    projector = EmbeddedProjector(OutboxReader(planner.events), [trips_applier])
+    trips_applier.projection = dataclasses.replace(trips_applier.projection, gather_seconds=1.5)
+    projector = EmbeddedProjector(OutboxReader(planner.events), [trips_applier, users_applier])
     owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
     running = asyncio.create_task(projector.run())
     try:
         first = _plan(planner, owner)
         await _until(partial(_shown, models, first))
         assert counted.batches == 1
-        burst = [_plan(planner, owner, title) for title in ("Andes", "Atlas", "Urals")]
-        await asyncio.sleep(0.1)
+
+        async def users_at(offset: int) -> bool:
+            return await _is(_offset(models.user_store), offset)
+
+        burst = []
+        for n, title in enumerate(("Andes", "Atlas", "Urals"), start=2):
+            burst.append(_plan(planner, owner, title))
+            await _until(partial(users_at, n))  # each read alone
         assert not await _shown(models, burst[0])  # gathering
         for trip_id in burst:
             await _until(partial(_shown, models, trip_id))
