@@ -1,7 +1,9 @@
 """How far behind a projection is, from what its drivers record per lane (a topic partition,
 or the event store's log): in events (the newest offset minus the one applied), in seconds
 (since the oldest event it has not reached), and whether it is stalled (behind, and making
-no progress, or no driver reporting, for longer than a limit)."""
+no progress, or no driver reporting, for longer than a limit). A projection that lets its
+changes gather (`Projection.gather_seconds`) is behind by design after each write: it is not
+called lagging while it is behind by less than twice its gathering time."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class ProjectionHealth:
     parked: int  # aggregates parked
     dead_letters: int
     stalled: bool
+    gather_seconds: float = 0.0
 
     @property
     def rebuilding(self) -> bool:
@@ -48,7 +51,9 @@ class ProjectionHealth:
             return "rebuilding"
         if self.parked:
             return "parked"
-        return "lagging" if self.lag_events else "ok"
+        if not self.lag_events or self.lag_seconds < 2 * self.gather_seconds:
+            return "ok"
+        return "lagging"
 
 
 def projection_health(
@@ -61,6 +66,7 @@ def projection_health(
     dead_letters: int,
     now: datetime,
     stall_after: timedelta,
+    gather_seconds: float = 0.0,
 ) -> ProjectionHealth:
     behind = [lane for lane in lanes if lane.lag > 0]
     seconds = 0.0
@@ -81,4 +87,5 @@ def projection_health(
         parked=parked,
         dead_letters=dead_letters,
         stalled=stalled or (bool(silent) and len(silent) == len(lanes)),
+        gather_seconds=gather_seconds,
     )

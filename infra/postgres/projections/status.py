@@ -110,4 +110,5 @@ async def _health_of(
         dead_letters=letters,
         now=now,
         stall_after=stall_after,
+        gather_seconds=projection.gather_seconds,
     )
