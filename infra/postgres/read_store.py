@@ -4,14 +4,15 @@ projection writes, with whether each trip is parked (from the projection's track
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 from uuid import UUID
 
-import orjson
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from infra.postgres.queued_reads import QueuedReads
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.served import with_members
@@ -41,19 +42,22 @@ _VIEW_VERSION = (
 )
 
 
-# One statement, one round trip: the served trip with its members' current profiles, whether
-# the viewer may read it (from the columns beside the view), and the trip's version in the
-# event store at the same instant (read-your-writes without asking the event store again).
+# One statement, one round trip: the served trip with its members' current profiles, who may
+# read it (from the columns beside the view: whether it is open, public, and its members), and
+# the trip's version in the event store at the same instant (read-your-writes without asking
+# the event store again). Nothing in it depends on the viewer: readers of one trip queued for a
+# connection at once share it (infra/postgres/queued_reads.py).
 _SERVED = (
-    "SELECT v.served, v.version, coalesce(t.parked, false),"
-    " NOT v.archived AND (v.visibility = 'public' OR v.members @> %(viewer)s::jsonb),"
+    "SELECT v.served, v.version, coalesce(t.parked, false), NOT v.archived,"
+    " v.visibility = 'public',"
     " (SELECT coalesce(json_agg(m.member || jsonb_build_object("
     "   'username', u.username, 'avatar', u.avatar_url) ORDER BY m.n), '[]')::text"
     "  FROM jsonb_array_elements(v.members) WITH ORDINALITY AS m(member, n)"
     "  LEFT JOIN user_directory u ON u.user_id = (m.member->>'user_id')::uuid),"
+    " (SELECT string_agg(m->>'user_id', ',') FROM jsonb_array_elements(v.members) AS m),"
     " {stream_version}"
     " FROM trip_views v LEFT JOIN trip_views_tracking t ON t.aggregate_id = v.trip_id"
-    " WHERE v.trip_id = %(trip)s AND v.served IS NOT NULL"
+    " WHERE v.trip_id = %s AND v.served IS NOT NULL"
 )
 
 
@@ -62,7 +66,7 @@ def _served_query(events_table: sql.Identifier | None) -> sql.Composed:
         sql.SQL("NULL::integer")
         if events_table is None
         else sql.SQL(
-            "(SELECT max(originator_version) FROM {} WHERE originator_id = %(trip)s)"
+            "(SELECT max(originator_version) FROM {} WHERE originator_id = v.trip_id)"
         ).format(events_table)
     )
     return sql.SQL(_SERVED).format(stream_version=stream_version)
@@ -82,22 +86,24 @@ class PostgresTripReadStore:
         self._pool = pool
         # Composed once: rendering the identifiers costs more than the rest of the call.
         self._served = _served_query(events_table).as_bytes(None)
+        self._served_rows = QueuedReads[UUID, tuple[Any, ...] | None](pool)
 
     async def served_trip(self, trip_id: UUID, viewer_id: UUID) -> ServedTrip | None:
-        viewer = orjson.dumps([{"user_id": str(viewer_id)}]).decode()
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(self._served, {"trip": trip_id, "viewer": viewer})
-            row = await cursor.fetchone()
+        row = await self._served_rows.read(trip_id, partial(self._served_row, trip_id))
         if row is None:
             return None
-        served, version, parked, readable, members, stream_version = row
+        served, version, parked, open_, public, members, member_ids, stream_version = row
         return ServedTrip(
             data=with_members(served, members),
             version=version,
             parked=parked,
-            readable=bool(readable),
+            readable=open_ and (public or str(viewer_id) in (member_ids or "").split(",")),
             stream_version=stream_version,
         )
+
+    async def _served_row(self, trip_id: UUID, conn: AsyncConnection) -> tuple[Any, ...] | None:
+        cursor = await conn.execute(self._served, (trip_id,))
+        return await cursor.fetchone()
 
     async def view_version(self, trip_id: UUID) -> tuple[int, bool] | None:
         async with self._pool.connection() as conn:
