@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
@@ -19,7 +19,6 @@ from read_side.errors import (
 from read_side.store import (
     ANY_TRIP,
     ProjectionChanges,
-    ServedTrip,
     StoredTrip,
     TripFilter,
     TripReadStore,
@@ -87,7 +86,8 @@ async def member_detail(reading: Reading, trip_id: UUID, viewer_id: UUID, what: 
 async def trip_detail(
     reading: Reading, trip_id: UUID, viewer_id: UUID, *, min_version: int | None = None
 ) -> Consistent:
-    """The trip as its member sees it, at least as new as the event store's version when the
+    """The trip decoded, as its member sees it (read_side.served_reads serves it without
+    decoding when it can), at least as new as the event store's version when the
     read began (or `min_version`, a version a command returned): every write that finished
     before this read is in it. The wait is bounded: on timeout the view is returned marked
     stale. A `min_version` the trip has not reached is refused at once.
@@ -108,7 +108,7 @@ async def trip_detail(
         await _check_reachable(reading, trip_id, viewer_id, wanted, stream_version)
         vouched = True
 
-    await _wait_for_view(reading, trip_id, wanted, deadline, before_waiting=vouch)
+    await wait_for_view(reading, trip_id, wanted, deadline, before_waiting=vouch)
     stored = await reading.store.get_trip(trip_id)
     if stored is None:
         raise TripViewNotFoundError(trip_id)
@@ -124,70 +124,7 @@ async def trip_detail(
     return Consistent(stored.view, BEHIND if behind else None)
 
 
-async def trip_to_serve(
-    reading: Reading, trip_id: UUID, viewer_id: UUID, *, min_version: int | None = None
-) -> ServedTrip | Consistent:
-    """`trip_detail`, as stored to serve when that settles it (one statement, nothing decoded):
-    the view is not parked and is at least as new as `min_version`, else as the event store's
-    version (read in the same statement), waited for if need be. Anything else is answered by
-    `trip_detail`, within what is left of the wait.
-
-    Who may read it is decided as `trip_detail` does: a view that is current decides it; a
-    stale one decides nothing but whether to wait (the view is read again once it reached
-    the version, and that one decides). If the wait runs out first, the view is served as
-    stored, marked stale, when the event store says the viewer may read the trip."""
-    started = time.monotonic()
-    served = await _served(reading, trip_id, viewer_id, min_version, started + reading.timeout)
-    if served is not None:
-        return served
-    left = max(0.0, reading.timeout - (time.monotonic() - started))
-    return await trip_detail(
-        replace(reading, timeout=left), trip_id, viewer_id, min_version=min_version
-    )
-
-
-async def _served(
-    reading: Reading, trip_id: UUID, viewer_id: UUID, min_version: int | None, deadline: float
-) -> ServedTrip | None:
-    ticket = reading.changes.ticket(TRIP_VIEWS, trip_id) if reading.changes else None
-    served = await reading.store.served_trip(trip_id, viewer_id)
-    if served is None or served.parked:
-        return None
-    wanted = min_version if min_version is not None else served.stream_version
-    if wanted is None:
-        return None
-    if served.version < wanted:
-        # Wait where trip_detail would: the trip has that version, and the viewer is no
-        # stranger to it (an older view that refuses them leaves it to the event store).
-        reached = served.stream_version is not None and served.stream_version >= wanted
-        if not (reached and served.readable):
-            return None
-        seen = None if ticket is None else (ticket, served.version)
-        await _wait_for_view(reading, trip_id, wanted, deadline, seen=seen)
-        served = await reading.store.served_trip(trip_id, viewer_id)
-        if served is None or served.parked:
-            return None
-        if served.version < wanted:
-            return await _served_behind(reading, served, trip_id, viewer_id)
-    if not served.readable:
-        raise TripViewNotFoundError(trip_id)
-    return served
-
-
-async def _served_behind(
-    reading: Reading, served: ServedTrip, trip_id: UUID, viewer_id: UUID
-) -> ServedTrip:
-    """The wait ran out: the view as stored, marked stale, if the event store (not the older
-    view) says the viewer may read the trip, as trip_detail answers then. Under a load that
-    keeps views behind, a read past its wait costs one question more, not a decoded view, a
-    lookup of usernames and a second encoding: it must not cost most when the API is
-    busiest."""
-    if not await reading.authority.readable_by(trip_id, viewer_id):
-        raise TripViewNotFoundError(trip_id)
-    return replace(served, stale_reason=BEHIND)
-
-
-async def _wait_for_view(
+async def wait_for_view(
     reading: Reading,
     trip_id: UUID,
     wanted: int,

@@ -21,7 +21,7 @@ from api.envelope import ok, read_response, served_response
 from api.openapi import COMMAND, CURSOR, CommandResultBody, HistoryEntryBody, errors, success
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
-from read_side import queries
+from read_side import queries, served_reads
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.store import ServedTrip, TripFilter
@@ -162,7 +162,7 @@ async def get_trip(
     min_version: MinVersion = None,
 ) -> Response:
     """A trip with its members, destinations and activities; `min_version` waits for a write."""
-    found = await queries.trip_to_serve(reading, trip_id, user_id, min_version=min_version)
+    found = await served_reads.trip_to_serve(reading, trip_id, user_id, min_version=min_version)
     if isinstance(found, ServedTrip):
         return served_response(request, found)
     return read_response(request, await queries.with_usernames(users, found.view), found)

@@ -1,4 +1,4 @@
-"""`queries.trip_to_serve`: a trip served as stored, waiting for its view where a read must
+"""`served_reads.trip_to_serve`: a trip served as stored, waiting for its view where a read must
 (read-your-writes) without loading the view or asking the event store; past the wait, served
 as stored and marked stale on the event store's word; what it cannot settle goes to
 `trip_detail`, within what is left of the wait."""
@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from read_side import queries
+from read_side import queries, served_reads
 from read_side.errors import TripViewNotFoundError
 from read_side.store import ServedTrip, StoredTrip, TripReadStore
 from streams.contracts import MemberRemoved, MemberRemovedPayload
@@ -126,7 +126,7 @@ async def _scene(timeout: float = 10.0) -> Scene:
 
 async def test_a_current_view_is_served_in_one_read() -> None:
     scene = await _scene()
-    found = await queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
+    found = await served_reads.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
     assert isinstance(found, ServedTrip) and found.version == 2
     assert (scene.store.loads, scene.events.asked) == (0, Counter())
 
@@ -134,7 +134,9 @@ async def test_a_current_view_is_served_in_one_read() -> None:
 async def test_a_view_behind_is_waited_for_then_served_as_stored() -> None:
     scene = await _scene()
     scene.events.version_of = 3  # a write finished; its projection has not committed yet
-    read = asyncio.create_task(queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest))
+    read = asyncio.create_task(
+        served_reads.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
+    )
     await asyncio.sleep(0.05)
     assert not read.done()
 
@@ -152,7 +154,9 @@ async def test_a_view_behind_is_waited_for_then_served_as_stored() -> None:
 async def test_a_notice_saying_the_version_was_reached_ends_the_wait_without_a_look() -> None:
     scene = await _scene()
     scene.events.version_of = 4
-    read = asyncio.create_task(queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest))
+    read = asyncio.create_task(
+        served_reads.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
+    )
     await asyncio.sleep(0.05)
     await scene.models.apply(details_updated(scene.trip_id, 3, scene.owner, "Once"))
     await scene.commits.commit(scene.trip_id, 3)  # not yet: still waiting, nothing looked at
@@ -170,7 +174,9 @@ async def test_a_notice_saying_the_version_was_reached_ends_the_wait_without_a_l
 async def test_a_member_removed_meanwhile_is_refused_once_the_view_shows_it() -> None:
     scene = await _scene()
     scene.events.version_of = 3  # the guest was removed; the older view lists them
-    read = asyncio.create_task(queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest))
+    read = asyncio.create_task(
+        served_reads.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
+    )
     await asyncio.sleep(0.05)
     removed = MemberRemoved(
         **envelope(scene.trip_id, 3, scene.owner),  # type: ignore[arg-type]
@@ -185,7 +191,7 @@ async def test_a_member_removed_meanwhile_is_refused_once_the_view_shows_it() ->
 async def test_a_view_that_never_comes_is_served_stale_within_the_one_wait() -> None:
     scene = await _scene(timeout=0.2)
     scene.events.version_of = 3  # never projected
-    found = await queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
+    found = await served_reads.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
     assert isinstance(found, ServedTrip)
     assert (found.stale_reason, found.version) == (queries.BEHIND, 2)
     # Served as stored, nothing decoded, on the event store's word (not the older view's).
@@ -200,7 +206,7 @@ async def test_a_view_that_never_comes_is_refused_if_the_event_store_refuses() -
     scene.events.version_of = 3  # the removal, never projected
     scene.events.refused.add(scene.guest)
     with pytest.raises(TripViewNotFoundError):
-        await queries.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
+        await served_reads.trip_to_serve(scene.reading, scene.trip_id, scene.guest)
 
 
 async def test_a_stranger_is_left_to_the_event_store() -> None:
@@ -209,7 +215,7 @@ async def test_a_stranger_is_left_to_the_event_store() -> None:
     stranger = uuid4()
     # The older view does not list them: trip_detail asks the event store (which says yes
     # here: a member added by the write not yet projected), and waits within what is left.
-    found = await queries.trip_to_serve(
+    found = await served_reads.trip_to_serve(
         dataclasses.replace(scene.reading, timeout=0.1), scene.trip_id, stranger
     )
     assert isinstance(found, queries.Consistent) and found.stale
