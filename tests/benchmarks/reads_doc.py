@@ -308,7 +308,9 @@ returning the same bytes.
 one list per four details), {f.writers} write (`PATCH` of those trips' titles, and
 `POST /api/v1/activities` into 10 other trips, so the trips read keep their size). Writes are
 paced as by default (`ITINERA_WRITE_PACING_LIMIT=16`, see "Write pacing" in docs/design.md).
-The API
+Readers of one trip queued for a read connection at once share its statement (see "The
+projection engine" in docs/design.md): 150 readers of 10 trips share more than readers of
+many trips would. The API
 process's resident memory (psutil) sampled every second: {rss(f)}.
 
 {markdown_table(h4, r4)}
