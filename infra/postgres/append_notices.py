@@ -10,7 +10,9 @@ before it looked, so a burst of appends costs one notice, and an append committe
 notice was on its way is announced by the next one.
 
 A notice that cannot be sent is logged: the log's readers (the relay, the embedded
-projector) look anyway every ITINERA_RELAY_POLL_INTERVAL.
+projector) look anyway every ITINERA_RELAY_POLL_INTERVAL. Once the event store is closed (its
+process is stopping) nothing is sent any more and the thread ends, without a warning: the
+other processes' readers find the last appends at their next look.
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ Connect = Callable[[], AbstractContextManager[Connection]]
 
 
 class AppendNotices:
-    def __init__(self, connect: Connect, channel: str) -> None:
+    def __init__(
+        self, connect: Connect, channel: str, closed: Callable[[], bool] = lambda: False
+    ) -> None:
         self._connect = connect  # a pooled connection, in a transaction the notice commits
+        self._closed = closed  # whether the event store (and its pool) was closed
         self._notify = SQL("NOTIFY {}").format(Identifier(channel))
         self._due = threading.Event()
         self._starting = threading.Lock()
@@ -65,6 +70,8 @@ class AppendNotices:
         while True:
             self._due.wait()
             self._due.clear()  # before sending: what commits from now on gets another
+            if self._closed():
+                return
             try:
                 with self._connect() as conn:
                     conn.execute(self._notify)

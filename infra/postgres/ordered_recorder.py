@@ -74,7 +74,9 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
             lock_timeout=self.datastore.lock_timeout,
             table=self._table,
         )
-        self._notices = AppendNotices(self.datastore.get_connection, self.channel_name)
+        self._notices = AppendNotices(
+            self.datastore.get_connection, self.channel_name, lambda: self.datastore.pool.closed
+        )
         self.sql_create_statements.append(self._transaction_column_statement())
         readable = SQL("transaction_id < pg_snapshot_xmin(pg_current_snapshot())")
         self._select_after = SQL(

@@ -80,3 +80,26 @@ def test_a_notice_that_cannot_be_sent_is_logged_and_the_next_append_announced(
         assert database.sent == ['NOTIFY "events"', "COMMIT"]
 
     eventually(sent)
+
+
+def test_once_the_event_store_is_closed_nothing_is_sent_nor_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    database = Database()
+    closed = threading.Event()
+    notices = AppendNotices(database.connect, "events", closed.is_set)
+    notices.announce()
+
+    def sent() -> None:
+        assert database.sent == ['NOTIFY "events"', "COMMIT"]
+
+    eventually(sent)
+    closed.set()  # the process is stopping: its pool is closed
+    database.down = True  # as a closed pool answers
+    with caplog.at_level(logging.WARNING, logger="infra.postgres.append_notices"):
+        notices.announce()
+        assert notices._thread is not None
+        notices._thread.join(10)
+        assert not notices._thread.is_alive()  # the thread ended
+    assert "append notice not sent" not in caplog.text
+    sent()
