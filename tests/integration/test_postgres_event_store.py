@@ -99,6 +99,24 @@ def test_concurrent_commands_without_if_match_all_land(planner: TripPlanner) -> 
     assert len(planner.get_trip(trip.trip_id).destinations) == 4
 
 
+def test_thirty_writers_of_one_trip_in_one_process_all_land(planner: TripPlanner) -> None:
+    """They take turns: racing, some lost the race at each of their retries and got 409s
+    (1 to 9 of 30 through `itinera serve`), though none conflicted with another."""
+    owner = CommandContext(actor_id=uuid4(), correlation_id=uuid4())
+    trip = planner.plan_trip(PlanTrip("Japan", "", date(2027, 4, 1), date(2027, 4, 20)), owner)
+    results = run_together(
+        *(
+            lambda n=n: planner.update_trip_details(
+                UpdateTripDetails(trip.trip_id, title=f"Title {n}"), owner
+            )
+            for n in range(30)
+        )
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sorted(r.version for r in results) == list(range(2, 32))  # type: ignore[attr-defined]
+    assert planner.get_trip(trip.trip_id).version == 31
+
+
 def test_concurrent_commands_with_the_same_if_match_let_exactly_one_win(
     planner: TripPlanner,
 ) -> None:
