@@ -107,11 +107,17 @@ class TripView(View):
         return next((m.role for m in self.members if m.user_id == user_id), None)
 
     def readable_by(self, user_id: UUID) -> bool:
-        """Members read their trips; everyone signed in reads a public one; nobody an
-        archived one."""
-        if self.archived:
-            return False
-        return self.visibility == "public" or self.role_of(user_id) is not None
+        return trip_readable(
+            archived=self.archived,
+            visibility=self.visibility,
+            member=self.role_of(user_id) is not None,
+        )
+
+
+def trip_readable(*, archived: bool, visibility: str, member: bool) -> bool:
+    """Who reads a trip: members read their trips; everyone signed in reads a public one;
+    nobody an archived one. (From a decoded view, and from the columns beside a served one.)"""
+    return not archived and (visibility == "public" or member)
 
 
 class TripSummary(View):

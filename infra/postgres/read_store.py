@@ -17,7 +17,7 @@ from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.served import with_members
 from read_side.store import ANY_TRIP, ServedTrip, StoredTrip, TripFilter
-from read_side.views import TripSummary, TripSummaryPage, TripView
+from read_side.views import TripSummary, TripSummaryPage, TripView, trip_readable
 
 
 def encode_trip_cursor(summary: TripSummary) -> str:
@@ -43,13 +43,14 @@ _VIEW_VERSION = (
 
 
 # One statement, one round trip: the served trip with its members' current profiles, who may
-# read it (from the columns beside the view: whether it is open, public, and its members), and
-# the trip's version in the event store at the same instant (read-your-writes without asking
-# the event store again). Nothing in it depends on the viewer: readers of one trip queued for a
-# connection at once share it (infra/postgres/queued_reads.py).
+# read it (from the columns beside the view: whether it is archived, its visibility and its
+# members, decided by `trip_readable` as for a decoded view), and the trip's version in the
+# event store at the same instant (read-your-writes without asking the event store again).
+# Nothing in it depends on the viewer: readers of one trip queued for a connection at once
+# share it (infra/postgres/queued_reads.py).
 _SERVED = (
-    "SELECT v.served, v.version, coalesce(t.parked, false), NOT v.archived,"
-    " v.visibility = 'public',"
+    "SELECT v.served, v.version, coalesce(t.parked, false),"
+    " v.archived IS NOT FALSE, v.visibility,"  # a flag never written refuses, as archived
     " (SELECT coalesce(json_agg(m.member || jsonb_build_object("
     "   'username', u.username, 'avatar', u.avatar_url) ORDER BY m.n), '[]')::text"
     "  FROM jsonb_array_elements(v.members) WITH ORDINALITY AS m(member, n)"
@@ -92,12 +93,13 @@ class PostgresTripReadStore:
         row = await self._served_rows.read(trip_id, partial(self._served_row, trip_id))
         if row is None:
             return None
-        served, version, parked, open_, public, members, member_ids, stream_version = row
+        served, version, parked, archived, visibility, members, member_ids, stream_version = row
+        member = str(viewer_id) in (member_ids or "").split(",")
         return ServedTrip(
             data=with_members(served, members),
             version=version,
             parked=parked,
-            readable=open_ and (public or str(viewer_id) in (member_ids or "").split(",")),
+            readable=trip_readable(archived=archived, visibility=visibility, member=member),
             stream_version=stream_version,
         )
 
