@@ -1,11 +1,13 @@
 """AppendNotices with a fake connection: an append never waits for its notice nor fails for
-it; a notice that cannot be sent is logged, and the next append is announced again."""
+it; a notice that cannot be sent is logged, and the next append is announced again; in a
+stream of appends, notices are spaced, and the last append is still announced."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -103,3 +105,24 @@ def test_once_the_event_store_is_closed_nothing_is_sent_nor_logged(
         assert not notices._thread.is_alive()  # the thread ended
     assert "append notice not sent" not in caplog.text
     sent()
+
+
+def test_notices_in_a_stream_of_appends_are_spaced_and_the_last_append_still_announced() -> None:
+    database = Database()
+    notices = AppendNotices(database.connect, "events", spacing=3.0)
+    notices.announce()  # after a quiet moment: at once
+
+    def sent(count: int) -> Callable[[], None]:
+        def check() -> None:
+            assert database.sent == ['NOTIFY "events"', "COMMIT"] * count
+
+        return check
+
+    eventually(sent(1), timeout=2.0)  # well before the spacing would have let it go
+    for _ in range(20):
+        notices.announce()  # a stream: one more notice, not before the spacing is over
+    time.sleep(0.2)
+    sent(1)()
+    eventually(sent(2), timeout=10.0)
+    time.sleep(0.2)
+    sent(2)()  # the 20 appends cost one notice
