@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, ClassVar
 
 import psycopg
 from eventsourcing.persistence import (
@@ -27,6 +28,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from infra.postgres.append_notices import AppendNotices
+from infra.postgres.combined_inserts import CombinedInsertFailed, CombinedInserts
 from streams.position import START, LogPosition
 
 TOPIC = "infra.postgres.ordered_recorder:OrderedPostgresApplicationRecorder"
@@ -43,6 +45,8 @@ class EventStoreBusyError(OperationalError):
 
 
 class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    combine_inserts: ClassVar[bool] = True  # see infra/postgres/combined_inserts.py
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pg_function_name_insert_events = (
@@ -77,6 +81,7 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self._notices = AppendNotices(
             self.datastore.get_connection, self.channel_name, lambda: self.datastore.pool.closed
         )
+        self._combined = CombinedInserts(partial(_insert_once, self))
         self.sql_create_statements.append(self._transaction_column_statement())
         readable = SQL("transaction_id < pg_snapshot_xmin(pg_current_snapshot())")
         self._select_after = SQL(
@@ -168,29 +173,50 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Insert, retrying a lost connection as eventsourcing does, but:
+        """Insert, with the appends other threads make meanwhile (see
+        infra/postgres/combined_inserts.py), retrying a lost connection as eventsourcing
+        does, but:
 
         - not when a lock the insert needs timed out: that fails at once, with its own error;
         - not when the lost reply was the commit's: a connection can drop after the server
           committed and before the client heard. Before retrying, look: if these very events
           are stored (same state, byte for byte), the insert happened, and it is not made a
           second time (the retry would find the versions taken, and the application would
-          take that for a concurrent writer and run the command again)."""
+          take that for a concurrent writer and run the command again).
+
+        When a statement combined with other appends fails, these events are sent alone:
+        at once if the statement was refused (another append's version was taken: nothing
+        of it was stored), after the look above if the connection was lost."""
+        alone: Callable[[Sequence[StoredEvent]], Sequence[int] | None] = partial(
+            _insert_once, self, **kwargs
+        )
+        # Only what the insert function takes is combined (eventsourcing passes tracking=None).
+        together = (
+            self.combine_inserts and self.datastore.enable_db_functions and not any(kwargs.values())
+        )
+        insert = self._combined.insert if together else alone
         for attempt in range(1, INSERT_ATTEMPTS + 1):
             try:
-                ids: Sequence[int] | None = _insert_once(self, stored_events, **kwargs)
+                ids = insert(stored_events)
+            except CombinedInsertFailed as failed:
+                insert = alone
+                if not _connection_lost(failed.cause):
+                    continue  # refused as a whole, or a lock timed out: alone, at once
+                error: BaseException = failed.cause
+            except (InterfaceError, OperationalError) as own:
+                if isinstance(own.__cause__, psycopg.errors.LockNotAvailable):
+                    raise EventStoreBusyError(str(own)) from own
+                error = own
+            else:
                 self._announce()
                 return ids
-            except (InterfaceError, OperationalError) as error:
-                if isinstance(error.__cause__, psycopg.errors.LockNotAvailable):
-                    raise EventStoreBusyError(str(error)) from error
-                if attempt == INSERT_ATTEMPTS:
-                    raise
-                time.sleep(INSERT_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
-                committed = self._already_stored(stored_events)
-                if committed is not None:
-                    self._announce()
-                    return committed
+            if attempt == INSERT_ATTEMPTS:
+                raise error
+            time.sleep(INSERT_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
+            committed = self._already_stored(stored_events)
+            if committed is not None:
+                self._announce()
+                return committed
         raise AssertionError("unreachable")
 
     def _announce(self) -> None:
@@ -224,6 +250,13 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
         if not mine:
             return None  # someone else's events: the retry meets the versions taken, as it should
         return [int(found[key]["notification_id"]) for key in keys]
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """Whether the statement may have committed unheard (not refused, nor a lock timeout)."""
+    return isinstance(error, (InterfaceError, OperationalError)) and not isinstance(
+        error.__cause__, psycopg.errors.LockNotAvailable
+    )
 
 
 def notice_channel(application: Any) -> str:
