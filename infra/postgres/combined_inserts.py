@@ -12,6 +12,13 @@ statement committed. When a combined statement fails, every append in it is told
 (`CombinedInsertFailed`, with the cause) and decides for itself, alone: another append's
 conflicting version refused the statement as a whole (nothing of it was stored), while a
 lost connection may have lost the reply to a commit (see OrderedPostgresApplicationRecorder).
+
+The price: appends made while an insert is under way wait for it, however long it takes.
+Inserts are one statement and wait for no lock in normal running (a unique-key check waits
+only for another writer's statement in flight), so that is a round trip; a schema change
+holding the table stops every append anyway, and the lock timeout bounds any wait. With two
+inserts under way at once instead of one, 4 processes of 4 writers appended 2,040/s against
+2,867/s (alternating runs).
 """
 
 from __future__ import annotations

@@ -60,7 +60,10 @@ TARGET_OF_LOCKED = 1.5  # ...and against the table-locked function
 
 class LockedRecorder(OrderedPostgresApplicationRecorder):
     """Before: the insert function as it was, taking `LOCK TABLE ... IN EXCLUSIVE MODE` so
-    commits follow notification ids (its own function name, beside the project's)."""
+    commits follow notification ids (its own function name, beside the project's), each
+    save in a transaction of its own."""
+
+    combine_inserts = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,6 +98,13 @@ class LockedRecorder(OrderedPostgresApplicationRecorder):
         """Nothing more: its function notifies inside the insert's transaction."""
 
 
+class LockedCombinedRecorder(LockedRecorder):
+    """The table-locked function with the project's combined inserts: how much of the
+    project's figure the combining alone brings."""
+
+    combine_inserts = True
+
+
 @dataclass(frozen=True)
 class InsertPath:
     name: str
@@ -113,6 +123,12 @@ LOCKED = InsertPath(
     "before: table-locked function",
     "tests.benchmarks.appends:LockedRecorder",
     LockedRecorder,
+    locks=True,
+)
+LOCKED_COMBINED = InsertPath(
+    "table-locked function, combined inserts",
+    "tests.benchmarks.appends:LockedCombinedRecorder",
+    LockedCombinedRecorder,
     locks=True,
 )
 
@@ -303,6 +319,7 @@ def measure(admin_url: str) -> tuple[list[Row], TailCheck]:
         raw = raw_inserts(conninfo)
         rows = [compare(url, PROJECT, n, raw) for n in THREADS]
         rows.append(compare(url, LOCKED, max(THREADS), raw))
+        rows.append(compare(url, LOCKED_COMBINED, max(THREADS), raw))
         rows.extend(compare_processes(url, path) for path in (PROJECT, LOCKED))
         return rows, tail_check(url)
 
@@ -360,13 +377,17 @@ def section(machine: str, rows: list[Row], check: TailCheck) -> str:
 Each append is `TripPlanner.plan_trip(...)`: one new `Trip` per save, a pool of 16, on a fresh
 database. **Project setting**: `infra.database.event_store_env` as it is, the insert function
 of `infra.postgres.ordered_recorder` (one round trip, no table lock; the log is read in
-(transaction id, notification id) order, see docs/design.md). **Before**: the same recorder
-with the insert function it replaced, which took `LOCK TABLE ... IN EXCLUSIVE MODE` (kept in
-`tests/benchmarks/appends.py`). Before each, the script checks the recorder class and whether
-the function in the database takes the lock. **Baseline**: a single-row `INSERT` of
-{len(RAW_PAYLOAD)} bytes into a two-column table, then `COMMIT`, one psycopg connection per
-thread, same database, same process. Store and baseline alternate, {ROUNDS} rounds of
-{SECONDS:.0f} s after {WARMUP} s warm-up; a figure is the median round (range in brackets).
+(transaction id, notification id) order, see docs/design.md); the appends a process makes
+while its insert is under way go together in the next one (one statement and one commit,
+`infra/postgres/combined_inserts.py`). **Before**: the same recorder with the insert function
+it replaced, which took `LOCK TABLE ... IN EXCLUSIVE MODE`, one save per transaction (kept in
+`tests/benchmarks/appends.py`). **Table-locked, combined**: that function with the combined
+inserts, to show what the combining alone brings. Before each, the script checks the
+recorder class and whether the function in the database takes the lock. **Baseline**: a
+single-row `INSERT` of {len(RAW_PAYLOAD)} bytes into a two-column table, then `COMMIT`, one
+psycopg connection per thread, same database, same process. Store and baseline alternate,
+{ROUNDS} rounds of {SECONDS:.0f} s after {WARMUP} s warm-up; a figure is the median round
+(range in brackets).
 
 {markdown_table(HEADER, table_rows(rows))}
 
