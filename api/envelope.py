@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.queries import Consistent, stale_meta
-from read_side.store import ServedTrip
+from read_side.store import ServedTrip, ServedTripPage
 
 
 def _meta(request: Request, extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -119,6 +119,15 @@ def served_response(request: Request, served: ServedTrip) -> Response:
         )
     )
     return Response(body, media_type="application/json", headers={"ETag": f'"{served.version}"'})
+
+
+def served_page_response(request: Request, served: ServedTripPage, limit: int) -> Response:
+    """`ok` for a page of trips served as stored: its JSON put in the envelope as it is."""
+    meta = _meta(request, {"next_cursor": served.next_cursor, "limit": limit})
+    body = b"".join(
+        (b'{"data":', served.data.encode(), b',"error":null,"meta":', orjson.dumps(meta), b"}")
+    )
+    return Response(body, media_type="application/json")
 
 
 def page(

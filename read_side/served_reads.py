@@ -1,5 +1,6 @@
-"""A trip served as stored (JSON text ready to send, nothing decoded) when its view settles
-the read; else decoded, by `queries.trip_detail`."""
+"""A trip, and a page of a user's trips, served as stored (JSON text ready to send, nothing
+decoded) when that settles the read; else decoded, by `queries.trip_detail` and
+`queries.my_trips`."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from uuid import UUID
 from read_side.errors import TripViewNotFoundError
 from read_side.queries import (
     BEHIND,
+    MAX_PAGE_SIZE,
     TRIP_VIEWS,
     Consistent,
     Reading,
+    my_trips,
     trip_detail,
     wait_for_view,
 )
-from read_side.store import ServedTrip
+from read_side.store import ANY_TRIP, ServedTrip, ServedTripPage, TripFilter
+from read_side.views import TripSummaryPage
 
 
 async def trip_to_serve(
@@ -80,3 +84,21 @@ async def _served_behind(
     if not await reading.authority.readable_by(trip_id, viewer_id):
         raise TripViewNotFoundError(trip_id)
     return replace(served, stale_reason=BEHIND)
+
+
+async def trips_to_serve(
+    reading: Reading,
+    user_id: UUID,
+    *,
+    limit: int = 50,
+    after: str | None = None,
+    where: TripFilter = ANY_TRIP,
+) -> ServedTripPage | TripSummaryPage:
+    """`my_trips`, built by the store ready to serve (one statement, no row decoded, validated
+    or encoded) unless a trip on the page is parked: then `my_trips` answers, asking the
+    event store whether the user may still read it."""
+    size = max(1, min(limit, MAX_PAGE_SIZE))
+    served = await reading.store.served_trip_list(user_id, size, after, where)
+    if not served.parked:
+        return served
+    return await my_trips(reading, user_id, limit=limit, after=after, where=where)

@@ -50,6 +50,16 @@ class ServedTrip:
     stale_reason: str | None = None  # set when served older than asked (read_side.queries)
 
 
+@dataclass(frozen=True)
+class ServedTripPage:
+    """A page of a user's trips as the API serves it: `data` is the JSON array of its items,
+    as the page `list_trips` returns encodes (same values, same strings)."""
+
+    data: str
+    next_cursor: str | None
+    parked: bool  # a trip on the page is parked: `list_trips` answers (its rows are checked)
+
+
 class TripReadStore(Protocol):
     async def get_trip(self, trip_id: UUID) -> StoredTrip | None: ...
 
@@ -69,6 +79,12 @@ class TripReadStore(Protocol):
     ) -> TripSummaryPage:
         """A page of the user's trips ordered by start date; `after` is the previous page's
         cursor (keyset: stable while trips are added)."""
+        ...
+
+    async def served_trip_list(
+        self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
+    ) -> ServedTripPage:
+        """`list_trips`' page ready to serve, nothing decoded."""
         ...
 
     async def trip_holding(self, entity_id: UUID) -> StoredTrip | None:

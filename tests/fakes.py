@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import orjson
+import pydantic_core
 
 from projections.engine.ports import (
     Change,
@@ -25,7 +26,7 @@ from projections.trip_views import trip_list_entries
 from read_side.documents import TripDocument, UserDocument
 from read_side.errors import InvalidCursorError
 from read_side.served import served_trip, with_members
-from read_side.store import ANY_TRIP, ServedTrip, StoredTrip, TripFilter
+from read_side.store import ANY_TRIP, ServedTrip, ServedTripPage, StoredTrip, TripFilter
 from read_side.users import UserProfilePage, UserProfileView
 from read_side.views import TripSummary, TripSummaryPage, TripView
 
@@ -227,6 +228,16 @@ class InMemoryTripReadStore:
             items=tuple(s for s, _ in page),
             next_cursor=cursor,
             parked=frozenset(s.trip_id for s, parked in page if parked),
+        )
+
+    async def served_trip_list(
+        self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
+    ) -> ServedTripPage:
+        page = await self.list_trips(user_id, limit, after, where)
+        return ServedTripPage(
+            data=pydantic_core.to_json(list(page.items)).decode(),
+            next_cursor=page.next_cursor,
+            parked=bool(page.parked),
         )
 
 

@@ -17,14 +17,14 @@ from api.deps import (
     TripReading,
     Users,
 )
-from api.envelope import ok, read_response, served_response
+from api.envelope import ok, read_response, served_page_response, served_response
 from api.openapi import COMMAND, CURSOR, CommandResultBody, HistoryEntryBody, errors, success
 from api.routers.commands import command_response
 from api.schemas import CreateTripBody, UpdateTripBody
 from read_side import queries, served_reads
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
-from read_side.store import ServedTrip, TripFilter
+from read_side.store import ServedTrip, ServedTripPage, TripFilter
 from read_side.views import TripSummary, TripView
 from streams.history import history_entries
 from write_side.trips.access import Role, TripStatus
@@ -179,7 +179,7 @@ async def list_trips(
     role: Role | None = None,
     from_date: Annotated[date | None, Query(alias="from")] = None,
     to_date: Annotated[date | None, Query(alias="to")] = None,
-) -> JSONResponse:
+) -> Response:
     """The caller's trips by start date, a page at a time; filter by status, role, and the
     dates they overlap (`from`, `to`)."""
     where = TripFilter(
@@ -188,5 +188,9 @@ async def list_trips(
         from_date=from_date,
         to_date=to_date,
     )
-    page = await queries.my_trips(reading, user_id, limit=limit, after=cursor, where=where)
+    page = await served_reads.trips_to_serve(
+        reading, user_id, limit=limit, after=cursor, where=where
+    )
+    if isinstance(page, ServedTripPage):
+        return served_page_response(request, page, limit)
     return ok(request, page.items, meta={"next_cursor": page.next_cursor, "limit": limit})

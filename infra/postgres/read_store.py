@@ -16,7 +16,7 @@ from infra.postgres.queued_reads import QueuedReads
 from read_side.cursors import decode_cursor, encode_cursor
 from read_side.errors import InvalidCursorError
 from read_side.served import with_members
-from read_side.store import ANY_TRIP, ServedTrip, StoredTrip, TripFilter
+from read_side.store import ANY_TRIP, ServedTrip, ServedTripPage, StoredTrip, TripFilter
 from read_side.views import TripSummary, TripSummaryPage, TripView, trip_readable
 
 
@@ -129,32 +129,9 @@ class PostgresTripReadStore:
     async def list_trips(
         self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
     ) -> TripSummaryPage:
-        start, trip_id = decode_trip_cursor(after) if after else (date.min, UUID(int=0))
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(
-                "SELECT l.user_id, l.trip_id, l.role, l.title, l.start_date, l.end_date,"
-                " l.status, v.version, v.updated_at, coalesce(t.parked, false) AS parked"
-                " FROM user_trips l JOIN trip_views v ON v.trip_id = l.trip_id"
-                " LEFT JOIN trip_views_tracking t ON t.aggregate_id = l.trip_id"
-                " WHERE l.user_id = %(user)s"
-                " AND (l.start_date, l.trip_id) > (%(start)s, %(trip)s)"
-                " AND (%(status)s::text IS NULL OR l.status = %(status)s)"
-                " AND (%(role)s::text IS NULL OR l.role = %(role)s)"
-                " AND (%(from)s::date IS NULL OR l.end_date >= %(from)s)"
-                " AND (%(to)s::date IS NULL OR l.start_date <= %(to)s)"
-                " ORDER BY l.start_date, l.trip_id LIMIT %(limit)s",
-                {
-                    "user": user_id,
-                    "start": start,
-                    "trip": trip_id,
-                    "status": where.status,
-                    "role": where.role,
-                    "from": where.from_date,
-                    "to": where.to_date,
-                    "limit": limit + 1,
-                },
-            )
+            await cursor.execute(_LISTED, _listed(user_id, limit, after, where))
             rows = await cursor.fetchall()
         page = rows[:limit]
         items = tuple(TripSummary.model_validate(row) for row in page)
@@ -163,3 +140,70 @@ class PostgresTripReadStore:
             next_cursor=encode_trip_cursor(items[-1]) if len(rows) > limit else None,
             parked=frozenset(row["trip_id"] for row in page if row["parked"]),
         )
+
+    async def served_trip_list(
+        self, user_id: UUID, limit: int, after: str | None, where: TripFilter = ANY_TRIP
+    ) -> ServedTripPage:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_SERVED_LIST, _listed(user_id, limit, after, where))
+            row = await cursor.fetchone()
+        assert row is not None  # an aggregate over the page: one row, even for none
+        data, more, parked, last_start, last_trip = row
+        return ServedTripPage(
+            data=data,
+            next_cursor=encode_cursor(last_start.isoformat(), str(last_trip)) if more else None,
+            parked=parked,
+        )
+
+
+def _listed(user_id: UUID, limit: int, after: str | None, where: TripFilter) -> dict[str, Any]:
+    start, trip_id = decode_trip_cursor(after) if after else (date.min, UUID(int=0))
+    return {
+        "user": user_id,
+        "start": start,
+        "trip": trip_id,
+        "status": where.status,
+        "role": where.role,
+        "from": where.from_date,
+        "to": where.to_date,
+        "limit": limit + 1,  # one more than shown: whether there is a next page
+        "shown": limit,
+    }
+
+
+# A user's trips after a cursor, filtered, in page order; one row more than the page.
+_LISTED = (
+    "SELECT l.user_id, l.trip_id, l.role, l.title, l.start_date, l.end_date,"
+    " l.status, v.version, v.updated_at, coalesce(t.parked, false) AS parked"
+    " FROM user_trips l JOIN trip_views v ON v.trip_id = l.trip_id"
+    " LEFT JOIN trip_views_tracking t ON t.aggregate_id = l.trip_id"
+    " WHERE l.user_id = %(user)s"
+    " AND (l.start_date, l.trip_id) > (%(start)s, %(trip)s)"
+    " AND (%(status)s::text IS NULL OR l.status = %(status)s)"
+    " AND (%(role)s::text IS NULL OR l.role = %(role)s)"
+    " AND (%(from)s::date IS NULL OR l.end_date >= %(from)s)"
+    " AND (%(to)s::date IS NULL OR l.start_date <= %(to)s)"
+    " ORDER BY l.start_date, l.trip_id LIMIT %(limit)s"
+)
+
+# A time as pydantic writes it: UTC, "Z", microseconds (six digits) only when there are some.
+_UTC_Z = (
+    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    " || CASE WHEN date_part('microseconds', updated_at)::bigint %% 1000000 = 0 THEN ''"
+    " ELSE to_char(updated_at AT TIME ZONE 'UTC', '.US') END || 'Z'"
+)
+
+# The page built by PostgreSQL as the API serves it, in one value: no row to decode.
+_SERVED_LIST = (
+    f"WITH listed AS ({_LISTED}),"
+    " page AS (SELECT * FROM listed ORDER BY start_date, trip_id LIMIT %(shown)s)"
+    " SELECT coalesce(json_agg(json_build_object('user_id', user_id, 'trip_id', trip_id,"
+    " 'role', role, 'title', title, 'start_date', start_date, 'end_date', end_date,"
+    f" 'status', status, 'version', version, 'updated_at', {_UTC_Z})"
+    " ORDER BY start_date, trip_id), '[]')::text,"
+    " (SELECT count(*) FROM listed) > %(shown)s,"
+    " coalesce(bool_or(parked), false),"
+    " (array_agg(start_date ORDER BY start_date DESC, trip_id DESC))[1],"
+    " (array_agg(trip_id ORDER BY start_date DESC, trip_id DESC))[1]"
+    " FROM page"
+)

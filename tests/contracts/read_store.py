@@ -4,11 +4,12 @@ models fed through the projection engine."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import uuid4
 
 import orjson
+import pydantic_core
 import pytest
 from fastapi.encoders import jsonable_encoder
 
@@ -17,6 +18,7 @@ from projections.engine.ports import Delivery
 from projections.trip_views import TRIP_VIEWS
 from read_side import queries
 from read_side.errors import InvalidCursorError
+from read_side.store import ANY_TRIP, TripFilter
 from streams.contracts import (
     MemberRemoved,
     MemberRemovedPayload,
@@ -35,6 +37,7 @@ from tests.builders import (
     trip_created,
     user_registered,
 )
+from tests.faults import failing_on, titled_poison
 from tests.projected import NO_WAIT, Projected
 
 
@@ -150,6 +153,57 @@ class TripReadStoreContract:
             cursor = page.next_cursor
         assert len(seen) == len(set(seen))  # nothing twice
         assert set(first_batch) <= set(seen)  # nothing that was there is skipped
+
+    async def test_a_page_of_trips_is_served_as_the_listed_page_encodes(
+        self, models: Projected
+    ) -> None:
+        """Every page, as served, holds the same values (the same strings) as `list_trips`'
+        page encoded as the API encodes it, and the same cursor: times with and without
+        microseconds and from other zones, unicode and quotes in titles, filters."""
+        owner, other = uuid4(), uuid4()
+        times = [
+            datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+            datetime(2026, 11, 25, 12, 0, 0, 123450, tzinfo=UTC),
+            datetime(2026, 11, 25, 17, 30, 5, 7, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+            datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone(timedelta(hours=-8))),
+        ]
+        titles = ["Plain", 'Quote " and \\ back', "Kyōto 京都 🗻", "Line\nbreak\ttab"]
+        for at, title in zip(times, titles, strict=True):
+            trip_id = uuid4()
+            created = trip_created(trip_id, owner, title=title).model_copy(
+                update={"occurred_at": at}
+            )
+            await models.apply(created)
+        shared = uuid4()
+        await models.apply(
+            trip_created(shared, other), member_added(shared, 2, other, owner, "viewer")
+        )
+        for where in (ANY_TRIP, TripFilter(role="viewer"), TripFilter(role="owner")):
+            cursor, pages = None, 0
+            while True:
+                listed = await models.trips.list_trips(owner, 2, cursor, where)
+                served = await models.trips.served_trip_list(owner, 2, cursor, where)
+                assert orjson.loads(served.data) == orjson.loads(
+                    pydantic_core.to_json(list(listed.items))
+                )
+                assert (served.next_cursor, served.parked) == (listed.next_cursor, False)
+                pages += 1
+                cursor = listed.next_cursor
+                if cursor is None:
+                    break
+            assert pages == {ANY_TRIP: 3, TripFilter(role="viewer"): 1}.get(where, 2)
+        nobody = await models.trips.served_trip_list(uuid4(), 10, None)
+        assert (nobody.data, nobody.next_cursor, nobody.parked) == ("[]", None, False)
+
+    async def test_a_served_page_holding_a_parked_trip_says_so(self, models: Projected) -> None:
+        owner, sick = uuid4(), uuid4()
+        await models.apply(trip_created(uuid4(), owner), trip_created(sick, owner))
+        poisoned = Applier(failing_on(TRIP_VIEWS, titled_poison), models.trip_store, None, NO_WAIT)
+        update = details_updated(sick, 2, owner, "POISON")
+        assert (await poisoned.apply([Delivery(sick, 2, update)])).parked == 1
+        served = await models.trips.served_trip_list(owner, 10, None)
+        assert served.parked
+        assert (await models.trips.list_trips(owner, 10, None)).parked == {sick}
 
     async def test_a_trip_is_served_as_its_view_encodes(self, models: Projected) -> None:
         """The trip as stored to serve is what the view encoded to before (every field, each
