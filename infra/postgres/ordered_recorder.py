@@ -186,7 +186,10 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
 
         When a statement combined with other appends fails, these events are sent alone:
         at once if the statement was refused (another append's version was taken: nothing
-        of it was stored), after the look above if the connection was lost."""
+        of it was stored), after the look above if the connection was lost. A lock timeout
+        fails them all at once, as it fails a lone append: the statement waited that long
+        for a lock the table's other writers need too (a schema change), and each would wait
+        again alone."""
         alone: Callable[[Sequence[StoredEvent]], Sequence[int] | None] = partial(
             _insert_once, self, **kwargs
         )
@@ -199,12 +202,14 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
             try:
                 ids = insert(stored_events)
             except CombinedInsertFailed as failed:
+                if _lock_timed_out(failed.cause):
+                    raise EventStoreBusyError(str(failed.cause)) from failed.cause
                 insert = alone
-                if not _connection_lost(failed.cause):
-                    continue  # refused as a whole, or a lock timed out: alone, at once
+                if not isinstance(failed.cause, (InterfaceError, OperationalError)):
+                    continue  # refused as a whole, nothing of it stored: alone, at once
                 error: BaseException = failed.cause
             except (InterfaceError, OperationalError) as own:
-                if isinstance(own.__cause__, psycopg.errors.LockNotAvailable):
+                if _lock_timed_out(own):
                     raise EventStoreBusyError(str(own)) from own
                 error = own
             else:
@@ -252,11 +257,8 @@ class OrderedPostgresApplicationRecorder(PostgresApplicationRecorder):
         return [int(found[key]["notification_id"]) for key in keys]
 
 
-def _connection_lost(error: BaseException) -> bool:
-    """Whether the statement may have committed unheard (not refused, nor a lock timeout)."""
-    return isinstance(error, (InterfaceError, OperationalError)) and not isinstance(
-        error.__cause__, psycopg.errors.LockNotAvailable
-    )
+def _lock_timed_out(error: BaseException) -> bool:
+    return isinstance(error.__cause__, psycopg.errors.LockNotAvailable)
 
 
 def notice_channel(application: Any) -> str:

@@ -2,10 +2,12 @@
 ordered recorder): appends made while an insert is held up go in one transaction, each
 answered with its own notification ids; one whose version is taken fails alone, the others
 are stored; and when the reply to a combined statement that committed is lost, each append
-finds its own events and none is stored twice."""
+finds its own events and none is stored twice; while the table is locked, they fail after
+one lock timeout, together."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from uuid import UUID, uuid4
@@ -16,7 +18,11 @@ from eventsourcing.persistence import IntegrityError, OperationalError, StoredEv
 
 from infra.database import build_event_store, prepare_database
 from infra.postgres.combined_inserts import CombinedInserts
-from infra.postgres.ordered_recorder import OrderedPostgresApplicationRecorder, _insert_once
+from infra.postgres.ordered_recorder import (
+    EventStoreBusyError,
+    OrderedPostgresApplicationRecorder,
+    _insert_once,
+)
 from infra.settings import Settings
 from tests.waiting import eventually
 from write_side.event_store import EventStore
@@ -153,3 +159,35 @@ def test_when_the_reply_to_a_combined_commit_is_lost_each_append_finds_its_own_e
         rows = stored(database_url, events)  # each stored once, as given
         assert ids == [notification_id for notification_id, _, _ in rows]
         assert [state for _, _, state in rows] == [e.state for e in events]
+
+
+def test_appends_combined_while_the_table_is_locked_fail_fast_with_the_lock_timeout(
+    database_url: str,
+) -> None:
+    settings = Settings(database_url=database_url, event_store_lock_timeout=2)
+    prepare_database(settings)
+    store = build_event_store(settings)
+    recorder = recorder_of(store)
+    pool = ThreadPoolExecutor(4)
+    try:
+        with psycopg.connect(database_url) as holder:
+            holder.execute(f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE")  # a schema change, say
+            started = time.monotonic()
+            first = pool.submit(recorder.insert_events, new_events())
+            later = [pool.submit(recorder.insert_events, new_events()) for _ in range(3)]
+
+            def all_waiting() -> None:
+                assert recorder._combined.waiting == 3
+
+            eventually(all_waiting, timeout=1.5)  # before the first one's lock timeout
+            for future in [first, *later]:
+                with pytest.raises(EventStoreBusyError, match="lock timeout"):
+                    future.result(30)
+            waited = time.monotonic() - started
+            holder.rollback()
+        # The first one's timeout, then the three together's (4 s): not each again alone (6 s).
+        assert waited < 5
+        assert recorder.insert_events(new_events()) is not None  # the lock gone, all is well
+    finally:
+        pool.shutdown()
+        store.close()
