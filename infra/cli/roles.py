@@ -33,7 +33,7 @@ from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
-APP_FACTORY = "api.main:create_app"
+APP_FACTORY = "api.main:create_served_app"
 # sysexits' EX_TEMPFAIL: the role stopped with work unfinished, which its next start redoes.
 GRACE_EXCEEDED_EXIT_CODE = 75
 TEARDOWN_SECONDS = 5.0  # after the grace, for a role to close its connections
