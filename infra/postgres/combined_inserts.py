@@ -97,11 +97,7 @@ class CombinedInserts:
         try:
             ids = self._insert([event for append in batch for event in append.events])
         except BaseException as error:
-            if len(batch) == 1:
-                batch[0].error = error
-            else:
-                for append in batch:
-                    append.error = CombinedInsertFailed(error)
+            self._fail(batch, error)
         else:
             self._share(batch, ids)
         finally:
@@ -116,13 +112,19 @@ class CombinedInserts:
         total = sum(len(append.events) for append in batch)
         if len(ids) != total:
             error = RuntimeError(f"{len(ids)} notification ids returned for {total} events")
-            for append in batch:
-                append.error = error if len(batch) == 1 else CombinedInsertFailed(error)
+            CombinedInserts._fail(batch, error)
             return
         start = 0
         for append in batch:
             append.ids = list(ids[start : start + len(append.events)])
             start += len(append.events)
+
+    @staticmethod
+    def _fail(batch: list[_Append], error: BaseException) -> None:
+        """A lone append gets the error itself; each of a combined statement's, one saying
+        so (an exception object of its own, as each thread raises it)."""
+        for append in batch:
+            append.error = error if len(batch) == 1 else CombinedInsertFailed(error)
 
     def _hand_on(self) -> None:
         """An insert ended: the appends waiting now go next, sent by the first of them."""
